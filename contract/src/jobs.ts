@@ -1,0 +1,19 @@
+import { z } from 'zod/mini';
+
+/** The BullMQ queue the server adds to and the worker consumes. */
+export const QUEUE_NAME = 'fibonacci';
+
+/** Redis pub/sub channel on which the worker announces each stored result (a `ResultEvent` as JSON). */
+export const RESULTS_CHANNEL = 'fibstack:results';
+
+/** One job per index: a repeated submission finds the job already there instead of adding a second. */
+export function jobIdFor(index: number): string {
+  return `fib-${index}`;
+}
+
+export const jobDataSchema = z.object({
+  index: z.number().check(z.int(), z.nonnegative()),
+  /** The id of the HTTP request that queued the job, so its log lines can be joined with the API's. */
+  requestId: z.string(),
+});
+export type JobData = z.infer<typeof jobDataSchema>;

