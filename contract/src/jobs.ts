@@ -17,3 +17,15 @@ export const jobDataSchema = z.object({
   requestId: z.string(),
 });
 export type JobData = z.infer<typeof jobDataSchema>;
+
+/**
+ * Options for every Fibonacci job, whoever adds it (the API, or the worker's reconciler):
+ * a few retries with exponential backoff for transient failures, completed jobs removed so Redis
+ * memory stays bounded (the value lives in Postgres), the latest failures kept for inspection.
+ */
+export const JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1_000 },
+} as const;

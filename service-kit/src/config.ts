@@ -33,7 +33,7 @@ export function intVar(min: number, max: number, fallback: number) {
       .regex(/^\d+$/, message)
       .transform(Number)
       .pipe(z.number().int().min(min, message).max(max, message))
-      .default(String(fallback) as never),
+      .default(fallback),
   );
 }
 
@@ -44,7 +44,7 @@ export function boolVar(fallback: boolean) {
     z
       .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
       .transform((value) => value === 'true' || value === '1')
-      .default(String(fallback) as never),
+      .default(fallback),
   );
 }
 

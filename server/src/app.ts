@@ -1,0 +1,100 @@
+import type { Queue } from 'bullmq';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { JobData } from '@fibstack/contract/jobs';
+import type { ServerConfig } from './config.js';
+import { eventsRoutes } from './events/routes.js';
+import type { EventsHub } from './events/hub.js';
+import { healthRoutes } from './health/routes.js';
+import { errorHandler, notFound } from './http/errors.js';
+import { rateLimiter } from './http/rate-limit.js';
+import { requestIdFor } from './http/request-id.js';
+import { createMetrics } from './metrics/metrics.js';
+import { staticRoutes } from './static/routes.js';
+import { valuesRoutes } from './values/routes.js';
+import { ValuesStore } from './values/store.js';
+
+export interface AppDeps {
+  pool: pg.Pool;
+  queue: Queue<JobData>;
+  /** A fail-fast command connection: readiness checks and the rate limiter. */
+  redis: Redis;
+  events: EventsHub;
+  config: Pick<
+    ServerConfig,
+    'MAX_INDEX' | 'STATIC_DIR' | 'RATE_LIMIT_ENABLED' | 'RATE_LIMIT_PER_MINUTE' | 'TRUST_PROXY' | 'CORS_ORIGIN'
+  >;
+  logger: Logger;
+}
+
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Builds the API from its dependencies. It does not listen: `main.ts` does, and tests use supertest. */
+export function createApp({ pool, queue, redis, events, config, logger }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.TRUST_PROXY);
+
+  const metrics = createMetrics(queue);
+  app.use(metrics.track);
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: requestIdFor,
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+    }),
+  );
+
+  app.use(healthRoutes(pool, redis));
+  app.get('/metrics', metrics.expose);
+
+  if (config.CORS_ORIGIN) {
+    const origin = config.CORS_ORIGIN;
+    app.use('/api', (req, res, next) => {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      if (req.method !== 'OPTIONS') return next();
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Request-Id');
+      res.status(204).end();
+    });
+  }
+  if (config.RATE_LIMIT_ENABLED) app.use('/api', rateLimiter(redis, config.RATE_LIMIT_PER_MINUTE));
+
+  app.use('/api', valuesRoutes({ store: new ValuesStore(pool), queue, maxIndex: config.MAX_INDEX, logger }));
+  app.use('/api', eventsRoutes(events));
+  app.use('/api', notFound);
+
+  if (config.STATIC_DIR) app.use(staticRoutes(config.STATIC_DIR));
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,54 @@
+import { createServer } from 'node:http';
+import { Queue } from 'bullmq';
+import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
+import { ConfigError } from '@fibstack/service-kit/config';
+import { createLogger } from '@fibstack/service-kit/logger';
+import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
+import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
+import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import { EventsHub } from './events/hub.js';
+
+function readConfig() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+const config = readConfig();
+const logger = createLogger('server', config.LOG_LEVEL);
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+
+const pool = createPool(poolConfigFrom(config), logger);
+const commands = createRedis(redisOptionsFrom(config, 'command'), logger, 'server-commands');
+const subscriber = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'server-events');
+const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands });
+queue.on('error', (error) => logger.warn({ err: error }, 'queue connection error'));
+const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
+events.start().catch((error: unknown) => logger.warn({ err: error }, 'results subscription pending Redis'));
+
+const server = createServer(createApp({ pool, queue, redis: commands, events, config, logger }));
+// Longer than the edge's upstream keep-alive, so nginx never reuses a connection we are closing.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
+server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'API listening'));
+
+onShutdownSignal(logger, async () => {
+  // Stop accepting, end the never-ending SSE streams, and let in-flight requests finish (bounded).
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await events.close();
+  const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS).unref());
+  await Promise.race([closed, deadline]);
+  server.closeAllConnections();
+  await queue.close();
+  commands.disconnect();
+  await pool.end();
+});

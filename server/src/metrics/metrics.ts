@@ -1,0 +1,50 @@
+import type { Queue } from 'bullmq';
+import type { RequestHandler } from 'express';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
+/**
+ * Prometheus metrics of one app instance: request durations by route pattern (never the raw URL, which
+ * would explode label cardinality), process metrics, and the queue's job counts read at scrape time.
+ */
+export function createMetrics(queue: Queue) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'fibstack_queue_jobs',
+    help: 'Jobs in the Fibonacci queue by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      try {
+        const counts = await queue.getJobCounts(...QUEUE_STATES);
+        for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+      } catch {
+        // Redis is down: leave the last values; /readyz reports the outage.
+      }
+    },
+  });
+
+  const track: RequestHandler = (req, res, next) => {
+    const stop = requestDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      stop({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+
+  const expose: RequestHandler = async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  };
+
+  return { track, expose };
+}

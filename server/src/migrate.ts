@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { logLevelVar, parseEnv } from '@fibstack/service-kit/config';
+import { createLogger } from '@fibstack/service-kit/logger';
+import { migrate } from '@fibstack/service-kit/migrate';
+import { createPool, poolConfigFrom, postgresEnv } from '@fibstack/service-kit/postgres';
+
+/** `node dist/migrate.js`: brings the database schema up to date, then exits (a one-shot job). */
+const config = parseEnv(z.object({ ...postgresEnv.shape, LOG_LEVEL: logLevelVar }), process.env);
+const logger = createLogger('migrate', config.LOG_LEVEL);
+// Migrations may wait on the advisory lock or a slow first connection; give them time.
+const pool = createPool({ ...poolConfigFrom(config), max: 1, connectionTimeoutMillis: 10_000 }, logger);
+
+try {
+  await migrate(pool, logger);
+} catch (error) {
+  logger.fatal({ err: error }, 'migration failed');
+  process.exitCode = 1;
+} finally {
+  await pool.end();
+}

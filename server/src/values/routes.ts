@@ -1,0 +1,118 @@
+import express, { Router } from 'express';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { JobData } from '@fibstack/contract/jobs';
+import {
+  checkIndex,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  previewOf,
+  type SubmitResponse,
+  type ValueDetail,
+  type ValueList,
+  type ValueListItem,
+} from '@fibstack/contract/values';
+import { HttpError } from '../http/errors.js';
+import { enqueueFibonacci } from './enqueue.js';
+import type { SubmissionRow, ValuesStore } from './store.js';
+
+export interface ValuesRoutesDeps {
+  store: ValuesStore;
+  queue: Queue<JobData>;
+  maxIndex: number;
+  logger: Logger;
+}
+
+const BODY_LIMIT = '16kb';
+const CURSOR = /^[1-9]\d{0,17}$/;
+const INDEX_PARAM = /^\d{1,9}$/;
+
+const requireJson: express.RequestHandler = (req, _res, next) => {
+  if (!req.is('application/json')) {
+    throw new HttpError('unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+  }
+  next();
+};
+
+function toListItem(row: SubmissionRow): ValueListItem {
+  const base = { id: row.id, index: row.index, submittedAt: row.submittedAt.toISOString() };
+  if (row.valueHead === null || row.digits === null) return { ...base, status: 'pending' };
+  return { ...base, status: 'done', digits: row.digits, ...previewOf(row.valueHead) };
+}
+
+function pageSize(raw: unknown): number {
+  if (raw === undefined) return DEFAULT_PAGE_SIZE;
+  const size = typeof raw === 'string' && /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
+  if (!(size >= 1 && size <= MAX_PAGE_SIZE)) {
+    throw new HttpError('invalid_query', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return size;
+}
+
+function cursorOf(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !CURSOR.test(raw)) {
+    throw new HttpError('invalid_query', 'cursor must be the nextCursor of a previous page');
+  }
+  return raw;
+}
+
+/** `/api/values`: submit an index, list submissions, read one value whole. */
+export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDeps): Router {
+  const router = Router();
+
+  router.post(
+    '/values',
+    requireJson,
+    express.json({ limit: BODY_LIMIT, strict: false }),
+    async (req, res) => {
+      const body: unknown = req.body;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new HttpError('body_not_object', 'send a JSON object such as {"index": 10}');
+      }
+      const checked = checkIndex((body as { index?: unknown }).index, maxIndex);
+      if (!checked.ok) throw new HttpError(checked.code, checked.message);
+
+      const known = await store.submit(checked.index);
+      if (known) {
+        const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
+        return void res.status(200).json(answer);
+      }
+      await enqueueFibonacci(queue, { index: checked.index, requestId: String(req.id) }, req.log ?? logger);
+      const answer: SubmitResponse = { index: checked.index, status: 'pending' };
+      res.status(202).json(answer);
+    },
+  );
+
+  router.get('/values', async (req, res) => {
+    const limit = pageSize(req.query.limit);
+    // One row more than asked tells whether another page exists, so the last page has no cursor.
+    const rows = await store.listSubmissions(limit + 1, cursorOf(req.query.cursor));
+    const items = rows.slice(0, limit).map(toListItem);
+    const page: ValueList = { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+    res.json(page);
+  });
+
+  router.get('/values/:index', async (req, res) => {
+    const raw = req.params.index;
+    const index = INDEX_PARAM.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(index)) throw new HttpError('not_found', `no value for index ${JSON.stringify(raw.slice(0, 40))}`);
+    const result = await store.findResult(index);
+    if (result) {
+      const detail: ValueDetail = {
+        index,
+        status: 'done',
+        value: result.value,
+        digits: result.digits,
+        computedAt: result.computedAt.toISOString(),
+        computeMs: result.computeMs,
+      };
+      return void res.json(detail);
+    }
+    if (!(await store.wasSubmitted(index))) throw new HttpError('not_found', `index ${index} has not been submitted`);
+    const detail: ValueDetail = { index, status: 'pending' };
+    res.json(detail);
+  });
+
+  return router;
+}

@@ -1,0 +1,30 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { intVar, logLevelVar, parseEnv } from '@fibstack/service-kit/config';
+import { postgresEnv } from '@fibstack/service-kit/postgres';
+import { redisEnv } from '@fibstack/service-kit/redis';
+
+const workerEnv = z.object({
+  ...postgresEnv.shape,
+  ...redisEnv.shape,
+  LOG_LEVEL: logLevelVar,
+  /** Jobs in progress at once; most are tiny, so more than the core count keeps Redis and Postgres busy. */
+  WORKER_CONCURRENCY: intVar(1, 500, 16),
+  /** Threads for big values; defaults to the core count. */
+  COMPUTE_THREADS: intVar(1, 64, availableParallelism()),
+  /** No input may hold a worker longer than this. */
+  JOB_TIMEOUT_MS: intVar(100, 600_000, 30_000),
+  RECONCILE_INTERVAL_MS: intVar(100, 3_600_000, 30_000),
+  /** How long a job's lock lasts without renewal; a crashed worker's jobs are retried after it. */
+  WORKER_LOCK_DURATION_MS: intVar(1_000, 600_000, 30_000),
+  WORKER_STALLED_INTERVAL_MS: intVar(1_000, 600_000, 30_000),
+  /** When set, GET /healthz answers on this port (Kubernetes liveness, compose healthcheck). */
+  HEALTH_PORT: intVar(0, 65535, 0),
+});
+
+export type WorkerConfig = z.infer<typeof workerEnv>;
+
+/** Reads and validates the worker's environment once; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  return parseEnv(workerEnv, env);
+}

@@ -1,0 +1,85 @@
+import type { Queue } from 'bullmq';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { JOB_OPTIONS, jobIdFor, type JobData } from '@fibstack/contract/jobs';
+
+const BATCH = 1_000;
+
+/**
+ * Postgres is the source of truth: every submitted index must end up with a result. The reconciler
+ * finds submitted indexes without one and makes sure each has a live job, adding it again when it is
+ * missing (a Redis flush, an enqueue that failed while Redis was down) and retrying it when it failed
+ * for good. Job ids are deterministic, so re-adding a job that exists changes nothing.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly queue: Queue<JobData>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** One pass over all unresolved indexes; returns how many jobs it added or retried. */
+  async reconcile(): Promise<number> {
+    let repaired = 0;
+    let after = -1;
+    for (;;) {
+      const { rows } = await this.pool.query<{ index: number }>({
+        name: 'unresolved-indexes',
+        text: `SELECT DISTINCT s.index FROM submissions s
+               WHERE s.index > $1 AND NOT EXISTS (SELECT 1 FROM results r WHERE r.index = s.index)
+               ORDER BY s.index LIMIT $2`,
+        values: [after, BATCH],
+      });
+      repaired += await this.ensureJobs(rows.map((row) => row.index));
+      if (rows.length < BATCH) break;
+      after = rows[rows.length - 1]!.index;
+    }
+    if (repaired > 0) this.logger.info({ repaired }, 'reconciler re-queued unresolved submissions');
+    return repaired;
+  }
+
+  private async ensureJobs(indexes: number[]): Promise<number> {
+    const jobs = await Promise.all(indexes.map((index) => this.queue.getJob(jobIdFor(index))));
+    const missing: number[] = [];
+    let retried = 0;
+    await Promise.all(
+      jobs.map(async (job, i) => {
+        if (!job) return void missing.push(indexes[i]!);
+        if (await job.isFailed()) {
+          await job.retry('failed');
+          retried++;
+        }
+      }),
+    );
+    await this.queue.addBulk(
+      missing.map((index) => ({
+        name: 'fibonacci',
+        data: { index, requestId: 'reconciler' },
+        opts: { ...JOB_OPTIONS, jobId: jobIdFor(index) },
+      })),
+    );
+    return missing.length + retried;
+  }
+
+  /** Reconciles now and then every `intervalMs`; errors (an outage) are logged and retried next time. */
+  start(intervalMs: number): void {
+    const tick = () => {
+      this.running ??= this.reconcile()
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error }, 'reconcile pass failed; will retry');
+          return 0;
+        })
+        .finally(() => (this.running = undefined));
+    };
+    tick();
+    this.timer = setInterval(tick, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
