@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
@@ -98,6 +98,8 @@ function prefixLines(name: string, sink: NodeJS.WritableStream) {
  */
 export async function startNativeStack(options: NativeStackOptions): Promise<NativeStack> {
   await mkdir(options.dataDir, { recursive: true });
+  // Run as root, Postgres runs as its own OS user, which must be able to reach its data directory.
+  await chmod(options.dataDir, 0o755);
   const logDir = options.output === 'terminal' ? undefined : options.output.logDir;
   if (logDir) await mkdir(logDir, { recursive: true });
   const logStreams: WriteStream[] = [];

@@ -12,7 +12,7 @@ function seenIndexes(page: Page) {
 }
 
 async function submit(page: Page, text: string) {
-  await page.getByLabel('Index').fill(text);
+  await page.getByRole('textbox', { name: 'Index' }).fill(text);
   await page.getByRole('button', { name: 'Calculate' }).click();
 }
 

@@ -56,7 +56,7 @@ describe('native stack in a browser', () => {
       await page.goto(stack.url);
       await page.getByRole('heading', { name: 'Calculated values' }).waitFor();
       await stack.stopService('server');
-      await page.getByLabel('Index').fill('7');
+      await page.getByRole('textbox', { name: 'Index' }).fill('7');
       await page.getByRole('button', { name: 'Calculate' }).click();
       await page.getByRole('alert').first().waitFor({ timeout: 10_000 });
       expect(await page.getByRole('alert').first().textContent()).not.toBe('');
