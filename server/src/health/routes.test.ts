@@ -1,0 +1,44 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
+
+let t: AppUnderTest;
+
+beforeAll(async () => {
+  t = await startAppUnderTest();
+});
+afterAll(() => t.close());
+
+describe('health endpoints', () => {
+  it('are alive and ready while Postgres and Redis are up', async () => {
+    expect((await request(t.app).get('/healthz')).body).toEqual({ status: 'ok' });
+    const ready = await request(t.app).get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'up', redis: 'up' } });
+  });
+
+  it('exposes request durations and queue counts in Prometheus format', async () => {
+    await request(t.app).post('/api/values').send({ index: 3 });
+    const metrics = await request(t.app).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toContain('text/plain');
+    expect(metrics.text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/api\/values",status="202"\} 1/);
+    expect(metrics.text).toMatch(/fibstack_queue_jobs\{state="waiting"\} 1/);
+    expect(metrics.text).toContain('process_resident_memory_bytes');
+  });
+
+  // Last: it stops this file's Redis.
+  it('stays alive but not ready when Redis goes away, and still accepts submissions into Postgres', async () => {
+    await t.redisServer.stop();
+    const ready = await request(t.app).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks).toEqual({ postgres: 'up', redis: 'down' });
+    expect((await request(t.app).get('/healthz')).status).toBe(200);
+
+    const before = await t.count('submissions');
+    const submitted = await request(t.app).post('/api/values').send({ index: 21 });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body).toEqual({ index: 21, status: 'pending' });
+    expect(await t.count('submissions')).toBe(before + 1);
+  });
+});

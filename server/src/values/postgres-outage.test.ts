@@ -1,0 +1,54 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_NAME } from '@fibstack/contract/jobs';
+import { freePort } from '@fibstack/devstack/ports';
+import { startTestRedis } from '@fibstack/devstack/test-database';
+import type { NativeRedis } from '@fibstack/devstack/redis';
+import { createApp } from '../app.js';
+import { loadConfig } from '../config.js';
+import { EventsHub } from '../events/hub.js';
+
+describe('when Postgres is unreachable', () => {
+  let redisServer: NativeRedis;
+  let pool: pg.Pool;
+  let redis: Redis;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    redisServer = await startTestRedis();
+    const closedPort = await freePort();
+    pool = new pg.Pool({ host: '127.0.0.1', port: closedPort, connectionTimeoutMillis: 500 });
+    pool.on('error', () => undefined);
+    redis = new Redis(redisServer.url);
+    const logger = pino({ level: 'silent' });
+    const queue = new Queue(QUEUE_NAME, { connection: redis });
+    const events = new EventsHub(new Redis(redisServer.url), logger, 1_000);
+    app = createApp({ pool, queue, redis, events, config: loadConfig({}), logger });
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await pool.end();
+    await redisServer.stop();
+  });
+
+  it('answers writes and reads with a quick 503 JSON error, and queues nothing', async () => {
+    const started = Date.now();
+    const response = await request(app).post('/api/values').send({ index: 5 });
+    expect(response.status).toBe(503);
+    expect(response.body.error.code).toBe('service_unavailable');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await request(app).get('/api/values')).status).toBe(503);
+    expect(await new Queue(QUEUE_NAME, { connection: redis }).count()).toBe(0);
+  });
+
+  it('reports not ready, but alive', async () => {
+    const ready = await request(app).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks.postgres).toBe('down');
+    expect((await request(app).get('/healthz')).status).toBe(200);
+  });
+});

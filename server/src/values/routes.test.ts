@@ -1,0 +1,185 @@
+import request from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { jobIdFor } from '@fibstack/contract/jobs';
+import { PREVIEW_DIGITS } from '@fibstack/contract/values';
+import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
+
+let t: AppUnderTest;
+
+beforeAll(async () => {
+  t = await startAppUnderTest({ MAX_INDEX: '1000' });
+});
+afterAll(() => t.close());
+beforeEach(async () => {
+  await t.pool.query('TRUNCATE submissions, results RESTART IDENTITY');
+  await t.redis.flushall();
+});
+
+const post = (body: string, type = 'application/json') =>
+  request(t.app).post('/api/values').set('Content-Type', type).send(body);
+
+async function queuedJobs(): Promise<number> {
+  const counts = await t.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
+async function storeResult(index: number, value: string) {
+  await t.pool.query('INSERT INTO results (index, value, digits, compute_ms) VALUES ($1, $2, $3, 1.5)', [
+    index,
+    value,
+    value.length,
+  ]);
+}
+
+describe('POST /api/values', () => {
+  it('stores the submission, queues one job per index and answers 202 pending', async () => {
+    const first = await post('{"index": 10}');
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ index: 10, status: 'pending' });
+    expect(first.headers['x-request-id']).toMatch(/[0-9a-f-]{36}/);
+
+    const job = await t.queue.getJob(jobIdFor(10));
+    expect(job?.data).toEqual({ index: 10, requestId: first.headers['x-request-id'] });
+
+    const repeat = await post('{"index": 10}');
+    expect(repeat.status).toBe(202);
+    expect(await t.count('submissions')).toBe(2);
+    expect(await queuedJobs()).toBe(1);
+  });
+
+  it('keeps a safe X-Request-Id from the caller and carries it into the job', async () => {
+    const response = await post('{"index": 11}').set('X-Request-Id', 'edge-abc.123');
+    expect(response.headers['x-request-id']).toBe('edge-abc.123');
+    expect((await t.queue.getJob(jobIdFor(11)))?.data.requestId).toBe('edge-abc.123');
+  });
+
+  it('answers 200 with the value when it is already computed, and queues nothing', async () => {
+    await storeResult(10, '55');
+    const response = await post('{"index": 10}');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ index: 10, status: 'done', value: '55', digits: 2, truncated: false });
+    expect(await t.count('submissions')).toBe(1);
+    expect(await queuedJobs()).toBe(0);
+  });
+
+  it('accepts the bounds 0 and MAX_INDEX, and stores -0 as 0', async () => {
+    expect((await post('{"index": 0}')).status).toBe(202);
+    expect((await post('{"index": 1000}')).status).toBe(202);
+    expect((await post('{"index": -0}')).body).toEqual({ index: 0, status: 'pending' });
+  });
+
+  const rejected: Array<[string, string, number, string, string?]> = [
+    ['malformed JSON', '{"index": ', 400, 'invalid_json'],
+    ['a form body', 'index=10', 415, 'unsupported_media_type', 'application/x-www-form-urlencoded'],
+    ['plain text', '10', 415, 'unsupported_media_type', 'text/plain'],
+    ['an empty object', '{}', 422, 'index_required'],
+    ['a negative index', '{"index": -3}', 422, 'index_negative'],
+    ['a fractional index', '{"index": 2.5}', 422, 'index_not_integer'],
+    ['a numeric string', '{"index": "10"}', 422, 'index_not_number'],
+    ['a word', '{"index": "abc"}', 422, 'index_not_number'],
+    ['a boolean', '{"index": true}', 422, 'index_not_number'],
+    ['an array index', '{"index": [1]}', 422, 'index_not_number'],
+    ['a null index', '{"index": null}', 422, 'index_not_number'],
+    ['an index over MAX_INDEX', '{"index": 1001}', 422, 'index_too_large'],
+    ['1e309', '{"index": 1e309}', 422, 'index_not_integer'],
+    ['2^53+1', '{"index": 9007199254740993}', 422, 'index_too_large'],
+    ['a top-level array', '[10]', 422, 'body_not_object'],
+    ['a top-level null', 'null', 422, 'body_not_object'],
+    ['a top-level number', '10', 422, 'body_not_object'],
+    ['deeply nested JSON', `${'['.repeat(5000)}${']'.repeat(5000)}`, 422, 'body_not_object'],
+    ['a body over 16 KB', JSON.stringify({ index: 1, pad: 'x'.repeat(17_000) }), 413, 'payload_too_large'],
+  ];
+
+  it.each(rejected)('rejects %s with %i %s and stores nothing', async (_name, body, status, code, type) => {
+    const response = await post(body, type);
+    expect(response.status).toBe(status);
+    expect(response.body.error.code).toBe(code);
+    expect(response.body.error.message).toEqual(expect.any(String));
+    expect(await t.count('submissions')).toBe(0);
+    expect(await queuedJobs()).toBe(0);
+  });
+
+  it('names the broken rule in the message', async () => {
+    const response = await post('{"index": 1001}');
+    expect(response.body.error.message).toBe('index must be at most 1000, got 1001');
+  });
+});
+
+describe('GET /api/values', () => {
+  it('pages through every submission newest first with a keyset cursor', async () => {
+    for (let index = 0; index < 45; index++) await post(JSON.stringify({ index }));
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response: request.Response = await request(t.app).get('/api/values').query(cursor ? { cursor } : {});
+      expect(response.status).toBe(200);
+      seen.push(...response.body.items.map((item: { index: number }) => item.index));
+      cursor = response.body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...Array(45).keys()].reverse());
+  });
+
+  it('shows pending and done items, with long values shortened', async () => {
+    const long = '1'.repeat(PREVIEW_DIGITS + 40);
+    await storeResult(7, '13');
+    await storeResult(500, long);
+    await post('{"index": 7}');
+    await post('{"index": 500}');
+    await post('{"index": 8}');
+    const { body } = await request(t.app).get('/api/values?limit=10');
+    expect(body.items.map((item: { index: number; status: string }) => [item.index, item.status])).toEqual([
+      [8, 'pending'],
+      [500, 'done'],
+      [7, 'done'],
+    ]);
+    expect(body.items[1]).toMatchObject({ value: `${'1'.repeat(PREVIEW_DIGITS)}…`, digits: PREVIEW_DIGITS + 40, truncated: true });
+    expect(body.items[2]).toMatchObject({ value: '13', digits: 2, truncated: false });
+    expect(body.nextCursor).toBeNull();
+  });
+
+  it.each([['limit=0'], ['limit=101'], ['limit=abc'], ['cursor=abc'], ['cursor=-1'], ['cursor=1%20OR%201=1']])(
+    'rejects %s with 400 invalid_query',
+    async (query) => {
+      const response = await request(t.app).get(`/api/values?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('invalid_query');
+    },
+  );
+});
+
+describe('GET /api/values/:index', () => {
+  it('serves the whole value once computed', async () => {
+    const long = '9'.repeat(5_000);
+    await storeResult(900, long);
+    await post('{"index": 900}');
+    const { status, body } = await request(t.app).get('/api/values/900');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ index: 900, status: 'done', value: long, digits: 5_000, computeMs: 1.5 });
+    expect(new Date(body.computedAt).getTime()).not.toBeNaN();
+  });
+
+  it('says pending for a submitted index without a value', async () => {
+    await post('{"index": 12}');
+    expect((await request(t.app).get('/api/values/12')).body).toEqual({ index: 12, status: 'pending' });
+  });
+
+  it.each([['13'], ['abc'], ['-1'], ['1.5'], ['..%2F..%2Fetc%2Fpasswd'], ['99999999999999999999']])(
+    'answers 404 JSON for %s',
+    async (param) => {
+      const response = await request(t.app).get(`/api/values/${param}`);
+      expect(response.status).toBe(404);
+      expect(response.body.error.code).toBe('not_found');
+    },
+  );
+});
+
+describe('unknown routes', () => {
+  it.each([['/api/nope'], ['/nope'], ['/api/values/1/extra']])('answer 404 JSON for %s', async (path) => {
+    const response = await request(t.app).get(path);
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+  });
+});
