@@ -50,9 +50,13 @@ export class FibonacciPool {
   }
 
   private spawn(): Worker {
-    // Under `tsx watch` (development) this module is TypeScript, and so is its thread.
-    const file = import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js';
-    return new Worker(new URL(file, import.meta.url));
+    if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./thread.js', import.meta.url));
+    // Under `tsx watch` (development) and in tests this module is TypeScript, and so is its thread:
+    // the thread registers tsx before loading it.
+    const thread = JSON.stringify(new URL('./thread.ts', import.meta.url).href);
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${thread}); })`, {
+      eval: true,
+    });
   }
 
   private drain(): void {

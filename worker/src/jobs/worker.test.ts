@@ -1,0 +1,142 @@
+import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import type { NativeRedis } from '@fibstack/devstack/redis';
+import { fibonacci } from '../fibonacci/fibonacci.js';
+import { eventually, startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
+
+let databaseUrl: string;
+let redisServer: NativeRedis;
+let pool: pg.Pool;
+let redis: Redis;
+let queue: Queue;
+const running: WorkerProcess[] = [];
+
+function startWorker(extra: Record<string, string> = {}) {
+  const worker = startWorkerProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, ...extra });
+  running.push(worker);
+  return worker;
+}
+
+async function submit(index: number, requestId = `test-${index}`) {
+  await pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
+  return queue.add('fibonacci', { index, requestId }, { ...JOB_OPTIONS, jobId: jobIdFor(index) });
+}
+
+async function storedValue(index: number): Promise<string | undefined> {
+  const { rows } = await pool.query<{ value: string }>('SELECT value FROM results WHERE index = $1', [index]);
+  return rows[0]?.value;
+}
+
+async function resultCount(): Promise<number> {
+  return (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM results')).rows[0]!.n;
+}
+
+async function jobState(job: Job): Promise<string> {
+  return (await queue.getJobState(job.id!)) as string;
+}
+
+beforeAll(async () => {
+  databaseUrl = await createTestDatabase(inject('postgresAdminUrl'));
+  redisServer = await startTestRedis();
+  pool = new pg.Pool({ connectionString: databaseUrl });
+  redis = new Redis(redisServer.url);
+  queue = new Queue(QUEUE_NAME, { connection: redis });
+});
+
+afterEach(async () => {
+  for (const worker of running.splice(0)) {
+    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+    await worker.exited;
+  }
+  await pool.query('TRUNCATE submissions, results');
+  await redis.flushall();
+});
+
+afterAll(async () => {
+  await queue.close();
+  redis.disconnect();
+  await pool.end();
+  await redisServer.stop();
+});
+
+describe('the worker process', () => {
+  it('computes a job, stores the exact value, announces it and logs the request id', async () => {
+    const subscriber = new Redis(redisServer.url);
+    const announced: string[] = [];
+    await subscriber.subscribe(RESULTS_CHANNEL);
+    subscriber.on('message', (_channel, message: string) => announced.push(message));
+    try {
+      const worker = startWorker();
+      await submit(1000, 'req-1000');
+      await submit(90);
+      await eventually(async () => (await resultCount()) === 2, 15_000, 'two results');
+      expect(await storedValue(90)).toBe('2880067194370816120');
+      expect(await storedValue(1000)).toBe(fibonacci(1000).toString());
+      await eventually(() => announced.length === 2, 5_000, 'two announcements');
+      const event = announced.map((message) => JSON.parse(message)).find((parsed) => parsed.index === 1000);
+      expect(event).toMatchObject({ index: 1000, digits: 209, truncated: true });
+      expect(event.value).toMatch(/^43466557686937456435\d{40}…$/);
+      await eventually(() => worker.output().includes('"requestId":"req-1000"'), 5_000, 'the job log line');
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it('computes nothing for an index whose value is already stored', async () => {
+    await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (12, '144', 3, 0.5)`);
+    const job = await submit(12);
+    const worker = startWorker();
+    await eventually(async () => (await jobState(job)) !== 'waiting' && (await jobState(job)) !== 'active', 15_000, 'job done');
+    expect(worker.output()).toContain('value already stored');
+    const { rows } = await pool.query('SELECT compute_ms FROM results WHERE index = 12');
+    expect(rows).toEqual([{ compute_ms: 0.5 }]);
+  });
+
+  it('fails a job with invalid data for good, storing nothing', async () => {
+    const job = await queue.add('fibonacci', { index: -5, requestId: 'bad' }, { ...JOB_OPTIONS, jobId: 'fib-bad' });
+    startWorker();
+    await eventually(async () => (await jobState(job)) === 'failed', 15_000, 'the job to fail');
+    const failed = await queue.getJob(job.id!);
+    expect(failed?.failedReason).toMatch(/invalid job data/);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(await resultCount()).toBe(0);
+  });
+
+  it('re-queues submissions whose jobs were lost (reconciler)', async () => {
+    for (const index of [30, 31, 32, 33]) await pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
+    startWorker({ RECONCILE_INTERVAL_MS: '200' });
+    await eventually(async () => (await resultCount()) === 4, 15_000, 'every lost submission computed');
+    expect(await storedValue(33)).toBe(fibonacci(33).toString());
+  });
+
+  it('finishes the job in hand on SIGTERM and exits 0', async () => {
+    const big = 6_000_000;
+    const job = await submit(big);
+    const worker = startWorker();
+    await eventually(async () => (await jobState(job)) === 'active', 15_000, 'the job to start');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect((await storedValue(big))?.length).toBe(fibonacci(big).toString().length);
+    expect(await jobState(job)).not.toBe('active');
+  });
+
+  it('loses nothing when killed with SIGKILL mid-job: the stalled job is retried, once', async () => {
+    const big = 8_000_000;
+    const job = await submit(big);
+    const fast = { WORKER_LOCK_DURATION_MS: '1000', WORKER_STALLED_INTERVAL_MS: '1000' };
+    const first = startWorker(fast);
+    await eventually(async () => (await jobState(job)) === 'active', 15_000, 'the job to start');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await storedValue(big)).toBeUndefined();
+
+    startWorker(fast);
+    await eventually(async () => (await storedValue(big)) !== undefined, 45_000, 'the stalled job to be retried');
+    expect(await resultCount()).toBe(1);
+  });
+});
