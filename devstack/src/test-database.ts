@@ -7,6 +7,14 @@ import { pino } from 'pino';
 import { migrate } from '@fibstack/service-kit/migrate';
 import { freePort } from './ports.js';
 import { startRedis, type NativeRedis } from './redis.js';
+import type {} from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Admin URL of the throwaway Postgres server started for this test run (vitest-postgres.ts). */
+    postgresAdminUrl: string;
+  }
+}
 
 /**
  * Creates a fresh, migrated database on the test run's Postgres server and returns its URL.

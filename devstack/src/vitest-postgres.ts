@@ -1,17 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import './test-database.js';
 import { freePort } from './ports.js';
 import { startPostgres } from './postgres.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Admin URL of the throwaway Postgres server started for this test run. */
-    postgresAdminUrl: string;
-  }
-}
 
 /**
  * Vitest global setup: one real Postgres server per test run, in a temporary directory that is removed

@@ -1,0 +1,69 @@
+import { act, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { App } from '../../app/App';
+import { FakeEventSource, installFakeEventSource, jsonResponse, stubApi } from '../../testing/fake-api';
+
+const at = '2026-11-24T10:00:00.000Z';
+const whole = '9'.repeat(300);
+
+beforeEach(() => installFakeEventSource());
+
+function openAt(path: string) {
+  window.history.replaceState(null, '', path);
+  render(<App />);
+}
+
+describe('value detail page', () => {
+  it('renders from a deep link with the whole value and copies it', async () => {
+    stubApi({
+      'GET /api/values/1400': () =>
+        jsonResponse({ index: 1400, status: 'done', value: whole, digits: 300, computedAt: at, computeMs: 0.4 }),
+    });
+    const writeText = vi.fn(async () => undefined);
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
+    openAt('/values/1400');
+    expect(await screen.findByText(whole)).toBeInTheDocument();
+    expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Fibonacci(1400)');
+    await userEvent.click(screen.getByRole('button', { name: 'Copy' }));
+    expect(writeText).toHaveBeenCalledWith(whole);
+    expect(await screen.findByText('Copied')).toBeInTheDocument();
+  });
+
+  it('updates a pending value when its result arrives', async () => {
+    let done = false;
+    stubApi({
+      'GET /api/values/20': () =>
+        jsonResponse(done ? { index: 20, status: 'done', value: '6765', digits: 4, computedAt: at, computeMs: 0.1 } : { index: 20, status: 'pending' }),
+    });
+    openAt('/values/20');
+    expect(await screen.findByText(/Computing…/)).toBeInTheDocument();
+    done = true;
+    act(() => FakeEventSource.last!.emit('result', { index: 20, value: '6765', digits: 4, truncated: false, computeMs: 0.1, computedAt: at }));
+    expect(await screen.findByText('6765')).toBeInTheDocument();
+  });
+
+  it('says when an index was never submitted', async () => {
+    stubApi({ 'GET /api/values/77': () => jsonResponse({ error: { code: 'not_found', message: 'no' } }, 404) });
+    openAt('/values/77');
+    expect(await screen.findByText(/Index 77 has not been submitted yet/)).toBeInTheDocument();
+  });
+
+  it('refuses a path that is not an index without calling the API', async () => {
+    const calls = stubApi({ 'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }) });
+    openAt('/values/abc');
+    expect(screen.getByRole('alert')).toHaveTextContent('“abc” is not a whole number');
+    expect(calls).toEqual([]);
+  });
+
+  it('navigates between pages without reloading', async () => {
+    stubApi({
+      'GET /api/values': () => jsonResponse({ items: [{ id: '1', index: 10, status: 'done', submittedAt: at, value: '55', digits: 2, truncated: false }], nextCursor: null }),
+      'GET /api/values/10': () => jsonResponse({ index: 10, status: 'done', value: '55', digits: 2, computedAt: at, computeMs: 0.1 }),
+    });
+    openAt('/');
+    await userEvent.click(await screen.findByRole('link', { name: '10' }));
+    expect(window.location.pathname).toBe('/values/10');
+    expect(await screen.findByRole('heading', { name: 'Fibonacci(10)' })).toBeInTheDocument();
+  });
+});
