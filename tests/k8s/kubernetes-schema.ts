@@ -1,0 +1,75 @@
+import * as k8s from '@kubernetes/client-node';
+
+/**
+ * Offline validation of Kubernetes objects against the API's own OpenAPI definitions, two ways:
+ * - kubernetes-models: JSON-schema validation (types, required fields, enums) of the apiVersion/kind;
+ * - @kubernetes/client-node (generated from the Kubernetes OpenAPI spec, 1.30+): a kind must exist in a
+ *   served API version (removed ones such as extensions/v1beta1 Ingress fail), and every field must be
+ *   one the API knows (a typo or an invented field fails, as `kubectl apply --validate=strict` would).
+ */
+
+interface AttributeType {
+  baseName: string;
+  type: string;
+}
+
+type ModelClass = { getAttributeTypeMap(): AttributeType[] };
+
+const models = k8s as unknown as Record<string, ModelClass | undefined>;
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+function classNameFor(apiVersion: string, kind: string): string {
+  const version = apiVersion.split('/').pop()!;
+  return `${version[0]!.toUpperCase()}${version.slice(1)}${kind}`;
+}
+
+function unknownFields(value: unknown, type: string, path: string): string[] {
+  const list = /^Array<(.+)>$/.exec(type);
+  if (list) return Array.isArray(value) ? value.flatMap((item, i) => unknownFields(item, list[1]!, `${path}[${i}]`)) : [];
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) {
+    return value && typeof value === 'object'
+      ? Object.entries(value).flatMap(([key, item]) => unknownFields(item, map[1]!, `${path}.${key}`))
+      : [];
+  }
+  const model = models[type];
+  if (!model?.getAttributeTypeMap || !value || typeof value !== 'object') return [];
+  const attributes = model.getAttributeTypeMap();
+  return Object.entries(value).flatMap(([key, item]) => {
+    const attribute = attributes.find((candidate) => candidate.baseName === key);
+    return attribute ? unknownFields(item, attribute.type, `${path}.${key}`) : [`${path}.${key}`];
+  });
+}
+
+async function schemaErrors(object: KubeObject): Promise<string[]> {
+  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
+  const modulePath = ['kubernetes-models', group, version, object.kind].filter(Boolean).join('/');
+  let Model: new (data: unknown) => { validate(): void };
+  try {
+    Model = (await import(modulePath))[object.kind];
+  } catch {
+    return [`${object.apiVersion} ${object.kind} is not a Kubernetes API`];
+  }
+  try {
+    new Model(object).validate();
+    return [];
+  } catch (error) {
+    return [(error as Error).message];
+  }
+}
+
+/** Every reason the API server would refuse `object`; empty when it is valid. */
+export async function validateKubeObject(object: KubeObject): Promise<string[]> {
+  const className = classNameFor(object.apiVersion, object.kind);
+  if (!models[className]?.getAttributeTypeMap) {
+    return [`${object.apiVersion} ${object.kind} is not served by Kubernetes 1.30+ (removed or unknown API version)`];
+  }
+  const unknown = unknownFields(object, className, '').map((path) => `unknown field ${path.slice(1)}`);
+  return [...unknown, ...(await schemaErrors(object))];
+}
