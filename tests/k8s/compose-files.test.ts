@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { composeErrors } from './compose-schema.js';
+
+const read = (file: string) => readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8');
+
+describe.each([['docker-compose.yml'], ['docker-compose.dev.yml']])('%s', (file) => {
+  const source = read(file);
+  const compose = parse(source, { merge: true }) as { services: Record<string, Record<string, unknown>> };
+
+  it('is valid against the Compose specification, with no version key', () => {
+    expect(composeErrors(source)).toEqual([]);
+    expect(compose).not.toHaveProperty('version');
+  });
+
+  it('publishes only the edge, on 3050', () => {
+    const published = Object.entries(compose.services).filter(([, service]) => service.ports);
+    expect(published.map(([name]) => name)).toEqual(['nginx']);
+    expect(published[0]![1].ports).toEqual(['${FIBSTACK_PORT:-3050}:80']);
+  });
+
+  it('starts server and worker only after migrations and healthy stores', () => {
+    for (const name of ['server', 'worker']) {
+      expect(compose.services[name]!.depends_on).toMatchObject({
+        migrate: { condition: 'service_completed_successfully' },
+        redis: { condition: 'service_healthy' },
+      });
+    }
+  });
+});
+
+describe('the production compose file', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Record<string, unknown>> };
+
+  it('keeps Redis as BullMQ needs it and data in named volumes', () => {
+    expect(compose.services.redis!.command).toEqual(['redis-server', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction']);
+    expect(compose.services.postgres!.volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
+    expect(compose.services.redis!.volumes).toEqual(['redis-data:/data']);
+  });
+
+  it('runs node services with an init process and health checks', () => {
+    for (const name of ['server', 'worker']) {
+      expect(compose.services[name]!.init).toBe(true);
+      expect(compose.services[name]!.healthcheck).toBeDefined();
+    }
+  });
+});
