@@ -44,7 +44,6 @@ export default defineConfig({
         test: {
           name: 'chaos',
           include: ['tests/chaos/**/*.test.ts'],
-          globalSetup: withPostgres,
           testTimeout: 300_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -11,7 +11,9 @@ export interface NativePostgres {
   urlFor(database: string): string;
   /** Creates a database (owned by the superuser) and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server; a persistent one can be started again with `start` (outage tests). */
   stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 export interface NativePostgresOptions {
@@ -65,5 +67,6 @@ export async function startPostgres(options: NativePostgresOptions): Promise<Nat
       return urlFor(name);
     },
     stop: () => server.stop(),
+    start: () => server.start(),
   };
 }

@@ -9,6 +9,7 @@ import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { EventsHub } from './events/hub.js';
+import { closeGracefully } from './http/graceful-close.js';
 
 function readConfig() {
   try {
@@ -41,13 +42,10 @@ server.headersTimeout = 66_000;
 server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'API listening'));
 
 onShutdownSignal(logger, async () => {
-  // Stop accepting, end the never-ending SSE streams, and let in-flight requests finish (bounded).
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
+  // End the never-ending SSE streams (browsers reconnect elsewhere), stop accepting, and let in-flight
+  // requests finish, bounded by SHUTDOWN_TIMEOUT_MS.
   await events.close();
-  const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS).unref());
-  await Promise.race([closed, deadline]);
-  server.closeAllConnections();
+  await closeGracefully(server, config.SHUTDOWN_TIMEOUT_MS);
   await queue.close();
   commands.disconnect();
   await pool.end();

@@ -1,23 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { composeErrors } from './compose-schema.js';
-
-const SCRIPT = fileURLToPath(new URL('../../scripts/eb-bundle', import.meta.url));
-
-/** Runs scripts/eb-bundle as Travis does and returns the compose file inside the zip. */
-export function buildBundle(dir: string, dockerId: string, tag: string): string {
-  const zip = join(dir, 'bundle.zip');
-  execFileSync(SCRIPT, [zip], { env: { ...process.env, DOCKER_ID: dockerId, IMAGE_TAG: tag } });
-  const listing = execFileSync('python3', ['-m', 'zipfile', '-l', zip], { encoding: 'utf8' });
-  expect(listing.trim().split('\n').slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['docker-compose.yml']);
-  execFileSync('python3', ['-m', 'zipfile', '-e', zip, dir]);
-  return readFileSync(join(dir, 'docker-compose.yml'), 'utf8');
-}
+import { buildBundle, EB_BUNDLE_SCRIPT } from './eb-bundle.js';
 
 describe('scripts/eb-bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eb-bundle-test-'));
@@ -45,6 +33,6 @@ describe('scripts/eb-bundle', () => {
   });
 
   it('refuses to build without DOCKER_ID', () => {
-    expect(() => execFileSync(SCRIPT, [join(dir, 'x.zip')], { env: { PATH: process.env.PATH }, stdio: 'pipe' })).toThrow(/DOCKER_ID/);
+    expect(() => execFileSync(EB_BUNDLE_SCRIPT, [join(dir, 'x.zip')], { env: { PATH: process.env.PATH }, stdio: 'pipe' })).toThrow(/DOCKER_ID/);
   });
 });

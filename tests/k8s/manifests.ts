@@ -45,6 +45,7 @@ export interface Container {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
   ports?: Array<{ name?: string; containerPort: number }>;
   env?: Array<{
     name: string;

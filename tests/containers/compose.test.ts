@@ -1,0 +1,106 @@
+import type { BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../e2e/browser.js';
+import { runUserJourney } from '../e2e/flow.js';
+import { allComputed, compose, eventually, provisionBaseImages, submit, type ComposeProject } from './docker.js';
+
+const BASE = 'http://127.0.0.1:3050';
+const project: ComposeProject = { name: 'fibstack-test', files: ['docker-compose.yml'] };
+const timings: Record<string, number> = {};
+
+async function upAndHealthy(args: string[]): Promise<void> {
+  const started = Date.now();
+  await compose(project, ['up', '-d', ...args], 900_000);
+  await eventually(async () => (await fetch(`${BASE}/api/values`)).status === 200, 300_000, 'the app through nginx');
+  timings[`up ${args.join(' ') || '(no build)'} → healthy, ms`] = Date.now() - started;
+}
+
+/**
+ * `docker-compose up --build` exactly as README says, tested through the edge nginx on :3050 with the
+ * real images, Postgres, Redis and Chromium.
+ */
+describe('docker-compose.yml', () => {
+  let browser: BrowserContext | undefined;
+
+  beforeAll(async () => {
+    await provisionBaseImages();
+    await compose(project, ['down', '-v', '--remove-orphans']);
+    await upAndHealthy(['--build']);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await compose(project, ['down', '-v', '--remove-orphans']).catch(() => undefined);
+    console.log('compose timings', timings);
+  });
+
+  it('serves the app, with deep links, through nginx', async () => {
+    const deepLink = await fetch(`${BASE}/values/10`);
+    expect(deepLink.status).toBe(200);
+    expect(await deepLink.text()).toContain('<div id="root">');
+  });
+
+  it('passes the browser journey', async () => {
+    browser = await launchChromium();
+    await runUserJourney(await browser.newPage(), BASE);
+  });
+
+  it('caches hashed assets for good and never caches index.html', async () => {
+    const index = await fetch(`${BASE}/`);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const asset = /\/assets\/[^"]+\.js/.exec(await index.text())![0];
+    const response = await fetch(`${BASE}${asset}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('streams a result event through nginx within 2 s of a submission (no buffering)', async () => {
+    const controller = new AbortController();
+    const stream = await fetch(`${BASE}/api/events`, { signal: controller.signal });
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const index = 4_242;
+    const submittedAt = Date.now();
+    expect(await submit(BASE, index)).toBe(202);
+    let text = '';
+    while (!text.includes(`"index":${index}`)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const elapsed = Date.now() - submittedAt;
+    controller.abort();
+    expect(text).toMatch(new RegExp(`event: result\\ndata: \\{"index":${index},`));
+    expect(elapsed).toBeLessThan(2_000);
+  });
+
+  it('answers bad requests with the API JSON errors through nginx', async () => {
+    const post = (body: string) =>
+      fetch(`${BASE}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const malformed = await post('{"index":');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'invalid_json' } });
+    for (const size of [20_000, 100_000]) {
+      const tooBig = await post(JSON.stringify({ index: 1, pad: 'x'.repeat(size) }));
+      expect(tooBig.status).toBe(413);
+      expect(await tooBig.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    }
+    const negative = await post('{"index": -1}');
+    expect(negative.status).toBe(422);
+  });
+
+  it('loses nothing when the server and the worker restart mid-flow', async () => {
+    const indexes = Array.from({ length: 40 }, (_, i) => 20_000 + i * 97);
+    expect(new Set(await Promise.all(indexes.map((index) => submit(BASE, index))))).toEqual(new Set([202]));
+    await compose(project, ['restart', 'server', 'worker']);
+    await allComputed(BASE, indexes, 120_000);
+  });
+
+  it('keeps the history across down and up (named volumes)', async () => {
+    await compose(project, ['down']);
+    await upAndHealthy([]);
+    const page = (await (await fetch(`${BASE}/api/values?limit=100`)).json()) as { items: Array<{ index: number; status: string }> };
+    expect(page.items.find((item) => item.index === 10)).toMatchObject({ status: 'done' });
+  });
+});

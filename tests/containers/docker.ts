@@ -1,0 +1,97 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+
+/** Compose v2 (`docker compose`) when the plugin is there, else docker-compose v1 (as on this machine). */
+function composeCommand(): string[] {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return ['docker', 'compose'];
+  } catch {
+    return ['docker-compose'];
+  }
+}
+const COMPOSE = composeCommand();
+
+export interface ComposeProject {
+  name: string;
+  files: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** Runs a compose command for the project and returns its output; throws with the output on failure. */
+export async function compose(project: ComposeProject, args: string[], timeoutMs = 600_000): Promise<string> {
+  const [file, ...base] = COMPOSE as [string, ...string[]];
+  const fileArgs = project.files.flatMap((path) => ['-f', path]);
+  try {
+    const { stdout, stderr } = await run(file, [...base, '-p', project.name, ...fileArgs, ...args], {
+      cwd: project.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...project.env },
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout + stderr;
+  } catch (error) {
+    const failure = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${COMPOSE.join(' ')} ${args.join(' ')} failed: ${failure.message}\n${failure.stdout ?? ''}${failure.stderr ?? ''}`);
+  }
+}
+
+export async function docker(args: string[], timeoutMs = 300_000): Promise<string> {
+  const { stdout } = await run('docker', args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+/**
+ * Makes the official base images available: a no-op where a registry is reachable and they are pulled
+ * as usual; on the project's CI machines, which reach no registry, the shared provision script builds
+ * local stand-ins under the official names (it also starts dockerd when needed).
+ */
+export async function provisionBaseImages(): Promise<void> {
+  const provision = fileURLToPath(new URL('../../../shared/containers/provision', import.meta.url));
+  try {
+    await run('test', ['-x', provision]);
+  } catch {
+    return;
+  }
+  await run(provision, ['--from-files', '.'], { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** Polls `check` every 250 ms until it returns true; fails after `timeoutMs` naming `what`. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Waits until every index has its value through the API at `baseUrl`. */
+export async function allComputed(baseUrl: string, indexes: number[], timeoutMs: number): Promise<void> {
+  await eventually(
+    async () => {
+      const answers = await Promise.all(indexes.map((index) => fetch(`${baseUrl}/api/values/${index}`).then((r) => r.json())));
+      return answers.every((answer: { status?: string }) => answer.status === 'done');
+    },
+    timeoutMs,
+    `values for ${indexes.length} indexes`,
+  );
+}
+
+export async function submit(baseUrl: string, index: number): Promise<number> {
+  const response = await fetch(`${baseUrl}/api/values`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ index }),
+  });
+  return response.status;
+}
