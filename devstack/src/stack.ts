@@ -38,6 +38,8 @@ export interface NativeStack {
   startService(name: ServiceName): Promise<void>;
   /** Stops one service with a signal and waits for it to exit; resolves to its exit code. */
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
+  /** The OS process id of a running service (to read its memory, for instance). */
+  pid(name: ServiceName): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -200,6 +202,7 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
       redis,
       startService,
       stopService,
+      pid: (name) => running.get(name)?.pid,
       async stop() {
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
         for (const stream of logStreams) stream.end();
