@@ -72,6 +72,19 @@ async function probePasses(containerName: string, container: Container, probe: P
   return (await fetch(`http://${published}${probe.httpGet.path}`)).ok;
 }
 
+/**
+ * Kubernetes gives a pod's volumes to its `fsGroup`; Docker has no such setting, so the claim volumes
+ * are handed to that group first, as the kubelet would.
+ */
+async function emulateFsGroup(pod: (typeof pods)[number]) {
+  const fsGroup = (pod.template.spec.securityContext as { fsGroup?: number }).fsGroup;
+  const image = pod.template.spec.containers[0]!.image;
+  for (const claim of fsGroup === undefined ? [] : pod.claims) {
+    await docker(['run', '--rm', '--user', '0', '--entrypoint', 'sh', '-v', `${PREFIX}${pod.name}-${claim}:/volume`, image, '-c',
+      `chgrp -R ${fsGroup} /volume && chmod -R g+rwX /volume && chmod g+s /volume`]);
+  }
+}
+
 async function cleanUp() {
   const containers = (await docker(['ps', '-aq', '--filter', `name=${PREFIX}`])).split('\n').filter(Boolean);
   if (containers.length) await docker(['rm', '-f', ...containers]);
@@ -99,6 +112,7 @@ describe('k8s pod specs, run with Docker', () => {
   const order = ['postgres', 'redis', 'server', 'worker', 'client'];
   it.each(order)('%s starts with its manifest settings and passes its readiness probe', async (name) => {
     const pod = pods.find((candidate) => candidate.name === name)!;
+    await emulateFsGroup(pod);
     for (const init of pod.template.spec.initContainers ?? []) {
       await docker(['run', '--rm', '--name', `${PREFIX}${name}-${init.name}`, ...runArgs(pod, init, pod.template)], 120_000);
     }
