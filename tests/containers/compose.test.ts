@@ -97,6 +97,28 @@ describe('docker-compose.yml', () => {
     await allComputed(BASE, indexes, 120_000);
   });
 
+  it('loses nothing when the worker container is killed (SIGKILL) mid-flow', async () => {
+    const indexes = Array.from({ length: 60 }, (_, i) => 60_000 + i * 331);
+    await Promise.all(indexes.map((index) => submit(BASE, index)));
+    await compose(project, ['kill', '-s', 'SIGKILL', 'worker']);
+    await compose(project, ['up', '-d', 'worker']);
+    await allComputed(BASE, indexes, 180_000);
+  });
+
+  it('answers 503 while Postgres restarts, recovers by itself, and loses no accepted submission', async () => {
+    await compose(project, ['stop', 'postgres']);
+    const during = await fetch(`${BASE}/api/values`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ index: 77_777 }),
+    });
+    expect(during.status).toBe(503);
+    expect(await during.json()).toMatchObject({ error: { code: 'service_unavailable' } });
+    await compose(project, ['start', 'postgres']);
+    await eventually(async () => (await submit(BASE, 77_778)) === 202, 60_000, 'the API to accept again');
+    await allComputed(BASE, [77_778], 60_000);
+  });
+
   it('keeps the history across down and up (named volumes)', async () => {
     await compose(project, ['down']);
     await upAndHealthy([]);
