@@ -61,12 +61,23 @@ export async function provisionBaseImages(): Promise<void> {
   await run(provision, ['--from-files', '.'], { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
-/** Polls `check` every 250 ms until it returns true; fails after `timeoutMs` naming `what`. */
+/** Rejects when `promise` takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Polls `check` every 250 ms until it returns true; fails after `timeoutMs` naming `what`. Each attempt
+ * is bounded too: Docker's port proxy can accept a connection for a container that is not listening
+ * yet and then never answer it.
+ */
 export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      if (await check()) return;
+      if (await within(check(), 10_000)) return;
     } catch {
       // not there yet
     }

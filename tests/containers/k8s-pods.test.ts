@@ -69,7 +69,8 @@ async function probePasses(containerName: string, container: Container, probe: P
   const number = typeof port === 'number' ? port : container.ports!.find((candidate) => candidate.name === port)!.containerPort;
   const published = (await docker(['port', containerName, String(number)])).split('\n')[0]!;
   if (!probe.httpGet) return true;
-  return (await fetch(`http://${published}${probe.httpGet.path}`)).ok;
+  const timeoutMs = ((probe as { timeoutSeconds?: number }).timeoutSeconds ?? 1) * 1000;
+  return (await fetch(`http://${published}${probe.httpGet.path}`, { signal: AbortSignal.timeout(timeoutMs) })).ok;
 }
 
 /**
