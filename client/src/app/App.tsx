@@ -4,6 +4,7 @@ import { Link, usePathname } from './router';
 
 const DETAIL_ROUTE = /^\/values\/([^/]+)\/?$/;
 
+/** The page shell: a header, and the page the current path names (deep links work on first load). */
 export function App() {
   const pathname = usePathname();
   const detail = DETAIL_ROUTE.exec(pathname);

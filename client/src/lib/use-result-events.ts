@@ -1,10 +1,20 @@
 import { useEffect, useRef } from 'react';
 import { resultEventSchema, type ResultEvent } from '@fibstack/contract/values';
 
+/** What to do with the events of `GET /api/events`. */
 export interface ResultEventHandlers {
   onResult: (event: ResultEvent) => void;
   /** Called when the stream is back after a break: events sent meanwhile were missed. */
   onReconnect?: () => void;
+}
+
+/** Malformed event data is ignored like any other event that does not match the contract. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -19,7 +29,7 @@ export function useResultEvents(handlers: ResultEventHandlers): void {
     const source = new EventSource('/api/events');
     let broken = false;
     source.addEventListener('result', (message) => {
-      const parsed = resultEventSchema.safeParse(JSON.parse((message as MessageEvent<string>).data));
+      const parsed = resultEventSchema.safeParse(parseJson((message as MessageEvent<string>).data));
       if (parsed.success) latest.current.onResult(parsed.data);
     });
     source.addEventListener('error', () => (broken = true));

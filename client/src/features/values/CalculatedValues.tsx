@@ -1,5 +1,11 @@
 import { Link } from '../../app/router';
-import type { KnownValue, Submission } from './use-values-feed';
+import type { FeedStatus, KnownValue, Submission } from './use-values-feed';
+
+const EMPTY_TEXT: Record<FeedStatus, string> = {
+  loading: 'Loading…',
+  ready: 'Values you ask for will appear here.',
+  error: 'Unavailable until the API answers.',
+};
 
 function distinctIndexes(submissions: Submission[]): number[] {
   return [...new Set(submissions.map((submission) => submission.index))];
@@ -9,20 +15,18 @@ function distinctIndexes(submissions: Submission[]): number[] {
 export function CalculatedValues({
   submissions,
   values,
-  loading,
+  status,
 }: {
   submissions: Submission[];
   values: Record<number, KnownValue>;
-  loading: boolean;
+  status: FeedStatus;
 }) {
   const indexes = distinctIndexes(submissions);
   return (
     <section aria-labelledby="calculated-title" className="card">
       <h2 id="calculated-title">Calculated values</h2>
-      {loading && indexes.length === 0 ? (
-        <p className="muted">Loading…</p>
-      ) : indexes.length === 0 ? (
-        <p className="muted">Values you ask for will appear here.</p>
+      {indexes.length === 0 ? (
+        <p className="muted">{EMPTY_TEXT[status]}</p>
       ) : (
         <ul className="values">
           {indexes.map((index) => {

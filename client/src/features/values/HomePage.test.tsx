@@ -39,6 +39,33 @@ describe('HomePage', () => {
     expect(screen.getByText('Fibonacci(7) = 13')).toBeInTheDocument();
   });
 
+  it('links a shortened value to its detail page with the digit count', async () => {
+    const preview = `${'1'.repeat(60)}…`;
+    stubApi({
+      'GET /api/values': () =>
+        jsonResponse({
+          items: [{ id: '1', index: 500, status: 'done', submittedAt: at, value: preview, digits: 105, truncated: true }],
+          nextCursor: null,
+        }),
+    });
+    render(<HomePage />);
+    expect(await calculated().findByRole('link', { name: '(105 digits, see all)' })).toHaveAttribute('href', '/values/500');
+  });
+
+  it('fetches the first page again when the event stream comes back', async () => {
+    let value: string | undefined;
+    const calls = stubApi({ 'GET /api/values': () => jsonResponse({ items: [item(1, 7, value)], nextCursor: null }) });
+    render(<HomePage />);
+    await calculated().findByText('pending…');
+    value = '13';
+    act(() => {
+      FakeEventSource.last!.emit('error');
+      FakeEventSource.last!.emit('open');
+    });
+    expect(await calculated().findByText('13')).toBeInTheDocument();
+    expect(calls).toEqual(['GET /api/values', 'GET /api/values']);
+  });
+
   it('shows a new submission at once', async () => {
     stubApi({
       'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }),
@@ -72,6 +99,7 @@ describe('HomePage', () => {
     });
     render(<HomePage />);
     expect(await screen.findByRole('alert')).toHaveTextContent('The API is unavailable (HTTP 502)');
+    expect(seen().getByText('Unavailable until the API answers.')).toBeInTheDocument();
     up = true;
     await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
     expect(await calculated().findByText('55')).toBeInTheDocument();

@@ -10,6 +10,7 @@ function announcementOf(event: ResultEvent): string {
   return `Fibonacci(${event.index}) = ${event.truncated ? `a ${event.digits}-digit number` : event.value}`;
 }
 
+/** `/`: the form, every submission, and every value, kept current by the event stream. */
 export function HomePage() {
   const feed = useValuesFeed();
   const [announcement, setAnnouncement] = useState('');
@@ -40,8 +41,8 @@ export function HomePage() {
         </div>
       )}
 
-      <SeenIndexes submissions={feed.submissions} loading={feed.status === 'loading'} />
-      <CalculatedValues submissions={feed.submissions} values={feed.values} loading={feed.status === 'loading'} />
+      <SeenIndexes submissions={feed.submissions} status={feed.status} />
+      <CalculatedValues submissions={feed.submissions} values={feed.values} status={feed.status} />
 
       {feed.nextCursor && (
         <button type="button" className="load-more" onClick={() => void feed.loadMore()} disabled={feed.loadingMore}>

@@ -1,14 +1,18 @@
-import type { Submission } from './use-values-feed';
+import type { FeedStatus, Submission } from './use-values-feed';
+
+const EMPTY_TEXT: Record<FeedStatus, string> = {
+  loading: 'Loading…',
+  ready: 'Nothing submitted yet.',
+  error: 'Unavailable until the API answers.',
+};
 
 /** Every submission, newest first, repeats included: the history of what was asked. */
-export function SeenIndexes({ submissions, loading }: { submissions: Submission[]; loading: boolean }) {
+export function SeenIndexes({ submissions, status }: { submissions: Submission[]; status: FeedStatus }) {
   return (
     <section aria-labelledby="seen-title" className="card">
       <h2 id="seen-title">Indexes I have seen</h2>
-      {loading && submissions.length === 0 ? (
-        <p className="muted">Loading…</p>
-      ) : submissions.length === 0 ? (
-        <p className="muted">Nothing submitted yet.</p>
+      {submissions.length === 0 ? (
+        <p className="muted">{EMPTY_TEXT[status]}</p>
       ) : (
         <ul className="chips">
           {submissions.map((submission) => (

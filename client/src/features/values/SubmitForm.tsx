@@ -4,6 +4,7 @@ import { ApiRequestError } from '../../lib/http';
 import { submitIndex } from './api';
 import { parseIndexInput } from './parse-index-input';
 
+/** The index form: checks the input with the contract's rules, sends it, and shows either error inline. */
 export function SubmitForm({ onSubmitted }: { onSubmitted: (response: SubmitResponse) => void }) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string>();

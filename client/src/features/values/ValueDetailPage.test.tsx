@@ -30,6 +30,32 @@ describe('value detail page', () => {
     expect(await screen.findByText('Copied')).toBeInTheDocument();
   });
 
+  it('explains when the clipboard is not available', async () => {
+    stubApi({
+      'GET /api/values/10': () => jsonResponse({ index: 10, status: 'done', value: '55', digits: 2, computedAt: at, computeMs: 0.1 }),
+    });
+    vi.stubGlobal('navigator', { ...navigator, clipboard: undefined });
+    openAt('/values/10');
+    expect(await screen.findByText('55')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Copy' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('Copying is not available here');
+  });
+
+  it('shows an error banner with Retry when the API is down', async () => {
+    let up = false;
+    stubApi({
+      'GET /api/values/10': () =>
+        up
+          ? jsonResponse({ index: 10, status: 'done', value: '55', digits: 2, computedAt: at, computeMs: 0.1 })
+          : jsonResponse({ error: { code: 'service_unavailable', message: 'the database is not reachable' } }, 503),
+    });
+    openAt('/values/10');
+    expect(await screen.findByRole('alert')).toHaveTextContent('the database is not reachable');
+    up = true;
+    await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(await screen.findByText('55')).toBeInTheDocument();
+  });
+
   it('updates a pending value when its result arrives', async () => {
     let done = false;
     stubApi({

@@ -53,9 +53,14 @@ export function ValueDetailPage({ indexParam }: { indexParam: string }) {
     void load();
   }, [load]);
 
+  const waiting = state.kind === 'loaded' && state.detail.status === 'pending';
   useResultEvents({
     onResult: (event) => {
-      if (event.index === index && state.kind === 'loaded' && state.detail.status === 'pending') void load();
+      if (event.index === index && waiting) void load();
+    },
+    // The result may have been announced while the stream was down.
+    onReconnect: () => {
+      if (waiting) void load();
     },
   });
 

@@ -3,23 +3,28 @@ import type { ResultEvent, SubmitResponse, ValueListItem } from '@fibstack/contr
 import { ApiRequestError } from '../../lib/http';
 import { listValues } from './api';
 
+/** One row of "Indexes I have seen"; ids of submissions made on this page are local until a reload. */
 export interface Submission {
   id: string;
   index: number;
 }
 
+/** A computed value as lists show it: `value` is a preview when `truncated`. */
 export interface KnownValue {
   value: string;
   digits: number;
   truncated: boolean;
 }
 
+/** Whether the first page is being fetched, has arrived, or could not be fetched. */
+export type FeedStatus = 'loading' | 'ready' | 'error';
+
 interface FeedState {
   submissions: Submission[];
   /** Every value seen so far, from pages and from live events, by index. */
   values: Record<number, KnownValue>;
   nextCursor: string | null;
-  status: 'loading' | 'ready' | 'error';
+  status: FeedStatus;
   loadingMore: boolean;
   error?: string;
 }
