@@ -14,7 +14,7 @@ export const postgresEnv = z.object({
   PGUSER: stringVar('postgres'),
   PGPASSWORD: optionalVar(),
   PGDATABASE: stringVar('fibstack'),
-  PG_POOL_MAX: intVar(1, 200, 10),
+  PG_POOL_MAX: intVar(1, 200, 20),
   PG_CONNECT_TIMEOUT_MS: intVar(100, 60_000, 1_000),
 });
 export type PostgresEnv = z.infer<typeof postgresEnv>;
