@@ -149,8 +149,11 @@ describe('faults', () => {
     let stopLoad = false;
     const load = runLoad(stack.url, indexes, 10, () => stopLoad);
     await sleep(1_000);
-    const exitCode = await stack.stopService('server', 'SIGTERM');
+    // As a balancer does on a rolling restart, new requests stop going to this instance when it is told
+    // to stop; the ones already sent must all be answered.
+    const exited = stack.stopService('server', 'SIGTERM');
     stopLoad = true;
+    const exitCode = await exited;
     const result = await load;
     const errors = [...result.outcomes.values()].flatMap((outcome) => ('error' in outcome ? [outcome.error] : []));
     expect(exitCode).toBe(0);
