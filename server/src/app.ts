@@ -10,6 +10,7 @@ import type { ServerConfig } from './config.js';
 import { eventsRoutes } from './events/routes.js';
 import type { EventsHub } from './events/hub.js';
 import { healthRoutes } from './health/routes.js';
+import { cors } from './http/cors.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { rateLimiter } from './http/rate-limit.js';
 import { requestIdFor } from './http/request-id.js';
@@ -18,11 +19,13 @@ import { staticRoutes } from './static/routes.js';
 import { valuesRoutes } from './values/routes.js';
 import { ValuesStore } from './values/store.js';
 
+/** What the API needs from the outside; `main.ts` builds these from the environment, tests from real servers. */
 export interface AppDeps {
   pool: pg.Pool;
   queue: Queue<JobData>;
   /** A fail-fast command connection: readiness checks and the rate limiter. */
   redis: Redis;
+  /** The SSE hub relaying the worker's results. */
   events: EventsHub;
   config: Pick<
     ServerConfig,
@@ -50,7 +53,9 @@ export function createApp({ pool, queue, redis, events, config, logger }: AppDep
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // A 503 is an outage already reported once by the connection that failed, not a bug.
+      customLogLevel: (_req, res, error) =>
+        res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : error || res.statusCode >= 400 ? 'warn' : 'info',
     }),
   );
   app.use(
@@ -76,21 +81,12 @@ export function createApp({ pool, queue, redis, events, config, logger }: AppDep
   app.use(healthRoutes(pool, redis));
   app.get('/metrics', metrics.expose);
 
-  if (config.CORS_ORIGIN) {
-    const origin = config.CORS_ORIGIN;
-    app.use('/api', (req, res, next) => {
-      res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Vary', 'Origin');
-      if (req.method !== 'OPTIONS') return next();
-      res.setHeader('Access-Control-Allow-Methods', 'GET, POST');
-      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Request-Id');
-      res.status(204).end();
-    });
-  }
-  if (config.RATE_LIMIT_ENABLED) app.use('/api', rateLimiter(redis, config.RATE_LIMIT_PER_MINUTE));
+  if (config.CORS_ORIGIN) app.use('/api', cors(config.CORS_ORIGIN));
+  if (config.RATE_LIMIT_ENABLED) app.use('/api', rateLimiter(redis, config.RATE_LIMIT_PER_MINUTE, logger));
 
-  app.use('/api', valuesRoutes({ store: new ValuesStore(pool), queue, maxIndex: config.MAX_INDEX, logger }));
-  app.use('/api', eventsRoutes(events));
+  // Routers declare full paths (not mounted under /api) so `req.route.path` is the whole pattern.
+  app.use(valuesRoutes({ store: new ValuesStore(pool), queue, maxIndex: config.MAX_INDEX, logger }));
+  app.use(eventsRoutes(events));
   app.use('/api', notFound);
 
   if (config.STATIC_DIR) app.use(staticRoutes(config.STATIC_DIR));

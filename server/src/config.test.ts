@@ -5,12 +5,32 @@ import { loadConfig } from './config.js';
 describe('server configuration', () => {
   it('has working defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 5000, MAX_INDEX: 100_000, RATE_LIMIT_ENABLED: false, LOG_LEVEL: 'info' });
+    expect(config).toMatchObject({
+      PORT: 5000,
+      MAX_INDEX: 100_000,
+      RATE_LIMIT_ENABLED: false,
+      RATE_LIMIT_PER_MINUTE: 300,
+      TRUST_PROXY: 'loopback, linklocal, uniquelocal',
+      SHUTDOWN_TIMEOUT_MS: 10_000,
+      SSE_HEARTBEAT_MS: 15_000,
+      LOG_LEVEL: 'info',
+      PG_CONNECT_TIMEOUT_MS: 1_000,
+    });
+    expect(config.CORS_ORIGIN).toBeUndefined();
+    expect(config.STATIC_DIR).toBeUndefined();
+  });
+
+  it.each([
+    ['1', 1],
+    ['false', false],
+    ['10.0.0.0/8, 127.0.0.1', '10.0.0.0/8, 127.0.0.1'],
+  ])('reads TRUST_PROXY=%s as a hop count, off, or an address list', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).TRUST_PROXY).toBe(expected);
   });
 
   it('reads and converts the environment', () => {
     const config = loadConfig({ PORT: '8080', MAX_INDEX: '500', RATE_LIMIT_ENABLED: 'true', PG_POOL_MAX: '' });
-    expect(config).toMatchObject({ PORT: 8080, MAX_INDEX: 500, RATE_LIMIT_ENABLED: true, PG_POOL_MAX: 10 });
+    expect(config).toMatchObject({ PORT: 8080, MAX_INDEX: 500, RATE_LIMIT_ENABLED: true, PG_POOL_MAX: 20 });
   });
 
   it.each([
@@ -20,6 +40,11 @@ describe('server configuration', () => {
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a URL starting with redis:\/\/ or rediss:\/\//],
     [{ RATE_LIMIT_ENABLED: 'yes' }, /RATE_LIMIT_ENABLED: must be true or false/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of/],
+    [{ TRUST_PROXY: 'true' }, /TRUST_PROXY: must be a hop count/],
+    [{ TRUST_PROXY: 'nginx' }, /TRUST_PROXY: must be a hop count/],
+    [{ MAX_INDEX: '-1' }, /MAX_INDEX: must be an integer/],
+    [{ SHUTDOWN_TIMEOUT_MS: '1.5' }, /SHUTDOWN_TIMEOUT_MS: must be an integer/],
+    [{ PGPORT: '0' }, /PGPORT: must be an integer from 1 to 65535/],
   ])('fails fast naming the variable for %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

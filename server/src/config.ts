@@ -1,8 +1,31 @@
+import express from 'express';
 import { z } from 'zod';
 import { DEFAULT_MAX_INDEX } from '@fibstack/contract/values';
 import { boolVar, intVar, logLevelVar, optionalVar, parseEnv, stringVar } from '@fibstack/service-kit/config';
 import { postgresEnv } from '@fibstack/service-kit/postgres';
 import { redisEnv } from '@fibstack/service-kit/redis';
+
+/** Throws if Express cannot read `value` as its `trust proxy` setting. */
+function compilesAsTrustProxy(value: number | boolean | string): boolean {
+  try {
+    express().set('trust proxy', value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which hops may set X-Forwarded-For: a hop count (`1` behind one proxy), `false`, or a comma-separated
+ * list of addresses, subnets and the names loopback/linklocal/uniquelocal. A bare number must mean a hop
+ * count: Express would otherwise read `1` as the address 0.0.0.1 and trust nobody useful.
+ */
+const trustProxyVar = stringVar('loopback, linklocal, uniquelocal')
+  .transform((raw): number | boolean | string => (/^\d+$/.test(raw) ? Number(raw) : raw === 'false' ? false : raw))
+  .refine(
+    (value) => value !== 'true' && compilesAsTrustProxy(value),
+    'must be a hop count, false, or a comma-separated list of addresses, subnets, loopback, linklocal, uniquelocal ("true" trusts any client)',
+  );
 
 const serverEnv = z.object({
   ...postgresEnv.shape,
@@ -15,13 +38,14 @@ const serverEnv = z.object({
   RATE_LIMIT_ENABLED: boolVar(false),
   RATE_LIMIT_PER_MINUTE: intVar(1, 1_000_000, 300),
   /** Express `trust proxy`: which hops may set X-Forwarded-For (the edge nginx, an ingress). */
-  TRUST_PROXY: stringVar('loopback, linklocal, uniquelocal'),
+  TRUST_PROXY: trustProxyVar,
   /** Allowed cross-origin caller; unset means no CORS headers at all (the client is same-origin). */
   CORS_ORIGIN: optionalVar(),
   SHUTDOWN_TIMEOUT_MS: intVar(0, 120_000, 10_000),
   SSE_HEARTBEAT_MS: intVar(100, 300_000, 15_000),
 });
 
+/** The server's settings, validated and converted once at start-up. */
 export type ServerConfig = z.infer<typeof serverEnv>;
 
 /** Reads and validates the server's environment once; throws ConfigError naming each bad variable. */

@@ -9,7 +9,7 @@ import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { EventsHub } from './events/hub.js';
-import { closeGracefully } from './http/graceful-close.js';
+import { gracefulCloser } from './http/graceful-close.js';
 
 function readConfig() {
   try {
@@ -25,13 +25,15 @@ function readConfig() {
 
 const config = readConfig();
 const logger = createLogger('server', config.LOG_LEVEL);
+// A dependency outage must never take the process down: log a stray rejection and keep serving.
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
 const pool = createPool(poolConfigFrom(config), logger);
 const commands = createRedis(redisOptionsFrom(config, 'command'), logger, 'server-commands');
 const subscriber = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'server-events');
 const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands });
-queue.on('error', (error) => logger.warn({ err: error }, 'queue connection error'));
+// The connection itself warns once per outage; BullMQ repeats every reconnect attempt.
+queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
 const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
 events.start().catch((error: unknown) => logger.warn({ err: error }, 'results subscription pending Redis'));
 
@@ -39,13 +41,18 @@ const server = createServer(createApp({ pool, queue, redis: commands, events, co
 // Longer than the edge's upstream keep-alive, so nginx never reuses a connection we are closing.
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
+const closeServer = gracefulCloser(server);
+server.on('error', (error) => {
+  logger.fatal({ err: error, port: config.PORT }, 'cannot listen');
+  process.exit(1);
+});
 server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'API listening'));
 
 onShutdownSignal(logger, async () => {
   // End the never-ending SSE streams (browsers reconnect elsewhere), stop accepting, and let in-flight
   // requests finish, bounded by SHUTDOWN_TIMEOUT_MS.
-  await events.close();
-  await closeGracefully(server, config.SHUTDOWN_TIMEOUT_MS);
+  events.close();
+  await closeServer(config.SHUTDOWN_TIMEOUT_MS);
   await queue.close();
   commands.disconnect();
   await pool.end();

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULTS_CHANNEL } from '@fibstack/contract/jobs';
@@ -6,69 +6,115 @@ import type { ResultEvent } from '@fibstack/contract/values';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
 let t: AppUnderTest;
+let server: Server;
 let baseUrl: string;
-let close: () => void;
 
 beforeAll(async () => {
   t = await startAppUnderTest();
-  const server = t.app.listen(0);
+  server = t.app.listen(0);
   await new Promise((resolve) => server.once('listening', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  close = () => {
-    server.closeAllConnections();
-    server.close();
-  };
 });
 afterAll(async () => {
-  close();
+  server.closeAllConnections();
+  server.close();
   await t.close();
 });
 
-/** Opens the event stream and collects its text until `until` matches. */
-function readStream(until: RegExp): Promise<{ response: IncomingMessage; text: string; opened: Promise<void> }> {
+interface Stream {
+  req: ClientRequest;
+  response: IncomingMessage;
+  /** Everything received so far. */
+  text: () => string;
+  /** Resolves with the text once it matches `pattern`. */
+  until: (pattern: RegExp) => Promise<string>;
+  ended: Promise<void>;
+}
+
+/** Opens `GET /api/events` with a raw HTTP request, as a browser's EventSource would. */
+function openStream(): Promise<Stream> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${baseUrl}/api/events`, (response) => {
+    const req = httpRequest(`${baseUrl}/api/events`, { headers: { Accept: 'text/event-stream' } }, (response) => {
       let text = '';
+      const waiters: Array<() => void> = [];
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
         text += chunk;
-        if (until.test(text)) {
-          req.destroy();
-          resolve({ response, text, opened: Promise.resolve() });
-        }
+        for (const wake of waiters.splice(0)) wake();
       });
+      const ended = new Promise<void>((done) => response.once('end', done));
+      const until = async (pattern: RegExp) => {
+        while (!pattern.test(text)) await new Promise<void>((wake) => waiters.push(wake));
+        return text;
+      };
+      resolve({ req, response, text: () => text, until, ended });
     });
     req.on('error', reject);
     req.end();
   });
 }
 
+const event: ResultEvent = {
+  index: 10,
+  value: '55',
+  digits: 2,
+  truncated: false,
+  computeMs: 0.1,
+  computedAt: new Date().toISOString(),
+};
+
 describe('GET /api/events', () => {
   it('streams each published result as an SSE `result` event, with stream-friendly headers', async () => {
-    const event: ResultEvent = {
-      index: 10,
-      value: '55',
-      digits: 2,
-      truncated: false,
-      computeMs: 0.1,
-      computedAt: new Date().toISOString(),
-    };
-    const streamed = readStream(/event: result\ndata: .*\n\n/);
-    // Publish until the stream has attached (the subscriber delivers only to connected clients).
-    const publisher = setInterval(() => void t.redis.publish(RESULTS_CHANNEL, JSON.stringify(event)), 50);
-    const { response, text } = await streamed;
-    clearInterval(publisher);
+    const stream = await openStream();
+    expect(stream.response.statusCode).toBe(200);
+    expect(stream.response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(stream.response.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(stream.response.headers['x-accel-buffering']).toBe('no');
+    // Headers and the retry hint arrive before any event, so the browser knows it is connected.
+    expect(await stream.until(/retry: 3000\n\n/)).toMatch(/^retry: 3000\n\n/);
 
-    expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(response.headers['x-accel-buffering']).toBe('no');
-    expect(text.startsWith('retry: 3000\n\n')).toBe(true);
-    const data = /event: result\ndata: (.*)\n\n/.exec(text)?.[1];
-    expect(JSON.parse(data!)).toEqual(event);
+    await t.redis.publish(RESULTS_CHANNEL, JSON.stringify(event));
+    const text = await stream.until(/event: result\ndata: .*\n\n/);
+    expect(JSON.parse(/event: result\ndata: (.*)\n\n/.exec(text)![1]!)).toEqual(event);
+    stream.req.destroy();
   });
 
   it('sends heartbeat comments while idle', async () => {
-    const { text } = await readStream(/: ping\n\n/);
-    expect(text).toContain(': ping\n\n');
+    const stream = await openStream();
+    expect(await stream.until(/: ping\n\n/)).toContain(': ping\n\n');
+    stream.req.destroy();
+  });
+
+  it('relays nothing but well-formed result events, so no message can break the framing', async () => {
+    const stream = await openStream();
+    await stream.until(/retry: 3000/);
+    for (const bad of ['not json', '{"index": "x"}', JSON.stringify({ ...event, value: 'a\n\nevent: evil' }).replace('\\n\\n', '\n\n')]) {
+      await t.redis.publish(RESULTS_CHANNEL, bad);
+    }
+    await t.redis.publish(RESULTS_CHANNEL, JSON.stringify({ ...event, index: 11, extra: 'dropped' }));
+    const text = await stream.until(/event: result\n/);
+    expect(text.match(/event: /g)).toHaveLength(1);
+    expect(JSON.parse(/data: (.*)\n\n/.exec(text)![1]!)).toEqual({ ...event, index: 11 });
+    stream.req.destroy();
+  });
+
+  it('forgets a client once it disconnects', async () => {
+    const stream = await openStream();
+    await stream.until(/retry: 3000/);
+    expect(t.events.size).toBe(1);
+    stream.req.destroy();
+    await expect.poll(() => t.events.size).toBe(0);
+  });
+
+  // Last: shutting the hub down ends this file's streams for good.
+  it('ends every stream on shutdown and refuses new ones with a 503 JSON error', async () => {
+    const streams = await Promise.all([openStream(), openStream()]);
+    await Promise.all(streams.map((stream) => stream.until(/retry: 3000/)));
+    t.events.close();
+    await Promise.all(streams.map((stream) => stream.ended));
+
+    const refused = await fetch(`${baseUrl}/api/events`);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: { code: 'service_unavailable', message: expect.any(String) } });
   });
 });

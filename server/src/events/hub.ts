@@ -2,6 +2,19 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { resultEventSchema } from '@fibstack/contract/values';
+import { HttpError } from '../http/errors.js';
+
+/** A client that lets this much pile up unread is stalled; its browser reconnects and refetches. */
+const MAX_BUFFERED_BYTES = 1_000_000;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Relays the worker's result announcements (Redis pub/sub) to every browser connected to
@@ -10,6 +23,7 @@ import { RESULTS_CHANNEL } from '@fibstack/contract/jobs';
 export class EventsHub {
   private readonly clients = new Set<Response>();
   private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly subscriber: Redis,
@@ -17,7 +31,7 @@ export class EventsHub {
     heartbeatMs: number,
   ) {
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel === RESULTS_CHANNEL) this.broadcast(`event: result\ndata: ${message}\n\n`);
+      if (channel === RESULTS_CHANNEL) this.relay(message);
     });
     // A comment line keeps proxies and load balancers from closing an idle stream.
     this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), heartbeatMs);
@@ -29,12 +43,15 @@ export class EventsHub {
     await this.subscriber.subscribe(RESULTS_CHANNEL);
   }
 
+  /** How many streams are open now. */
   get size(): number {
     return this.clients.size;
   }
 
-  /** Turns the response into an event stream that lasts until the client goes away. */
+  /** Turns the response into an event stream that lasts until the client goes away or we shut down. */
   attach(res: Response): void {
+    // A keep-alive connection can still ask for a stream after close(); it would hold shutdown up.
+    if (this.closed) throw new HttpError('service_unavailable', 'this instance is shutting down');
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -46,15 +63,27 @@ export class EventsHub {
     res.on('close', () => this.clients.delete(res));
   }
 
+  /** Only a well-formed ResultEvent is relayed, re-serialised, so no message can break the SSE framing. */
+  private relay(message: string): void {
+    const event = resultEventSchema.safeParse(parseJson(message));
+    if (!event.success) return void this.logger.warn({ message: message.slice(0, 200) }, 'ignored a malformed result event');
+    this.broadcast(`event: result\ndata: ${JSON.stringify(event.data)}\n\n`);
+  }
+
   private broadcast(frame: string): void {
-    for (const client of this.clients) client.write(frame);
+    for (const client of this.clients) {
+      if (client.writableLength > MAX_BUFFERED_BYTES) client.destroy();
+      else client.write(frame);
+    }
   }
 
   /** Ends every stream (browsers reconnect to another replica) and stops listening. */
-  async close(): Promise<void> {
+  close(): void {
+    this.closed = true;
     clearInterval(this.heartbeat);
     for (const client of this.clients) client.end();
     this.clients.clear();
-    await this.subscriber.quit().catch((error: unknown) => this.logger.debug({ err: error }, 'subscriber quit failed'));
+    // Not quit(): with Redis away it would wait for a reconnect that may never come.
+    this.subscriber.disconnect();
   }
 }

@@ -19,11 +19,20 @@ describe('health endpoints', () => {
 
   it('exposes request durations and queue counts in Prometheus format', async () => {
     await request(t.app).post('/api/values').send({ index: 3 });
+    await request(t.app).get('/api/values/3');
+    await request(t.app).get('/api/values/4');
+    await request(t.app).get('/no/such/page');
     const metrics = await request(t.app).get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/api\/values",status="202"\} 1/);
+    // Labelled by route pattern, never the raw URL, so label cardinality stays bounded.
+    expect(metrics.text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/values\/:index",status="200"\} 1/);
+    expect(metrics.text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/values\/:index",status="404"\} 1/);
+    expect(metrics.text).toMatch(/http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} 1/);
+    expect(metrics.text).not.toContain('/no/such/page');
     expect(metrics.text).toMatch(/fibstack_queue_jobs\{state="waiting"\} 1/);
+    for (const state of ['active', 'delayed', 'failed']) expect(metrics.text).toContain(`fibstack_queue_jobs{state="${state}"} 0`);
     expect(metrics.text).toContain('process_resident_memory_bytes');
   });
 
@@ -34,6 +43,8 @@ describe('health endpoints', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.checks).toEqual({ postgres: 'up', redis: 'down' });
     expect((await request(t.app).get('/healthz')).status).toBe(200);
+
+    expect((await request(t.app).get('/metrics')).status).toBe(200);
 
     const before = await t.count('submissions');
     const submitted = await request(t.app).post('/api/values').send({ index: 21 });

@@ -1,20 +1,13 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { withDeadline } from '../deadline.js';
 
 const CHECK_TIMEOUT_MS = 1_000;
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
 async function reachable(check: () => Promise<unknown>): Promise<boolean> {
   try {
-    await within(check(), CHECK_TIMEOUT_MS);
+    await withDeadline(check(), CHECK_TIMEOUT_MS, 'readiness check');
     return true;
   } catch {
     return false;

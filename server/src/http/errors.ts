@@ -13,27 +13,17 @@ export class HttpError extends Error {
   }
 }
 
-/** body-parser's errors carry a `type`; these are the ones a client can cause. */
-const bodyParserErrors: Record<string, [ErrorCode, string]> = {
-  'entity.parse.failed': ['invalid_json', 'request body is not valid JSON'],
-  'entity.too.large': ['payload_too_large', 'request body must be at most 16 KB'],
-  'encoding.unsupported': ['unsupported_media_type', 'unsupported content encoding'],
-  'charset.unsupported': ['unsupported_media_type', 'unsupported charset'],
-  'request.aborted': ['invalid_json', 'request body was cut off'],
-  'request.size.invalid': ['invalid_json', 'request body length does not match Content-Length'],
-};
-
 function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
-  const type = (error as { type?: string } | null)?.type;
-  const known = type ? bodyParserErrors[type] : undefined;
-  if (known) return new HttpError(...known);
+  // The router could not percent-decode a path parameter (`/api/values/%E0`): no such resource.
+  if (error instanceof URIError) return new HttpError('not_found', 'the path is not validly encoded');
   if (isConnectionError(error)) return new HttpError('service_unavailable', 'the database is unavailable, try again shortly');
   return undefined;
 }
 
+/** The last handler of a router or app: whatever reached it matched no route. */
 export const notFound: RequestHandler = (req) => {
-  throw new HttpError('not_found', `no route for ${req.method} ${req.path}`);
+  throw new HttpError('not_found', `no route for ${req.method} ${req.path.slice(0, 200)}`);
 };
 
 /**

@@ -1,5 +1,9 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type NativeRedis } from '@fibstack/devstack/redis';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
 let t: AppUnderTest;
@@ -7,7 +11,11 @@ let t: AppUnderTest;
 beforeAll(async () => {
   t = await startAppUnderTest({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'loopback' });
 });
-afterAll(() => t.close());
+let restarted: NativeRedis | undefined;
+afterAll(async () => {
+  await t.close();
+  await restarted?.stop();
+});
 
 const submitFrom = (ip: string, index: number) =>
   request(t.app).post('/api/values').set('X-Forwarded-For', ip).send({ index });
@@ -33,5 +41,35 @@ describe('rate limiting', () => {
     const before = await t.count('submissions');
     expect((await submitFrom('203.0.113.7', 50)).status).toBe(429);
     expect(await t.count('submissions')).toBe(before);
+  });
+
+  // Last: it stops and restarts this file's Redis.
+  it('lets requests through while Redis is down, and limits again once it is back', async () => {
+    await t.redisServer.stop();
+    const during = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => submitFrom('192.0.2.1', 100 + i)));
+    expect(during.map((response) => response.status)).toEqual([202, 202, 202, 202, 202, 202, 202]);
+
+    const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-test-redis-'));
+    restarted = await startRedis({ port: t.redisServer.port, dataDir });
+    await expect.poll(async () => (await request(t.app).get('/readyz')).status, { timeout: 10_000 }).toBe(200);
+    const after: number[] = [];
+    for (let i = 0; i < 7; i++) after.push((await submitFrom('192.0.2.1', 200 + i)).status);
+    expect(after).toEqual([202, 202, 202, 202, 202, 429, 429]);
+  });
+});
+
+describe('rate limiting without a trusted proxy (TRUST_PROXY=false)', () => {
+  let direct: AppUnderTest;
+  beforeAll(async () => {
+    direct = await startAppUnderTest({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: 'false' });
+  });
+  afterAll(() => direct.close());
+
+  it('ignores X-Forwarded-For, so a client cannot dodge its limit by forging one', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push((await request(direct.app).post('/api/values').set('X-Forwarded-For', `198.51.100.${i}`).send({ index: i })).status);
+    }
+    expect(statuses).toEqual([202, 202, 202, 429, 429]);
   });
 });

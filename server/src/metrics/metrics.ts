@@ -1,8 +1,12 @@
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { withDeadline } from '../deadline.js';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
+/** A scrape must answer even when Redis never came up (BullMQ then waits for it indefinitely). */
+const QUEUE_COUNT_TIMEOUT_MS = 500;
 
 /**
  * Prometheus metrics of one app instance: request durations by route pattern (never the raw URL, which
@@ -25,7 +29,7 @@ export function createMetrics(queue: Queue) {
     registers: [registry],
     async collect() {
       try {
-        const counts = await queue.getJobCounts(...QUEUE_STATES);
+        const counts = await withDeadline(queue.getJobCounts(...QUEUE_STATES), QUEUE_COUNT_TIMEOUT_MS, 'queue counts');
         for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
       } catch {
         // Redis is down: leave the last values; /readyz reports the outage.
@@ -36,7 +40,8 @@ export function createMetrics(queue: Queue) {
   const track: RequestHandler = (req, res, next) => {
     const stop = requestDuration.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // Routers declare full paths: req.baseUrl is already reset when an error left the router.
+      const route = req.route?.path ? String(req.route.path) : 'unmatched';
       stop({ method: req.method, route, status: String(res.statusCode) });
     });
     next();

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
@@ -19,17 +20,37 @@ export interface AppUnderTest {
   redisServer: NativeRedis;
   /** A plain client of the test Redis, for publishing and inspecting. */
   redis: Redis;
+  databaseUrl: string;
+  events: EventsHub;
   count(table: 'submissions' | 'results'): Promise<number>;
+  /** Every job in the queue, whatever its state. */
+  jobCount(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Resolves once the connection can take commands (a fail-fast connection rejects them before). */
+export async function untilReady(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') await once(redis, 'ready');
 }
 
 /**
  * The real app on a fresh database of the run's Postgres and a redis-server of its own, wired as
- * main.ts wires it. `env` overrides configuration as the environment would.
+ * main.ts wires it: the app is built while the fail-fast Redis connection is still connecting.
+ * `env` overrides configuration as the environment would.
  */
 export async function startAppUnderTest(env: Record<string, string> = {}): Promise<AppUnderTest> {
   const databaseUrl = await createTestDatabase(inject('postgresAdminUrl'));
   const redisServer = await startTestRedis();
+  try {
+    return await wire(databaseUrl, redisServer, env);
+  } catch (error) {
+    // A half-built app must not leave its redis-server running after the test run.
+    await redisServer.stop();
+    throw error;
+  }
+}
+
+async function wire(databaseUrl: string, redisServer: NativeRedis, env: Record<string, string>): Promise<AppUnderTest> {
   const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, SSE_HEARTBEAT_MS: '200', ...env });
   const logger = pino({ level: 'silent' });
   const pool = new pg.Pool({ connectionString: databaseUrl, connectionTimeoutMillis: 1_000 });
@@ -40,23 +61,30 @@ export async function startAppUnderTest(env: Record<string, string> = {}): Promi
   const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands });
   queue.on('error', () => undefined);
   const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
+  const deps: AppDeps = { pool, queue, redis: commands, events, config, logger };
+  const app = createApp(deps);
   await events.start();
+  await untilReady(commands);
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
-  await commands.ping();
-  const deps: AppDeps = { pool, queue, redis: commands, events, config, logger };
   return {
-    app: createApp(deps),
+    app,
     pool,
     queue,
     redisServer,
     redis,
+    databaseUrl,
+    events,
     async count(table) {
       const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
       return rows[0]!.n;
     },
+    async jobCount() {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+      return Object.values(counts).reduce((sum, n) => sum + n, 0);
+    },
     async close() {
-      await events.close();
+      events.close();
       await queue.close().catch(() => undefined);
       commands.disconnect();
       redis.disconnect();

@@ -16,6 +16,8 @@ describe('when Postgres is unreachable', () => {
   let redisServer: NativeRedis;
   let pool: pg.Pool;
   let redis: Redis;
+  let queue: Queue;
+  let events: EventsHub;
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
@@ -25,11 +27,13 @@ describe('when Postgres is unreachable', () => {
     pool.on('error', () => undefined);
     redis = new Redis(redisServer.url);
     const logger = pino({ level: 'silent' });
-    const queue = new Queue(QUEUE_NAME, { connection: redis });
-    const events = new EventsHub(new Redis(redisServer.url), logger, 1_000);
+    queue = new Queue(QUEUE_NAME, { connection: redis });
+    events = new EventsHub(new Redis(redisServer.url), logger, 1_000);
     app = createApp({ pool, queue, redis, events, config: loadConfig({}), logger });
   });
   afterAll(async () => {
+    events.close();
+    await queue.close();
     redis.disconnect();
     await pool.end();
     await redisServer.stop();
@@ -41,8 +45,12 @@ describe('when Postgres is unreachable', () => {
     expect(response.status).toBe(503);
     expect(response.body.error.code).toBe('service_unavailable');
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect((await request(app).get('/api/values')).status).toBe(503);
-    expect(await new Queue(QUEUE_NAME, { connection: redis }).count()).toBe(0);
+    for (const call of [request(app).get('/api/values'), request(app).get('/api/values/5')]) {
+      const read = await call;
+      expect(read.status).toBe(503);
+      expect(read.body.error.code).toBe('service_unavailable');
+    }
+    expect(await queue.count()).toBe(0);
   });
 
   it('reports not ready, but alive', async () => {

@@ -1,7 +1,8 @@
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { jobIdFor } from '@fibstack/contract/jobs';
-import { PREVIEW_DIGITS } from '@fibstack/contract/values';
+import { PREVIEW_DIGITS, valueListSchema } from '@fibstack/contract/values';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
 let t: AppUnderTest;
@@ -17,11 +18,6 @@ beforeEach(async () => {
 
 const post = (body: string, type = 'application/json') =>
   request(t.app).post('/api/values').set('Content-Type', type).send(body);
-
-async function queuedJobs(): Promise<number> {
-  const counts = await t.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
-  return Object.values(counts).reduce((sum, n) => sum + n, 0);
-}
 
 async function storeResult(index: number, value: string) {
   await t.pool.query('INSERT INTO results (index, value, digits, compute_ms) VALUES ($1, $2, $3, 1.5)', [
@@ -40,11 +36,12 @@ describe('POST /api/values', () => {
 
     const job = await t.queue.getJob(jobIdFor(10));
     expect(job?.data).toEqual({ index: 10, requestId: first.headers['x-request-id'] });
+    expect(job?.opts).toMatchObject({ attempts: 5, backoff: { type: 'exponential' }, removeOnComplete: true });
 
     const repeat = await post('{"index": 10}');
     expect(repeat.status).toBe(202);
     expect(await t.count('submissions')).toBe(2);
-    expect(await queuedJobs()).toBe(1);
+    expect(await t.jobCount()).toBe(1);
   });
 
   it('keeps a safe X-Request-Id from the caller and carries it into the job', async () => {
@@ -53,13 +50,19 @@ describe('POST /api/values', () => {
     expect((await t.queue.getJob(jobIdFor(11)))?.data.requestId).toBe('edge-abc.123');
   });
 
+  it.each([['a space'], ['x'.repeat(65)], ['<script>'], ['a\u00e9']])('replaces an unsafe X-Request-Id (%s)', async (id) => {
+    const response = await post('{"index": 12}').set('X-Request-Id', encodeURI(id));
+    expect(response.status).toBe(202);
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
   it('answers 200 with the value when it is already computed, and queues nothing', async () => {
     await storeResult(10, '55');
     const response = await post('{"index": 10}');
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ index: 10, status: 'done', value: '55', digits: 2, truncated: false });
     expect(await t.count('submissions')).toBe(1);
-    expect(await queuedJobs()).toBe(0);
+    expect(await t.jobCount()).toBe(0);
   });
 
   it('accepts the bounds 0 and MAX_INDEX, and stores -0 as 0', async () => {
@@ -86,17 +89,47 @@ describe('POST /api/values', () => {
     ['a top-level array', '[10]', 422, 'body_not_object'],
     ['a top-level null', 'null', 422, 'body_not_object'],
     ['a top-level number', '10', 422, 'body_not_object'],
-    ['deeply nested JSON', `${'['.repeat(5000)}${']'.repeat(5000)}`, 422, 'body_not_object'],
+    ['deeply nested JSON', `${'['.repeat(8000)}${']'.repeat(8000)}`, 422, 'body_not_object'],
+    ['a deeply nested index', `{"index": ${'['.repeat(7000)}${']'.repeat(7000)}}`, 422, 'index_not_number'],
+    ['a latin1 charset', '{"index": 10}', 415, 'unsupported_media_type', 'application/json; charset=latin1'],
     ['a body over 16 KB', JSON.stringify({ index: 1, pad: 'x'.repeat(17_000) }), 413, 'payload_too_large'],
   ];
 
   it.each(rejected)('rejects %s with %i %s and stores nothing', async (_name, body, status, code, type) => {
     const response = await post(body, type);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe(code);
     expect(response.body.error.message).toEqual(expect.any(String));
     expect(await t.count('submissions')).toBe(0);
-    expect(await queuedJobs()).toBe(0);
+    expect(await t.jobCount()).toBe(0);
+  });
+
+  it('rejects a body without a Content-Type with 415, storing nothing', async () => {
+    const response = await request(t.app).post('/api/values');
+    expect(response.status).toBe(415);
+    expect(response.body.error.code).toBe('unsupported_media_type');
+    expect(await t.count('submissions')).toBe(0);
+  });
+
+  it.each([['gzip'], ['deflate'], ['br']])('rejects an undecodable %s body with 400 invalid_json', async (encoding) => {
+    const response = await post('{"index": 10}').set('Content-Encoding', encoding);
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_json');
+    expect(await t.count('submissions')).toBe(0);
+    expect(await t.jobCount()).toBe(0);
+  });
+
+  it('accepts a gzip-compressed body', async () => {
+    const response = await request(t.app)
+      .post('/api/values')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      // Send the bytes as they are (supertest would JSON-encode a Buffer); its types claim a string.
+      .serialize((body: Buffer) => body as unknown as string)
+      .send(gzipSync('{"index": 14}'));
+    expect(response.status).toBe(202);
+    expect(await t.count('submissions')).toBe(1);
   });
 
   it('names the broken rule in the message', async () => {
@@ -108,18 +141,22 @@ describe('POST /api/values', () => {
 describe('GET /api/values', () => {
   it('pages through every submission newest first with a keyset cursor', async () => {
     for (let index = 0; index < 45; index++) await post(JSON.stringify({ index }));
-    const seen: number[] = [];
+    const seen: Array<{ id: string; index: number }> = [];
+    const pageSizes: number[] = [];
     let cursor: string | null = null;
-    let pages = 0;
     do {
       const response: request.Response = await request(t.app).get('/api/values').query(cursor ? { cursor } : {});
       expect(response.status).toBe(200);
-      seen.push(...response.body.items.map((item: { index: number }) => item.index));
+      expect(valueListSchema.safeParse(response.body).success).toBe(true);
+      seen.push(...response.body.items);
+      pageSizes.push(response.body.items.length);
       cursor = response.body.nextCursor;
-      pages++;
     } while (cursor);
-    expect(pages).toBe(3);
-    expect(seen).toEqual([...Array(45).keys()].reverse());
+    expect(pageSizes).toEqual([20, 20, 5]);
+    expect(new Set(seen.map((item) => item.id)).size).toBe(45);
+    expect(seen.map((item) => item.index)).toEqual([...Array(45).keys()].reverse());
+    const ids = seen.map((item) => BigInt(item.id));
+    expect(ids.every((id, i) => i === 0 || id < ids[i - 1]!)).toBe(true);
   });
 
   it('shows pending and done items, with long values shortened', async () => {
@@ -166,7 +203,7 @@ describe('GET /api/values/:index', () => {
     expect((await request(t.app).get('/api/values/12')).body).toEqual({ index: 12, status: 'pending' });
   });
 
-  it.each([['13'], ['abc'], ['-1'], ['1.5'], ['..%2F..%2Fetc%2Fpasswd'], ['99999999999999999999']])(
+  it.each([['13'], ['abc'], ['-1'], ['1.5'], ['..%2F..%2Fetc%2Fpasswd'], ['99999999999999999999'], ['%E0%A4%A'], ['%00']])(
     'answers 404 JSON for %s',
     async (param) => {
       const response = await request(t.app).get(`/api/values/${param}`);

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobData } from '@fibstack/contract/jobs';
@@ -13,9 +13,11 @@ import {
   type ValueListItem,
 } from '@fibstack/contract/values';
 import { HttpError } from '../http/errors.js';
+import { jsonBody } from '../http/json-body.js';
 import { enqueueFibonacci } from './enqueue.js';
 import type { SubmissionRow, ValuesStore } from './store.js';
 
+/** What the values routes need: the SQL store, the queue, the configured MAX_INDEX and a fallback logger. */
 export interface ValuesRoutesDeps {
   store: ValuesStore;
   queue: Queue<JobData>;
@@ -23,16 +25,8 @@ export interface ValuesRoutesDeps {
   logger: Logger;
 }
 
-const BODY_LIMIT = '16kb';
 const CURSOR = /^[1-9]\d{0,17}$/;
 const INDEX_PARAM = /^\d{1,9}$/;
-
-const requireJson: express.RequestHandler = (req, _res, next) => {
-  if (!req.is('application/json')) {
-    throw new HttpError('unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
-  }
-  next();
-};
 
 function toListItem(row: SubmissionRow): ValueListItem {
   const base = { id: row.id, index: row.index, submittedAt: row.submittedAt.toISOString() };
@@ -57,34 +51,30 @@ function cursorOf(raw: unknown): string | undefined {
   return raw;
 }
 
-/** `/api/values`: submit an index, list submissions, read one value whole. */
+/** `/api/values`: submit an index, list submissions, read one value whole. Mount at the root. */
 export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDeps): Router {
   const router = Router();
 
-  router.post(
-    '/values',
-    requireJson,
-    express.json({ limit: BODY_LIMIT, strict: false }),
-    async (req, res) => {
-      const body: unknown = req.body;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new HttpError('body_not_object', 'send a JSON object such as {"index": 10}');
-      }
-      const checked = checkIndex((body as { index?: unknown }).index, maxIndex);
-      if (!checked.ok) throw new HttpError(checked.code, checked.message);
+  router.post('/api/values', jsonBody, async (req, res) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HttpError('body_not_object', 'send a JSON object such as {"index": 10}');
+    }
+    const checked = checkIndex((body as { index?: unknown }).index, maxIndex);
+    if (!checked.ok) throw new HttpError(checked.code, checked.message);
 
-      const known = await store.submit(checked.index);
-      if (known) {
-        const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
-        return void res.status(200).json(answer);
-      }
-      await enqueueFibonacci(queue, { index: checked.index, requestId: String(req.id) }, req.log ?? logger);
-      const answer: SubmitResponse = { index: checked.index, status: 'pending' };
-      res.status(202).json(answer);
-    },
-  );
+    // Committed before we answer: from here on the submission survives a Redis outage.
+    const known = await store.submit(checked.index);
+    if (known) {
+      const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
+      return void res.status(200).json(answer);
+    }
+    await enqueueFibonacci(queue, { index: checked.index, requestId: String(req.id) }, req.log ?? logger);
+    const answer: SubmitResponse = { index: checked.index, status: 'pending' };
+    res.status(202).json(answer);
+  });
 
-  router.get('/values', async (req, res) => {
+  router.get('/api/values', async (req, res) => {
     const limit = pageSize(req.query.limit);
     // One row more than asked tells whether another page exists, so the last page has no cursor.
     const rows = await store.listSubmissions(limit + 1, cursorOf(req.query.cursor));
@@ -93,24 +83,23 @@ export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDep
     res.json(page);
   });
 
-  router.get('/values/:index', async (req, res) => {
+  router.get('/api/values/:index', async (req, res) => {
     const raw = req.params.index;
     const index = INDEX_PARAM.test(raw) ? Number(raw) : NaN;
     if (!Number.isSafeInteger(index)) throw new HttpError('not_found', `no value for index ${JSON.stringify(raw.slice(0, 40))}`);
-    const result = await store.findResult(index);
-    if (result) {
-      const detail: ValueDetail = {
-        index,
-        status: 'done',
-        value: result.value,
-        digits: result.digits,
-        computedAt: result.computedAt.toISOString(),
-        computeMs: result.computeMs,
-      };
-      return void res.json(detail);
-    }
-    if (!(await store.wasSubmitted(index))) throw new HttpError('not_found', `index ${index} has not been submitted`);
-    const detail: ValueDetail = { index, status: 'pending' };
+    const found = await store.findValue(index);
+    if (found === 'unknown') throw new HttpError('not_found', `index ${index} has not been submitted`);
+    const detail: ValueDetail =
+      found === 'pending'
+        ? { index, status: 'pending' }
+        : {
+            index,
+            status: 'done',
+            value: found.value,
+            digits: found.digits,
+            computedAt: found.computedAt.toISOString(),
+            computeMs: found.computeMs,
+          };
     res.json(detail);
   });
 

@@ -1,11 +1,13 @@
 import type pg from 'pg';
 import { PREVIEW_DIGITS } from '@fibstack/contract/values';
 
+/** A known value as the submit query reads it: its head only (see SubmissionRow.valueHead), and its length. */
 export interface StoredResult {
   value: string;
   digits: number;
 }
 
+/** One row of the submissions list, joined with its result when there is one. */
 export interface SubmissionRow {
   id: string;
   index: number;
@@ -15,6 +17,7 @@ export interface SubmissionRow {
   digits: number | null;
 }
 
+/** A computed value, whole. */
 export interface ResultRow {
   value: string;
   digits: number;
@@ -61,21 +64,22 @@ export class ValuesStore {
     return rows;
   }
 
-  async findResult(index: number): Promise<ResultRow | undefined> {
-    const { rows } = await this.pool.query<ResultRow>({
-      name: 'find-result',
-      text: `SELECT value, digits, computed_at AS "computedAt", compute_ms AS "computeMs" FROM results WHERE index = $1`,
+  /**
+   * The whole value of an index, `'pending'` if it was submitted but not computed yet, or `'unknown'`
+   * if it was never submitted, all in one round trip.
+   */
+  async findValue(index: number): Promise<ResultRow | 'pending' | 'unknown'> {
+    const { rows } = await this.pool.query<Partial<ResultRow> & { submitted: boolean }>({
+      name: 'find-value',
+      text: `SELECT r.value, r.digits, r.computed_at AS "computedAt", r.compute_ms AS "computeMs",
+                    EXISTS (SELECT 1 FROM submissions WHERE index = $1) AS submitted
+             FROM (SELECT) AS one LEFT JOIN results r ON r.index = $1`,
       values: [index],
     });
-    return rows[0];
-  }
-
-  async wasSubmitted(index: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query({
-      name: 'was-submitted',
-      text: 'SELECT 1 FROM submissions WHERE index = $1 LIMIT 1',
-      values: [index],
-    });
-    return rowCount !== 0;
+    const row = rows[0]!;
+    if (row.value != null && row.digits != null && row.computedAt != null && row.computeMs != null) {
+      return { value: row.value, digits: row.digits, computedAt: row.computedAt, computeMs: row.computeMs };
+    }
+    return row.submitted ? 'pending' : 'unknown';
   }
 }
