@@ -1,15 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { intVar, logLevelVar, parseEnv } from '@fibstack/service-kit/config';
+import { intVar, logLevelVar, optionalVar, parseEnv } from '@fibstack/service-kit/config';
 import { postgresEnv } from '@fibstack/service-kit/postgres';
 import { redisEnv } from '@fibstack/service-kit/redis';
+
+const PORT_RULE = 'must be an integer from 1 to 65535';
 
 const workerEnv = z.object({
   ...postgresEnv.shape,
   ...redisEnv.shape,
   LOG_LEVEL: logLevelVar,
   /** Jobs in progress at once; most are tiny, so more than the core count keeps Redis and Postgres busy. */
-  WORKER_CONCURRENCY: intVar(1, 500, 16),
+  WORKER_CONCURRENCY: intVar(1, 500, 8),
   /** Threads for big values; defaults to the core count. */
   COMPUTE_THREADS: intVar(1, 64, availableParallelism()),
   /** No input may hold a worker longer than this. */
@@ -19,9 +21,18 @@ const workerEnv = z.object({
   WORKER_LOCK_DURATION_MS: intVar(1_000, 600_000, 30_000),
   WORKER_STALLED_INTERVAL_MS: intVar(1_000, 600_000, 30_000),
   /** When set, GET /healthz answers on this port (Kubernetes liveness, compose healthcheck). */
-  HEALTH_PORT: intVar(0, 65535, 0),
+  HEALTH_PORT: optionalVar().pipe(
+    z.optional(
+      z
+        .string()
+        .regex(/^\d+$/, PORT_RULE)
+        .transform(Number)
+        .pipe(z.number().int().min(1, PORT_RULE).max(65535, PORT_RULE)),
+    ),
+  ),
 });
 
+/** The worker's validated settings. */
 export type WorkerConfig = z.infer<typeof workerEnv>;
 
 /** Reads and validates the worker's environment once; throws ConfigError naming each bad variable. */

@@ -59,12 +59,13 @@ logger.info({ concurrency: config.WORKER_CONCURRENCY, threads: config.COMPUTE_TH
 
 onShutdownSignal(logger, async () => {
   closing = true;
-  // Stop taking jobs and wait for the ones in progress; anything cut short is retried by another worker.
+  // Stop taking jobs and wait for the ones in progress (their locks keep being renewed meanwhile).
   await worker.close();
   await reconciler.stop();
   await threads.close();
   await queue.close();
   health?.close();
   commands.disconnect();
+  blocking.disconnect();
   await pool.end();
 });

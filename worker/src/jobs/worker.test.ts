@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { resultEventSchema } from '@fibstack/contract/values';
 import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
 import { fibonacci } from '../fibonacci/fibonacci.js';
@@ -79,9 +80,19 @@ describe('the worker process', () => {
       expect(await storedValue(1000)).toBe(fibonacci(1000).toString());
       await eventually(() => announced.length === 2, 5_000, 'two announcements');
       const event = announced.map((message) => JSON.parse(message)).find((parsed) => parsed.index === 1000);
-      expect(event).toMatchObject({ index: 1000, digits: 209, truncated: true });
+      expect(resultEventSchema.parse(event)).toMatchObject({ index: 1000, digits: 209, truncated: true });
       expect(event.value).toMatch(/^43466557686937456435\d{40}…$/);
+      expect(new Date(event.computedAt).toISOString()).toBe(event.computedAt);
+      expect(event.computeMs).toBeGreaterThanOrEqual(0);
       await eventually(() => worker.output().includes('"requestId":"req-1000"'), 5_000, 'the job log line');
+      const line = worker
+        .output()
+        .split('\n')
+        .filter((text) => text.includes('"requestId":"req-1000"'))
+        .map((text) => JSON.parse(text))
+        .find((entry) => entry.msg === 'value computed');
+      expect(line).toMatchObject({ jobId: 'fib-1000', index: 1000, requestId: 'req-1000', digits: 209 });
+      expect(typeof line.computeMs).toBe('number');
     } finally {
       subscriber.disconnect();
     }
@@ -107,29 +118,40 @@ describe('the worker process', () => {
     expect(await resultCount()).toBe(0);
   });
 
-  it('re-queues submissions whose jobs were lost (reconciler)', async () => {
-    for (const index of [30, 31, 32, 33]) await pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
+  it('computes every submission whose job Redis lost (FLUSHALL), via the reconciler', async () => {
+    for (const index of [30, 31, 32, 33]) await submit(index);
+    await redis.flushall();
     startWorker({ RECONCILE_INTERVAL_MS: '200' });
     await eventually(async () => (await resultCount()) === 4, 15_000, 'every lost submission computed');
     expect(await storedValue(33)).toBe(fibonacci(33).toString());
   });
 
-  it('finishes the job in hand on SIGTERM and exits 0', async () => {
+  it('on SIGTERM finishes the job in hand, exits 0 and leaves the rest queued for the next worker', async () => {
     const big = 6_000_000;
     const job = await submit(big);
-    const worker = startWorker();
+    const queued = await submit(4_000);
+    const worker = startWorker({ WORKER_CONCURRENCY: '1' });
     await eventually(async () => (await jobState(job)) === 'active', 15_000, 'the job to start');
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect((await storedValue(big))?.length).toBe(fibonacci(big).toString().length);
     expect(await jobState(job)).not.toBe('active');
+    expect(await jobState(queued)).toBe('waiting');
+    expect(await storedValue(4_000)).toBeUndefined();
+
+    startWorker();
+    await eventually(async () => (await storedValue(4_000)) !== undefined, 15_000, 'the restarted worker to finish');
+    expect(await storedValue(4_000)).toBe(fibonacci(4_000).toString());
+    expect(await resultCount()).toBe(2);
   });
 
-  it('loses nothing when killed with SIGKILL mid-job: the stalled job is retried, once', async () => {
+  it('loses nothing when killed with SIGKILL mid-job: every job completes after a restart, once', async () => {
     const big = 8_000_000;
     const job = await submit(big);
+    const small = [100, 101, 102];
+    for (const index of small) await submit(index);
     const fast = { WORKER_LOCK_DURATION_MS: '1000', WORKER_STALLED_INTERVAL_MS: '1000' };
-    const first = startWorker(fast);
+    const first = startWorker({ ...fast, WORKER_CONCURRENCY: '1' });
     await eventually(async () => (await jobState(job)) === 'active', 15_000, 'the job to start');
     first.child.kill('SIGKILL');
     await first.exited;
@@ -137,6 +159,11 @@ describe('the worker process', () => {
 
     startWorker(fast);
     await eventually(async () => (await storedValue(big)) !== undefined, 45_000, 'the stalled job to be retried');
-    expect(await resultCount()).toBe(1);
+    await eventually(async () => (await resultCount()) === 4, 10_000, 'every job to complete');
+    const { rows } = await pool.query<{ index: number; n: number }>(
+      'SELECT index, count(*)::int AS n FROM results GROUP BY index ORDER BY index',
+    );
+    expect(rows).toEqual([...small, big].map((index) => ({ index, n: 1 })));
+    expect(await storedValue(101)).toBe(fibonacci(101).toString());
   });
 });

@@ -23,6 +23,7 @@ export class Reconciler {
 
   /** One pass over all unresolved indexes; returns how many jobs it added or retried. */
   async reconcile(): Promise<number> {
+    // Keyset over distinct submitted indexes (served by submissions_index_idx), one bounded batch at a time.
     let repaired = 0;
     let after = -1;
     for (;;) {
@@ -49,7 +50,8 @@ export class Reconciler {
       jobs.map(async (job, i) => {
         if (!job) return void missing.push(indexes[i]!);
         if (await job.isFailed()) {
-          await job.retry('failed');
+          // Its attempts are spent; a fresh set lets the usual backoff apply again.
+          await job.retry('failed', { resetAttemptsMade: true });
           retried++;
         }
       }),
@@ -78,6 +80,7 @@ export class Reconciler {
     this.timer = setInterval(tick, intervalMs);
   }
 
+  /** Stops the timer and waits for a pass in progress. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@fibstack/service-kit/config';
+import { loadConfig } from './config.js';
+
+describe('worker configuration', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      WORKER_CONCURRENCY: 8,
+      JOB_TIMEOUT_MS: 30_000,
+      RECONCILE_INTERVAL_MS: 30_000,
+      WORKER_LOCK_DURATION_MS: 30_000,
+      WORKER_STALLED_INTERVAL_MS: 30_000,
+    });
+    expect(config.HEALTH_PORT).toBeUndefined();
+  });
+
+  it('reads every setting, treating empty as unset', () => {
+    const config = loadConfig({
+      WORKER_CONCURRENCY: '3',
+      JOB_TIMEOUT_MS: '5000',
+      RECONCILE_INTERVAL_MS: '200',
+      HEALTH_PORT: '9090',
+      WORKER_LOCK_DURATION_MS: '1000',
+      WORKER_STALLED_INTERVAL_MS: '',
+    });
+    expect(config).toMatchObject({
+      WORKER_CONCURRENCY: 3,
+      JOB_TIMEOUT_MS: 5_000,
+      RECONCILE_INTERVAL_MS: 200,
+      HEALTH_PORT: 9090,
+      WORKER_LOCK_DURATION_MS: 1_000,
+      WORKER_STALLED_INTERVAL_MS: 30_000,
+    });
+  });
+
+  it('fails fast, naming each bad variable', () => {
+    const attempt = () => loadConfig({ WORKER_CONCURRENCY: 'many', HEALTH_PORT: '70000', JOB_TIMEOUT_MS: '-1' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/WORKER_CONCURRENCY: must be an integer from 1 to 500 \(got "many"\)/);
+    expect(attempt).toThrow(/HEALTH_PORT: must be an integer from 1 to 65535 \(got "70000"\)/);
+    expect(attempt).toThrow(/JOB_TIMEOUT_MS/);
+  });
+});

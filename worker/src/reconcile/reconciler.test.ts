@@ -1,0 +1,85 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
+import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import type { NativeRedis } from '@fibstack/devstack/redis';
+import { eventually } from '../testing/worker-process.js';
+import { Reconciler } from './reconciler.js';
+
+let redisServer: NativeRedis;
+let pool: pg.Pool;
+let redis: Redis;
+let queue: Queue<JobData>;
+let reconciler: Reconciler;
+
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: await createTestDatabase(inject('postgresAdminUrl')) });
+  redisServer = await startTestRedis();
+  redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  queue = new Queue<JobData>(QUEUE_NAME, { connection: redis });
+  reconciler = new Reconciler(pool, queue, pino({ level: 'silent' }));
+});
+
+afterEach(async () => {
+  await pool.query('TRUNCATE submissions, results');
+  await redis.flushall();
+});
+
+afterAll(async () => {
+  await queue.close();
+  redis.disconnect();
+  await pool.end();
+  await redisServer.stop();
+});
+
+async function submit(...indexes: number[]) {
+  for (const index of indexes) await pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
+}
+
+describe('reconciler', () => {
+  it('re-adds a job for every submitted index without a result after Redis lost them all', async () => {
+    await submit(30, 31, 31, 32, 33, 34);
+    await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (34, '5702887', 7, 1)`);
+    for (const index of [30, 31, 32, 33]) {
+      await queue.add('fibonacci', { index, requestId: 'api' }, { ...JOB_OPTIONS, jobId: jobIdFor(index) });
+    }
+    await redis.flushall();
+
+    expect(await reconciler.reconcile()).toBe(4);
+    const waiting = await queue.getWaiting();
+    expect(waiting.map((job) => job.id).sort()).toEqual(['fib-30', 'fib-31', 'fib-32', 'fib-33']);
+    expect(waiting.every((job) => job.opts.attempts === JOB_OPTIONS.attempts)).toBe(true);
+
+    // Jobs that exist are left alone: a second pass adds nothing.
+    expect(await reconciler.reconcile()).toBe(0);
+    expect(await queue.getWaitingCount()).toBe(4);
+  });
+
+  it('walks past one batch of a thousand', async () => {
+    await pool.query('INSERT INTO submissions (index) SELECT generate_series(0, 1_204)');
+    expect(await reconciler.reconcile()).toBe(1_205);
+    expect(await queue.getWaitingCount()).toBe(1_205);
+  });
+
+  it('retries a job whose attempts are exhausted, with a fresh set of attempts', async () => {
+    await submit(40);
+    const opts = { ...JOB_OPTIONS, attempts: 1, jobId: jobIdFor(40) };
+    const job = await queue.add('fibonacci', { index: 40, requestId: 'api' }, opts);
+    const connection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+    const failing = new Worker(QUEUE_NAME, () => Promise.reject(new Error('Postgres is down')), { connection });
+    try {
+      await eventually(async () => (await queue.getJobState(job.id!)) === 'failed', 10_000, 'the job to fail');
+    } finally {
+      await failing.close();
+      connection.disconnect();
+    }
+
+    expect(await reconciler.reconcile()).toBe(1);
+    expect(await queue.getJobState(job.id!)).toBe('waiting');
+    expect((await queue.getJob(job.id!))?.attemptsMade).toBe(0);
+  });
+});
