@@ -105,7 +105,10 @@ describe('node dist/main.js', () => {
     server.child.kill('SIGTERM');
     await server.logged('shutting down');
     await streamEnded;
-    await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();
+    // A new connection is refused (fetch might reuse a kept-alive socket, which is served until closed).
+    const fresh = connect(server.port, '127.0.0.1');
+    const [refused] = (await once(fresh, 'error')) as [NodeJS.ErrnoException];
+    expect(refused.code).toBe('ECONNREFUSED');
 
     socket.write(body.slice(9));
     await socketClosed;
@@ -113,7 +116,7 @@ describe('node dist/main.js', () => {
     expect(reply).toMatch(/\r\nconnection: close\r\n/i);
     expect(reply).toContain('{"index":42,"status":"pending"}');
     expect(await server.exited).toBe(0);
-    expect(Date.now() - signalled).toBeLessThan(5_000);
+    expect(Date.now() - signalled).toBeLessThan(15_000);
     expect(server.output()).toContain('stopped cleanly');
 
     const pool = new pg.Pool({ connectionString: databaseUrl });
