@@ -5,6 +5,7 @@ const NAVIGATE_EVENT = 'fibstack:navigate';
 /** Moves to `path` without a page load; every `usePathname` re-renders. */
 export function navigate(path: string): void {
   window.history.pushState(null, '', path);
+  window.scrollTo(0, 0);
   window.dispatchEvent(new Event(NAVIGATE_EVENT));
 }
 
@@ -27,7 +28,8 @@ export function usePathname(): string {
 export function Link({ href, onClick, ...props }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
   const handleClick = (event: MouseEvent<HTMLAnchorElement>) => {
     onClick?.(event);
-    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    const newTab = event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
+    if (event.defaultPrevented || event.button !== 0 || newTab) return;
     event.preventDefault();
     navigate(href);
   };

@@ -4,8 +4,11 @@ import { resultEventSchema, type ResultEvent } from '@fibstack/contract/values';
 /** What to do with the events of `GET /api/events`. */
 export interface ResultEventHandlers {
   onResult: (event: ResultEvent) => void;
-  /** Called when the stream is back after a break: events sent meanwhile were missed. */
-  onReconnect?: () => void;
+  /**
+   * Called each time the stream opens. Results announced before that were not received: on the first
+   * open, those since the page fetched its data; after a break (`reconnected`), those during it.
+   */
+  onOpen?: (reconnected: boolean) => void;
 }
 
 /** Malformed event data is ignored like any other event that does not match the contract. */
@@ -27,15 +30,14 @@ export function useResultEvents(handlers: ResultEventHandlers): void {
 
   useEffect(() => {
     const source = new EventSource('/api/events');
-    let broken = false;
+    let opened = false;
     source.addEventListener('result', (message) => {
       const parsed = resultEventSchema.safeParse(parseJson((message as MessageEvent<string>).data));
       if (parsed.success) latest.current.onResult(parsed.data);
     });
-    source.addEventListener('error', () => (broken = true));
     source.addEventListener('open', () => {
-      if (broken) latest.current.onReconnect?.();
-      broken = false;
+      latest.current.onOpen?.(opened);
+      opened = true;
     });
     return () => source.close();
   }, []);

@@ -1,5 +1,5 @@
 import { Link } from '../../app/router';
-import type { FeedStatus, KnownValue, Submission } from './use-values-feed';
+import type { FeedStatus, KnownValue, Submission } from './values-feed-state';
 
 const EMPTY_TEXT: Record<FeedStatus, string> = {
   loading: 'Loading…',

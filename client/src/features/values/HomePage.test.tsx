@@ -1,4 +1,4 @@
-import { act, render, screen, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeEventSource, installFakeEventSource, jsonResponse, stubApi } from '../../testing/fake-api';
@@ -52,18 +52,30 @@ describe('HomePage', () => {
     expect(await calculated().findByRole('link', { name: '(105 digits, see all)' })).toHaveAttribute('href', '/values/500');
   });
 
-  it('fetches the first page again when the event stream comes back', async () => {
+  it('fetches the first page again when the stream opens while a value is pending', async () => {
     let value: string | undefined;
     const calls = stubApi({ 'GET /api/values': () => jsonResponse({ items: [item(1, 7, value)], nextCursor: null }) });
     render(<HomePage />);
     await calculated().findByText('pending…');
+    // Computed after the first page was read but before the stream was listening: no event comes.
     value = '13';
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(await calculated().findByText('13')).toBeInTheDocument();
+    expect(calls).toEqual(['GET /api/values', 'GET /api/values']);
+  });
+
+  it('fetches again after the stream comes back, but not on a first open with nothing pending', async () => {
+    const calls = stubApi({ 'GET /api/values': () => jsonResponse({ items: [item(1, 10, '55')], nextCursor: null }) });
+    render(<HomePage />);
+    await calculated().findByText('55');
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(calls).toEqual(['GET /api/values']);
     act(() => {
       FakeEventSource.last!.emit('error');
       FakeEventSource.last!.emit('open');
     });
-    expect(await calculated().findByText('13')).toBeInTheDocument();
-    expect(calls).toEqual(['GET /api/values', 'GET /api/values']);
+    await waitFor(() => expect(calls).toEqual(['GET /api/values', 'GET /api/values']));
+    expect(calculated().getByText('55')).toBeInTheDocument();
   });
 
   it('shows a new submission at once', async () => {
@@ -77,6 +89,24 @@ describe('HomePage', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
     expect(await calculated().findByText('144')).toBeInTheDocument();
     expect(seen().getByText('12')).toBeInTheDocument();
+    expect(screen.getByText('Fibonacci(12) = 144')).toBeInTheDocument();
+  });
+
+  it('shows a pending submission at once and its value when the result event arrives', async () => {
+    stubApi({
+      'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }),
+      'POST /api/values': () => jsonResponse({ index: 10, status: 'pending' }, 202),
+    });
+    render(<HomePage />);
+    await screen.findByText('Nothing submitted yet.');
+    await userEvent.type(screen.getByRole('textbox', { name: 'Index' }), '10');
+    await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
+    expect(await calculated().findByText('pending…')).toBeInTheDocument();
+    act(() =>
+      FakeEventSource.last!.emit('result', { index: 10, value: '55', digits: 2, truncated: false, computeMs: 0.1, computedAt: at }),
+    );
+    expect(calculated().getByText('55')).toBeInTheDocument();
+    expect(seen().getAllByRole('listitem').map((li) => li.textContent)).toEqual(['10']);
   });
 
   it('loads older submissions with the cursor', async () => {

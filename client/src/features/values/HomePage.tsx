@@ -1,13 +1,15 @@
 import { useState } from 'react';
-import type { ResultEvent } from '@fibstack/contract/values';
+import type { ResultEvent, SubmitResponse } from '@fibstack/contract/values';
 import { useResultEvents } from '../../lib/use-result-events';
 import { CalculatedValues } from './CalculatedValues';
 import { SeenIndexes } from './SeenIndexes';
 import { SubmitForm } from './SubmitForm';
 import { useValuesFeed } from './use-values-feed';
 
-function announcementOf(event: ResultEvent): string {
-  return `Fibonacci(${event.index}) = ${event.truncated ? `a ${event.digits}-digit number` : event.value}`;
+type Announced = Pick<ResultEvent, 'index' | 'value' | 'digits' | 'truncated'>;
+
+function announcementOf({ index, value, digits, truncated }: Announced): string {
+  return `Fibonacci(${index}) = ${truncated ? `a ${digits.toLocaleString('en')}-digit number` : value}`;
 }
 
 /** `/`: the form, every submission, and every value, kept current by the event stream. */
@@ -20,14 +22,22 @@ export function HomePage() {
       feed.applyResult(event);
       setAnnouncement(announcementOf(event));
     },
-    onReconnect: () => void feed.reload(),
+    // Fetch again when a result may have been announced before the stream could deliver it.
+    onOpen: (reconnected) => {
+      if (reconnected || feed.status !== 'ready' || feed.waiting) void feed.reload();
+    },
   });
+
+  const submitted = (response: SubmitResponse) => {
+    feed.addSubmission(response);
+    if (response.status === 'done') setAnnouncement(announcementOf(response));
+  };
 
   return (
     <>
       <h1>Fibonacci calculator</h1>
       <p className="lede">Submit an index; its Fibonacci number is computed exactly and appears below as soon as it is ready.</p>
-      <SubmitForm onSubmitted={feed.addSubmission} />
+      <SubmitForm onSubmitted={submitted} />
       <p className="visually-hidden" aria-live="polite" aria-atomic="true">
         {announcement}
       </p>

@@ -1,4 +1,4 @@
-import type { FeedStatus, Submission } from './use-values-feed';
+import type { FeedStatus, Submission } from './values-feed-state';
 
 const EMPTY_TEXT: Record<FeedStatus, string> = {
   loading: 'Loading…',

@@ -1,4 +1,4 @@
-import { render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { jsonResponse, stubApi } from '../../testing/fake-api';
@@ -24,8 +24,12 @@ describe('SubmitForm', () => {
     const onSubmitted = vi.fn();
     render(<SubmitForm onSubmitted={onSubmitted} />);
     await submit(text);
-    expect(screen.getByRole('alert')).toHaveTextContent(message);
-    expect(screen.getByRole('textbox', { name: 'Index' })).toHaveAttribute('aria-invalid', 'true');
+    const alert = screen.getByRole('alert');
+    expect(alert).toHaveTextContent(message);
+    const input = screen.getByRole('textbox', { name: 'Index' });
+    expect(input).toHaveAttribute('aria-invalid', 'true');
+    expect(input.getAttribute('aria-describedby')).toContain(alert.id);
+    expect(input).toHaveFocus();
     expect(calls).toEqual([]);
     expect(onSubmitted).not.toHaveBeenCalled();
   });
@@ -40,6 +44,29 @@ describe('SubmitForm', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('disables Calculate while sending and gives the focus back to the input', async () => {
+    let answer!: (response: Response) => void;
+    stubApi({ 'POST /api/values': () => new Promise<Response>((resolve) => (answer = resolve)) });
+    render(<SubmitForm onSubmitted={vi.fn()} />);
+    await submit('10');
+    expect(screen.getByRole('button', { name: 'Sending…' })).toBeDisabled();
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
+    expect(screen.getByRole('button', { name: 'Calculate' })).toBeEnabled();
+    expect(screen.getByRole('textbox', { name: 'Index' })).toHaveFocus();
+  });
+
+  it('keeps what was typed while the previous index was being sent', async () => {
+    let answer!: (response: Response) => void;
+    stubApi({ 'POST /api/values': () => new Promise<Response>((resolve) => (answer = resolve)) });
+    render(<SubmitForm onSubmitted={vi.fn()} />);
+    await submit('10');
+    const input = screen.getByRole('textbox', { name: 'Index' });
+    await userEvent.clear(input);
+    await userEvent.type(input, '11');
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
+    expect(input).toHaveValue('11');
+  });
+
   it("shows the server's error message inline", async () => {
     stubApi({
       'POST /api/values': () =>
@@ -47,7 +74,11 @@ describe('SubmitForm', () => {
     });
     render(<SubmitForm onSubmitted={vi.fn()} />);
     await submit('10');
-    expect(await screen.findByRole('alert')).toHaveTextContent('too many requests: at most 5 a minute');
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('too many requests: at most 5 a minute');
+    const input = screen.getByRole('textbox', { name: 'Index' });
+    expect(input).toHaveAttribute('aria-invalid', 'true');
+    expect(input.getAttribute('aria-describedby')).toContain(alert.id);
   });
 
   it('says so when the API cannot be reached', async () => {

@@ -15,6 +15,7 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (response: SubmitResp
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    if (sending) return;
     const checked = parseIndexInput(text);
     if (!checked.ok) {
       setError(checked.message);
@@ -25,7 +26,8 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (response: SubmitResp
     setError(undefined);
     try {
       onSubmitted(await submitIndex(checked.index));
-      setText('');
+      // Whatever was typed while the request was out is the next index: keep it.
+      setText((current) => (current === text ? '' : current));
     } catch (failure) {
       setError(failure instanceof ApiRequestError ? failure.message : 'The index could not be sent. Try again.');
     } finally {

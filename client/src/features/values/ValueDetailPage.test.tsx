@@ -23,8 +23,9 @@ describe('value detail page', () => {
     const writeText = vi.fn(async () => undefined);
     vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
     openAt('/values/1400');
-    expect(await screen.findByText(whole)).toBeInTheDocument();
+    expect(await screen.findByTestId('whole-value')).toHaveTextContent(whole);
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Fibonacci(1400)');
+    expect(screen.getByText('300')).toBeInTheDocument();
     await userEvent.click(screen.getByRole('button', { name: 'Copy' }));
     expect(writeText).toHaveBeenCalledWith(whole);
     expect(await screen.findByText('Copied')).toBeInTheDocument();
@@ -67,29 +68,40 @@ describe('value detail page', () => {
     done = true;
     act(() => FakeEventSource.last!.emit('result', { index: 20, value: '6765', digits: 4, truncated: false, computeMs: 0.1, computedAt: at }));
     expect(await screen.findByText('6765')).toBeInTheDocument();
+    expect(screen.getByText('Fibonacci(20) is ready.')).toBeInTheDocument();
+  });
+
+  it('fetches a pending value again when the stream opens, as its event may have gone by', async () => {
+    let done = false;
+    const calls = stubApi({
+      'GET /api/values/20': () =>
+        jsonResponse(done ? { index: 20, status: 'done', value: '6765', digits: 4, computedAt: at, computeMs: 0.1 } : { index: 20, status: 'pending' }),
+    });
+    openAt('/values/20');
+    expect(await screen.findByText(/Computing…/)).toBeInTheDocument();
+    done = true;
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(await screen.findByTestId('whole-value')).toHaveTextContent('6765');
+    expect(calls).toEqual(['GET /api/values/20', 'GET /api/values/20']);
   });
 
   it('says when an index was never submitted', async () => {
     stubApi({ 'GET /api/values/77': () => jsonResponse({ error: { code: 'not_found', message: 'no' } }, 404) });
     openAt('/values/77');
     expect(await screen.findByText(/Index 77 has not been submitted yet/)).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Submit it on the calculator' })).toHaveAttribute('href', '/');
   });
 
-  it('refuses a path that is not an index without calling the API', async () => {
-    const calls = stubApi({ 'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }) });
-    openAt('/values/abc');
-    expect(screen.getByRole('alert')).toHaveTextContent('“abc” is not a whole number');
+  it.each([
+    ['abc', 'index must be a number, got the string "abc"'],
+    ['-3', 'index must not be negative, got -3'],
+    ['100001', 'index must be at most 100000, got 100001'],
+    ['010', 'write it as digits only'],
+  ])('refuses /values/%s without calling the API', async (param, message) => {
+    const calls = stubApi({});
+    openAt(`/values/${param}`);
+    expect(await screen.findByRole('alert')).toHaveTextContent(`“${param}” is not an index: ${message}.`);
+    expect(screen.getByRole('link', { name: 'Back to the calculator' })).toHaveAttribute('href', '/');
     expect(calls).toEqual([]);
-  });
-
-  it('navigates between pages without reloading', async () => {
-    stubApi({
-      'GET /api/values': () => jsonResponse({ items: [{ id: '1', index: 10, status: 'done', submittedAt: at, value: '55', digits: 2, truncated: false }], nextCursor: null }),
-      'GET /api/values/10': () => jsonResponse({ index: 10, status: 'done', value: '55', digits: 2, computedAt: at, computeMs: 0.1 }),
-    });
-    openAt('/');
-    await userEvent.click(await screen.findByRole('link', { name: '10' }));
-    expect(window.location.pathname).toBe('/values/10');
-    expect(await screen.findByRole('heading', { name: 'Fibonacci(10)' })).toBeInTheDocument();
   });
 });

@@ -1,79 +1,36 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { ValueDetail } from '@fibstack/contract/values';
+import { DEFAULT_MAX_INDEX, type ValueDetail } from '@fibstack/contract/values';
 import { Link } from '../../app/router';
-import { ApiRequestError } from '../../lib/http';
-import { useResultEvents } from '../../lib/use-result-events';
-import { getValue } from './api';
+import { CopyButton } from './CopyButton';
+import { parseIndexInput } from './parse-index-input';
+import { useValueDetail } from './use-value-detail';
 
-type DetailState =
-  | { kind: 'loading' }
-  | { kind: 'loaded'; detail: ValueDetail }
-  | { kind: 'not-submitted' }
-  | { kind: 'error'; message: string };
+type DoneDetail = Extract<ValueDetail, { status: 'done' }>;
 
-const WHOLE_NUMBER = /^\d{1,9}$/;
+const backHome = <Link href="/">Back to the calculator</Link>;
 
-function CopyButton({ text }: { text: string }) {
-  const [feedback, setFeedback] = useState('');
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      setFeedback('Copied');
-    } catch {
-      setFeedback('Copying is not available here; select the number and copy it instead.');
-    }
-  };
+function WholeValue({ detail }: { detail: DoneDetail }) {
   return (
-    <div className="copy">
-      <button type="button" onClick={() => void copy()}>
-        Copy
-      </button>
-      <span role="status">{feedback}</span>
-    </div>
+    <>
+      <dl className="facts">
+        <dt>Digits</dt>
+        <dd>{detail.digits.toLocaleString('en')}</dd>
+        <dt>Computed in</dt>
+        <dd>{detail.computeMs < 1 ? '< 1' : Math.round(detail.computeMs).toLocaleString('en')} ms</dd>
+        <dt>Computed at</dt>
+        <dd>
+          <time dateTime={detail.computedAt}>{new Date(detail.computedAt).toLocaleString()}</time>
+        </dd>
+      </dl>
+      <CopyButton text={detail.value} />
+      <p className="whole-value" data-testid="whole-value">
+        {detail.value}
+      </p>
+    </>
   );
 }
 
-/** `/values/:index`: the whole number, however long, once it is computed. */
-export function ValueDetailPage({ indexParam }: { indexParam: string }) {
-  const index = WHOLE_NUMBER.test(indexParam) ? Number(indexParam) : undefined;
-  const [state, setState] = useState<DetailState>({ kind: 'loading' });
-
-  const load = useCallback(async () => {
-    if (index === undefined) return;
-    setState({ kind: 'loading' });
-    try {
-      setState({ kind: 'loaded', detail: await getValue(index) });
-    } catch (error) {
-      if (error instanceof ApiRequestError && error.status === 404) setState({ kind: 'not-submitted' });
-      else setState({ kind: 'error', message: error instanceof ApiRequestError ? error.message : 'The value could not be loaded.' });
-    }
-  }, [index]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const waiting = state.kind === 'loaded' && state.detail.status === 'pending';
-  useResultEvents({
-    onResult: (event) => {
-      if (event.index === index && waiting) void load();
-    },
-    // The result may have been announced while the stream was down.
-    onReconnect: () => {
-      if (waiting) void load();
-    },
-  });
-
-  if (index === undefined) {
-    return (
-      <section aria-labelledby="detail-title">
-        <h1 id="detail-title">Not an index</h1>
-        <p role="alert">“{indexParam}” is not a whole number, so there is no value for it.</p>
-        <Link href="/">Back to the calculator</Link>
-      </section>
-    );
-  }
-
+function Detail({ index }: { index: number }) {
+  const { state, retry } = useValueDetail(index);
   return (
     <section aria-labelledby="detail-title">
       <h1 id="detail-title">Fibonacci({index})</h1>
@@ -86,35 +43,36 @@ export function ValueDetailPage({ indexParam }: { indexParam: string }) {
       {state.kind === 'error' && (
         <div className="banner" role="alert">
           <p>{state.message}</p>
-          <button type="button" onClick={() => void load()}>
+          <button type="button" onClick={() => void retry()}>
             Retry
           </button>
         </div>
       )}
-      {state.kind === 'loaded' && state.detail.status === 'pending' && (
-        <p className="pending" aria-live="polite">
-          Computing… this page updates by itself when the value is ready.
-        </p>
-      )}
-      {state.kind === 'loaded' && state.detail.status === 'done' && (
-        <>
-          <dl className="facts">
-            <dt>Digits</dt>
-            <dd>{state.detail.digits.toLocaleString('en')}</dd>
-            <dt>Computed in</dt>
-            <dd>{state.detail.computeMs < 1 ? '< 1' : Math.round(state.detail.computeMs).toLocaleString('en')} ms</dd>
-            <dt>Computed at</dt>
-            <dd>
-              <time dateTime={state.detail.computedAt}>{new Date(state.detail.computedAt).toLocaleString()}</time>
-            </dd>
-          </dl>
-          <CopyButton text={state.detail.value} />
-          <p className="whole-value">{state.detail.value}</p>
-        </>
-      )}
-      <p>
-        <Link href="/">Back to the calculator</Link>
+      <p className="visually-hidden" aria-live="polite">
+        {state.kind === 'loaded' && state.arrivedLive && `Fibonacci(${index}) is ready.`}
       </p>
+      {state.kind === 'loaded' &&
+        (state.detail.status === 'done' ? (
+          <WholeValue detail={state.detail} />
+        ) : (
+          <p className="pending">Computing… this page updates by itself when the value is ready.</p>
+        ))}
+      <p>{backHome}</p>
+    </section>
+  );
+}
+
+/** `/values/:index`: the whole number, however long, once it is computed. */
+export function ValueDetailPage({ indexParam }: { indexParam: string }) {
+  const checked = parseIndexInput(indexParam, DEFAULT_MAX_INDEX);
+  if (checked.ok && String(checked.index) === indexParam) return <Detail index={checked.index} />;
+  return (
+    <section aria-labelledby="detail-title">
+      <h1 id="detail-title">Not an index</h1>
+      <p role="alert">
+        “{indexParam}” is not an index: {checked.ok ? 'write it as digits only' : checked.message}.
+      </p>
+      <p>{backHome}</p>
     </section>
   );
 }
