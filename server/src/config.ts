@@ -42,6 +42,11 @@ const serverEnv = z.object({
   /** Allowed cross-origin caller; unset means no CORS headers at all (the client is same-origin). */
   CORS_ORIGIN: optionalVar(),
   SHUTDOWN_TIMEOUT_MS: intVar(0, 120_000, 10_000),
+  /**
+   * After SIGTERM, keep accepting for this long before closing the listener, so connections a balancer
+   * sent just before it stopped routing here are served rather than reset by the kernel.
+   */
+  SHUTDOWN_DRAIN_MS: intVar(0, 60_000, 1_000),
   SSE_HEARTBEAT_MS: intVar(100, 300_000, 15_000),
 });
 

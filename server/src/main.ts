@@ -49,8 +49,9 @@ server.on('error', (error) => {
 server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'API listening'));
 
 onShutdownSignal(logger, async () => {
-  // End the never-ending SSE streams (browsers reconnect elsewhere), stop accepting, and let in-flight
-  // requests finish, bounded by SHUTDOWN_TIMEOUT_MS.
+  // Keep serving while balancers stop routing here, then end the never-ending SSE streams (browsers
+  // reconnect elsewhere), stop accepting, and let in-flight requests finish, bounded by SHUTDOWN_TIMEOUT_MS.
+  await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
   events.close();
   await closeServer(config.SHUTDOWN_TIMEOUT_MS);
   await queue.close();
