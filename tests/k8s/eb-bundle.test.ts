@@ -7,32 +7,70 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { composeErrors } from './compose-schema.js';
 import { buildBundle, EB_BUNDLE_SCRIPT } from './eb-bundle.js';
 
+/** `docker compose` (v2) or docker-compose (v1); `config` reads and interpolates a file without any daemon. */
+function composeCli(): string[] | undefined {
+  for (const command of [['docker', 'compose'], ['docker-compose']]) {
+    try {
+      execFileSync(command[0]!, [...command.slice(1), 'version'], { stdio: 'ignore' });
+      return command;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
 describe('scripts/eb-bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eb-bundle-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const source = buildBundle(dir, 'acme', '0123abc');
   const compose = parse(source, { merge: true }) as { services: Record<string, Record<string, unknown>> };
 
-  it('writes a zip whose compose file is valid against the Compose specification', () => {
+  it('writes a zip whose compose file is valid against the Compose specification, with no version key', () => {
     expect(composeErrors(source)).toEqual([]);
+    expect(compose).not.toHaveProperty('version');
   });
 
   it('references exactly the images CI pushes and builds nothing', () => {
     expect(source).not.toMatch(/^\s*build:/m);
-    const own = Object.values(compose.services).map((service) => String(service.image)).filter((image) => image.startsWith('acme/'));
-    expect([...new Set(own)].sort()).toEqual(
-      ['client', 'nginx', 'server', 'worker'].map((service) => `acme/fibstack-${service}:0123abc`),
-    );
+    const own = Object.values(compose.services).map((service) => String(service.image)).filter((image) => !/^(postgres|redis):/.test(image));
+    expect([...new Set(own)].sort()).toEqual(['client', 'nginx', 'server', 'worker'].map((service) => `acme/fibstack-${service}:0123abc`));
   });
 
-  it('publishes port 80 through nginx only and requires the Postgres password from the environment', () => {
+  it('publishes port 80 (overridable) through nginx only and requires the Postgres password from the environment', () => {
     const published = Object.entries(compose.services).filter(([, service]) => service.ports);
-    expect(published).toEqual([['nginx', expect.objectContaining({ ports: ['80:80'] })]]);
-    expect(source).not.toContain('POSTGRES_PASSWORD:-');
+    expect(published).toEqual([['nginx', expect.objectContaining({ ports: ['${FIBSTACK_PORT:-80}:80'] })]]);
+    expect(source).not.toMatch(/POSTGRES_PASSWORD:?-/);
     expect(source).toContain('${POSTGRES_PASSWORD:?');
   });
 
+  it('keeps the stores on volumes and migrates once before the apps start', () => {
+    expect(compose.services.postgres!.volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
+    expect(compose.services.redis!.volumes).toEqual(['redis-data:/data']);
+    expect(compose.services.migrate).toMatchObject({ image: 'acme/fibstack-server:0123abc', command: ['node', 'dist/migrate.js'], restart: 'no' });
+    for (const name of ['server', 'worker']) {
+      expect(compose.services[name]!.depends_on).toMatchObject({ migrate: { condition: 'service_completed_successfully' } });
+    }
+  });
+
+  const cli = composeCli();
+  it.skipIf(!cli)('is read by the Compose CLI: port 80 by default, and no start without POSTGRES_PASSWORD', { timeout: 30_000 }, () => {
+    const config = (env: Record<string, string>) =>
+      execFileSync(cli![0]!, [...cli!.slice(1), '-f', join(dir, 'docker-compose.yml'), 'config'], {
+        cwd: dir,
+        env: { ...process.env, POSTGRES_PASSWORD: '', FIBSTACK_PORT: '', ...env },
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    const resolved = parse(config({ POSTGRES_PASSWORD: 'from-eb' })) as {
+      services: Record<string, { ports: Array<{ published: string | number; target: number }>; environment: Record<string, string> }>;
+    };
+    expect(resolved.services.nginx!.ports.map(({ published, target }) => `${published}:${target}`)).toEqual(['80:80']);
+    expect(resolved.services.server!.environment.PGPASSWORD).toBe('from-eb');
+    expect(() => config({})).toThrow(/set POSTGRES_PASSWORD in the Elastic Beanstalk environment properties/);
+  });
+
   it('refuses to build without DOCKER_ID', () => {
-    expect(() => execFileSync(EB_BUNDLE_SCRIPT, [join(dir, 'x.zip')], { env: { PATH: process.env.PATH }, stdio: 'pipe' })).toThrow(/DOCKER_ID/);
+    expect(() => execFileSync(EB_BUNDLE_SCRIPT, [join(dir, 'x.zip')], { env: { ...process.env, DOCKER_ID: '' }, stdio: 'pipe' })).toThrow(/DOCKER_ID/);
   });
 });

@@ -29,9 +29,10 @@ export interface PodTemplateSpec {
     containers: Container[];
     initContainers?: Container[];
     securityContext?: Record<string, unknown>;
-    volumes?: Array<{ name: string }>;
+    volumes?: Array<{ name: string; [type: string]: unknown }>;
     automountServiceAccountToken?: boolean;
     terminationGracePeriodSeconds?: number;
+    [field: string]: unknown;
   };
 }
 
@@ -39,6 +40,17 @@ export interface Probe {
   httpGet?: { port: number | string; path: string };
   tcpSocket?: { port: number | string };
   exec?: { command: string[] };
+  timeoutSeconds?: number;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: { name: string; key: string };
+    secretKeyRef?: { name: string; key: string };
+    resourceFieldRef?: { containerName?: string; resource: string };
+  };
 }
 
 export interface Container {
@@ -47,11 +59,7 @@ export interface Container {
   command?: string[];
   args?: string[];
   ports?: Array<{ name?: string; containerPort: number }>;
-  env?: Array<{
-    name: string;
-    value?: string;
-    valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } };
-  }>;
+  env?: EnvVar[];
   envFrom?: Array<{ configMapRef?: { name: string } }>;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -59,7 +67,7 @@ export interface Container {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown>;
   volumeMounts?: Array<{ name: string; mountPath: string }>;
-  lifecycle?: { preStop?: unknown };
+  lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } };
 }
 
 /** Deployments and StatefulSets: the workloads whose pod templates the checks read. */
@@ -75,4 +83,54 @@ export function workloads(manifests: Manifest[]) {
 
 export function matches(selector: Record<string, string>, labels: Record<string, string> = {}): boolean {
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+/**
+ * How k8s/ names the images CI builds: a placeholder no registry resolves, which scripts/deploy-eks
+ * replaces with `$DOCKER_ID/fibstack-<service>:$TRAVIS_COMMIT` (kubectl set image).
+ */
+export const OWN_IMAGE = /^YOUR_DOCKER_ID\/fibstack-(client|server|worker):COMMIT_SHA$/;
+
+/** The image a container runs once deployed as `dockerId`/…:`tag`; third-party images stay as they are. */
+export function deployedImage(image: string, dockerId: string, tag: string): string {
+  const own = OWN_IMAGE.exec(image);
+  return own ? `${dockerId}/fibstack-${own[1]}:${tag}` : image;
+}
+
+/** Whole cores in a CPU quantity, rounded up, as the kubelet exposes `limits.cpu` through resourceFieldRef. */
+export function wholeCores(quantity: string): number {
+  return Math.ceil(quantity.endsWith('m') ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity));
+}
+
+/**
+ * The environment the kubelet gives `container`: envFrom ConfigMaps, then `env` entries resolved from
+ * their ConfigMap key, Secret key (`secrets`, which tests supply) or the container's CPU limit.
+ */
+export function containerEnv(
+  container: Container,
+  configMaps: Record<string, Record<string, string>>,
+  secrets: Record<string, Record<string, string>>,
+  siblings: Container[] = [container],
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) Object.assign(env, configMaps[source.configMapRef!.name]);
+  for (const { name, value, valueFrom } of container.env ?? []) {
+    if (value !== undefined) env[name] = value;
+    else if (valueFrom?.configMapKeyRef) env[name] = configMaps[valueFrom.configMapKeyRef.name]![valueFrom.configMapKeyRef.key]!;
+    else if (valueFrom?.secretKeyRef) env[name] = secrets[valueFrom.secretKeyRef.name]![valueFrom.secretKeyRef.key]!;
+    else if (valueFrom?.resourceFieldRef?.resource === 'limits.cpu') {
+      const target = siblings.find((candidate) => candidate.name === (valueFrom.resourceFieldRef!.containerName ?? container.name));
+      env[name] = String(wholeCores(target!.resources!.limits!.cpu!));
+    } else throw new Error(`${container.name}: cannot resolve env ${name}`);
+  }
+  return env;
+}
+
+/** Every ConfigMap in `manifests`, by name. */
+export function configMapsOf(manifests: Manifest[]): Record<string, Record<string, string>> {
+  return Object.fromEntries(
+    manifests
+      .filter(({ object }) => object.kind === 'ConfigMap')
+      .map(({ object }) => [object.metadata.name, object.data as Record<string, string>]),
+  );
 }

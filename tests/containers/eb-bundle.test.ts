@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@fibstack/devstack/ports';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBundle } from '../k8s/eb-bundle.js';
+import { allComputed, compose, docker, eventually, provisionBaseImages, submit, type ComposeProject } from './docker.js';
+
+const DOCKER_ID = 'fibstack-ci';
+const TAG = 'bundle-test';
+const SERVICES = ['client', 'server', 'worker', 'nginx'];
+
+/**
+ * The Elastic Beanstalk bundle, run as EB runs it: the zip's docker-compose.yml alone, with images
+ * named as CI pushes them (here: the locally built ones, tagged with those names) and the password
+ * from the environment. EB publishes port 80; here FIBSTACK_PORT moves it to a free port.
+ */
+describe('EB bundle', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fibstack-eb-'));
+  let project: ComposeProject | undefined;
+  let base = '';
+
+  beforeAll(async () => {
+    await provisionBaseImages();
+    await compose({ name: 'fibstack-test', files: ['docker-compose.yml'] }, ['build'], 900_000);
+    for (const service of SERVICES) await docker(['tag', `fibstack-${service}:local`, `${DOCKER_ID}/fibstack-${service}:${TAG}`]);
+    buildBundle(dir, DOCKER_ID, TAG);
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    project = { name: 'fibstack-eb', files: ['docker-compose.yml'], cwd: dir, env: { POSTGRES_PASSWORD: 'eb-test-secret', FIBSTACK_PORT: String(port) } };
+    await compose(project, ['down', '-v', '--remove-orphans']);
+    await compose(project, ['up', '-d'], 600_000);
+    await eventually(async () => (await fetch(`${base}/api/values`)).status === 200, 300_000, 'the bundle on its published port');
+  });
+
+  afterAll(async () => {
+    if (project) await compose(project, ['down', '-v', '--remove-orphans']).catch(() => undefined);
+    await docker(['rmi', ...SERVICES.map((service) => `${DOCKER_ID}/fibstack-${service}:${TAG}`)]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs only the images CI pushed, and builds nothing', async () => {
+    const images = (await compose(project!, ['config'])).match(/image: \S+/g)!.map((line) => line.slice(7));
+    expect(images.filter((image) => image.startsWith(`${DOCKER_ID}/`)).sort()).toEqual(
+      ['client', 'server', 'server', 'worker', 'nginx'].sort().map((service) => `${DOCKER_ID}/fibstack-${service}:${TAG}`),
+    );
+  });
+
+  it('serves the app and computes values through nginx', async () => {
+    expect(await (await fetch(`${base}/values/10`)).text()).toContain('<div id="root">');
+    expect(await submit(base, 30)).toBe(202);
+    await allComputed(base, [30], 60_000);
+    const value = (await (await fetch(`${base}/api/values/30`)).json()) as { value: string };
+    expect(value.value).toBe('832040');
+  });
+
+  it('gives Postgres the password from the environment', async () => {
+    const env = await compose(project!, ['exec', '-T', 'postgres', 'sh', '-c', 'echo "$POSTGRES_PASSWORD"']);
+    expect(env.split('\n').map((line) => line.trim())).toContain('eb-test-secret');
+  });
+
+  it('refuses to start without the Postgres password', async () => {
+    await expect(compose({ ...project!, name: 'fibstack-eb-nopass', env: { POSTGRES_PASSWORD: '' } }, ['config'])).rejects.toThrow(
+      /POSTGRES_PASSWORD/,
+    );
+  });
+});
