@@ -86,12 +86,19 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
   }
 }
 
-/** Waits until every index has its value through the API at `baseUrl`. */
+/**
+ * Waits until every index has its value through the API at `baseUrl`. It reads one page of the list per
+ * second rather than each value, so the polling itself stays far below the API's per-client rate limit.
+ */
 export async function allComputed(baseUrl: string, indexes: number[], timeoutMs: number): Promise<void> {
   await eventually(
     async () => {
-      const answers = await Promise.all(indexes.map((index) => fetch(`${baseUrl}/api/values/${index}`).then((r) => r.json())));
-      return answers.every((answer: { status?: string }) => answer.status === 'done');
+      const response = await fetch(`${baseUrl}/api/values?limit=100`);
+      if (!response.ok) return false;
+      const page = (await response.json()) as { items: Array<{ index: number; status: string }> };
+      const done = new Set(page.items.filter((item) => item.status === 'done').map((item) => item.index));
+      await new Promise((resolve) => setTimeout(resolve, 750));
+      return indexes.every((index) => done.has(index));
     },
     timeoutMs,
     `values for ${indexes.length} indexes`,
