@@ -124,7 +124,7 @@ describe('docker-compose.yml', () => {
   it('keeps the history across down and up (named volumes)', async () => {
     await compose(project, ['down']);
     await upAndHealthy([]);
-    const page = (await (await fetch(`${BASE}/api/values?limit=100`)).json()) as { items: Array<{ index: number; status: string }> };
-    expect(page.items.find((item) => item.index === 10)).toMatchObject({ status: 'done' });
+    const value = (await (await fetch(`${BASE}/api/values/10`)).json()) as { status: string; value: string };
+    expect(value).toMatchObject({ status: 'done', value: '55' });
   });
 });
