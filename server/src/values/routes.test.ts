@@ -65,6 +65,19 @@ describe('POST /api/values', () => {
     expect(await t.jobCount()).toBe(0);
   });
 
+  it('answers each of many simultaneous submissions as if it came alone (they share statements)', async () => {
+    await storeResult(5, '5');
+    const indexes = Array.from({ length: 60 }, (_, i) => i % 30);
+    const answers = await Promise.all(indexes.map((index) => post(JSON.stringify({ index }))));
+    answers.forEach(({ status, body }, i) => {
+      const index = indexes[i]!;
+      if (index === 5) expect({ status, body }).toEqual({ status: 200, body: { index, status: 'done', value: '5', digits: 1, truncated: false } });
+      else expect({ status, body }).toEqual({ status: 202, body: { index, status: 'pending' } });
+    });
+    expect(await t.count('submissions')).toBe(60);
+    expect(await t.jobCount()).toBe(29);
+  });
+
   it('accepts the bounds 0 and MAX_INDEX, and stores -0 as 0', async () => {
     expect((await post('{"index": 0}')).status).toBe(202);
     expect((await post('{"index": 1000}')).status).toBe(202);

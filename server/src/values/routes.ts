@@ -14,7 +14,7 @@ import {
 } from '@fibstack/contract/values';
 import { HttpError } from '../http/errors.js';
 import { jsonBody } from '../http/json-body.js';
-import { enqueueFibonacci } from './enqueue.js';
+import { FibonacciEnqueuer } from './enqueue.js';
 import type { SubmissionRow, ValuesStore } from './store.js';
 
 /** What the values routes need: the SQL store, the queue, the configured MAX_INDEX and a fallback logger. */
@@ -54,6 +54,7 @@ function cursorOf(raw: unknown): string | undefined {
 /** `/api/values`: submit an index, list submissions, read one value whole. Mount at the root. */
 export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDeps): Router {
   const router = Router();
+  const jobs = new FibonacciEnqueuer(queue);
 
   router.post('/api/values', jsonBody, async (req, res) => {
     const body: unknown = req.body;
@@ -69,7 +70,7 @@ export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDep
       const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
       return void res.status(200).json(answer);
     }
-    await enqueueFibonacci(queue, { index: checked.index, requestId: String(req.id) }, req.log ?? logger);
+    await jobs.enqueue({ index: checked.index, requestId: String(req.id) }, req.log ?? logger);
     const answer: SubmitResponse = { index: checked.index, status: 'pending' };
     res.status(202).json(answer);
   });

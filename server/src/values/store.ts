@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PREVIEW_DIGITS } from '@fibstack/contract/values';
+import { MicroBatcher } from '@fibstack/service-kit/batch';
 
 /** A known value as the submit query reads it: its head only (see SubmissionRow.valueHead), and its length. */
 export interface StoredResult {
@@ -27,22 +28,41 @@ export interface ResultRow {
 
 const HEAD = PREVIEW_DIGITS + 1;
 
+/** Submissions recorded per INSERT at most; more concurrent callers wait for the next statement. */
+const MAX_SUBMISSIONS_PER_INSERT = 500;
+/** Submit statements in flight at once, each on its own pooled connection. */
+const SUBMIT_STATEMENTS_IN_FLIGHT = 4;
+
 /**
  * Every SQL statement the API runs. Named statements are prepared once per connection; the value
  * column is stored uncompressed, so `substr` reads only the head of a long value.
  */
 export class ValuesStore {
+  /** Concurrent submissions share one INSERT and one commit (see MicroBatcher). */
+  private readonly submissions = new MicroBatcher((indexes: number[]) => this.submitAll(indexes), {
+    maxBatch: MAX_SUBMISSIONS_PER_INSERT,
+    maxInFlight: SUBMIT_STATEMENTS_IN_FLIGHT,
+  });
+
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Records a submission and, in the same round trip, returns the value if it is already known. */
-  async submit(index: number): Promise<StoredResult | undefined> {
-    const { rows } = await this.pool.query<{ value: string; digits: number }>({
-      name: 'submit-value',
-      text: `WITH submitted AS (INSERT INTO submissions (index) VALUES ($1) RETURNING index)
-             SELECT substr(r.value, 1, $2) AS value, r.digits FROM results r WHERE r.index = $1`,
-      values: [index, HEAD],
+  /**
+   * Records a submission (committed when this resolves) and returns the value if it is already known.
+   */
+  submit(index: number): Promise<StoredResult | undefined> {
+    return this.submissions.run(index);
+  }
+
+  /** Records submissions in arrival order with one statement, and reads the values already known. */
+  private async submitAll(indexes: number[]): Promise<Array<StoredResult | undefined>> {
+    const { rows } = await this.pool.query<StoredResult & { index: number }>({
+      name: 'submit-values',
+      text: `WITH submitted AS (INSERT INTO submissions (index) SELECT * FROM unnest($1::int[]) RETURNING index)
+             SELECT r.index, substr(r.value, 1, $2) AS value, r.digits FROM results r WHERE r.index = ANY ($1::int[])`,
+      values: [indexes, HEAD],
     });
-    return rows[0];
+    const known = new Map(rows.map(({ index, value, digits }) => [index, { value, digits }]));
+    return indexes.map((index) => known.get(index));
   }
 
   /** One page of submissions, newest first, continuing below `beforeId` (keyset pagination). */
