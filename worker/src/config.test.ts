@@ -6,7 +6,7 @@ describe('worker configuration', () => {
   it('has working defaults', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      WORKER_CONCURRENCY: 8,
+      WORKER_CONCURRENCY: 50,
       JOB_TIMEOUT_MS: 30_000,
       RECONCILE_INTERVAL_MS: 30_000,
       WORKER_LOCK_DURATION_MS: 30_000,

@@ -10,8 +10,11 @@ const workerEnv = z.object({
   ...postgresEnv.shape,
   ...redisEnv.shape,
   LOG_LEVEL: logLevelVar,
-  /** Jobs in progress at once; most are tiny, so more than the core count keeps Redis and Postgres busy. */
-  WORKER_CONCURRENCY: intVar(1, 500, 8),
+  /**
+   * Jobs in progress at once. Most are tiny and wait on Redis or Postgres, and jobs finishing together
+   * share one INSERT, so many in flight pays (measured on 2 cores: 8 → 1,500 jobs/s, 50 → 2,560 jobs/s).
+   */
+  WORKER_CONCURRENCY: intVar(1, 500, 50),
   /** Threads for big values; defaults to the core count. */
   COMPUTE_THREADS: intVar(1, 64, availableParallelism()),
   /** No input may hold a worker longer than this. */

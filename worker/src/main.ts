@@ -31,11 +31,13 @@ process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unha
 const pool = createPool(poolConfigFrom(config), logger);
 const blocking = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'worker-jobs');
 const commands = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'worker-commands');
+// Results stored together are announced together: PUBLISHes issued in one tick share one write.
+const publisher = createRedis({ ...redisOptionsFrom(config, 'blocking'), enableAutoPipelining: true }, logger, 'worker-publisher');
 const threads = new FibonacciPool(config.COMPUTE_THREADS, config.JOB_TIMEOUT_MS);
 
 const worker = new Worker(
   QUEUE_NAME,
-  createProcessor({ store: new ResultsStore(pool), pool: threads, publisher: commands, logger }),
+  createProcessor({ store: new ResultsStore(pool), pool: threads, publisher, logger }),
   {
     connection: blocking,
     concurrency: config.WORKER_CONCURRENCY,
@@ -66,6 +68,7 @@ onShutdownSignal(logger, async () => {
   await queue.close();
   health?.close();
   commands.disconnect();
+  publisher.disconnect();
   blocking.disconnect();
   await pool.end();
 });

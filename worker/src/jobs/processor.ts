@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { jobDataSchema, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
 import { previewOf, type ResultEvent } from '@fibstack/contract/values';
-import type { FibonacciPool } from '../fibonacci/pool.js';
+import { INLINE_MAX_INDEX, type FibonacciPool } from '../fibonacci/pool.js';
 import type { ResultsStore } from './results-store.js';
 
 export interface ProcessorDeps {
@@ -20,6 +20,9 @@ export type JobOutcome = { index: number; stored: boolean; digits?: number };
  * What the worker does with one job: compute Fibonacci(index) unless it is already stored, store it,
  * and announce it on RESULTS_CHANNEL for the API's live stream. Errors other than bad job data are
  * thrown, so BullMQ retries them with backoff.
+ *
+ * A small value costs less to compute than a round trip to ask whether it is stored, so only big ones
+ * are looked up first; the insert keeps the first value either way.
  */
 export function createProcessor({ store, pool, publisher, logger }: ProcessorDeps) {
   return async (job: Job): Promise<JobOutcome> => {
@@ -28,26 +31,28 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
     const { index, requestId } = parsed.data;
     const log = logger.child({ jobId: job.id, index, requestId, attempt: job.attemptsMade + 1 });
 
-    if (await store.has(index)) {
+    if (index > INLINE_MAX_INDEX && (await store.has(index))) {
       log.info('value already stored; nothing to compute');
       return { index, stored: false };
     }
     const { value, computeMs } = await pool.compute(index);
     const computedAt = await store.insert(index, value, computeMs);
-    if (computedAt) {
-      const event: ResultEvent = {
-        index,
-        digits: value.length,
-        computeMs,
-        computedAt: computedAt.toISOString(),
-        ...previewOf(value),
-      };
-      await publisher.publish(RESULTS_CHANNEL, JSON.stringify(event)).catch((error: unknown) => {
-        // The value is stored; live viewers miss one event and catch up on their next page load.
-        log.warn({ err: error }, 'could not announce the result');
-      });
+    if (!computedAt) {
+      log.info('value already stored; kept the stored one');
+      return { index, stored: false };
     }
+    const event: ResultEvent = {
+      index,
+      digits: value.length,
+      computeMs,
+      computedAt: computedAt.toISOString(),
+      ...previewOf(value),
+    };
+    await publisher.publish(RESULTS_CHANNEL, JSON.stringify(event)).catch((error: unknown) => {
+      // The value is stored; live viewers miss one event and catch up on their next page load.
+      log.warn({ err: error }, 'could not announce the result');
+    });
     log.info({ digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
-    return { index, stored: Boolean(computedAt), digits: value.length };
+    return { index, stored: true, digits: value.length };
   };
 }

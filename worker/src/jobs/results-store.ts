@@ -1,7 +1,23 @@
 import type pg from 'pg';
+import { MicroBatcher } from '@fibstack/service-kit/batch';
+
+interface NewResult {
+  index: number;
+  value: string;
+  computeMs: number;
+}
+
+/** Values stored per INSERT at most; jobs finishing together share one statement and one commit. */
+const MAX_RESULTS_PER_INSERT = 200;
+const INSERTS_IN_FLIGHT = 2;
 
 /** The worker's reads and writes of the results table. */
 export class ResultsStore {
+  private readonly inserts = new MicroBatcher((results: NewResult[]) => this.insertAll(results), {
+    maxBatch: MAX_RESULTS_PER_INSERT,
+    maxInFlight: INSERTS_IN_FLIGHT,
+  });
+
   constructor(private readonly pool: pg.Pool) {}
 
   async has(index: number): Promise<boolean> {
@@ -14,16 +30,32 @@ export class ResultsStore {
   }
 
   /**
-   * Stores a value once. A second write of the same index (a retried or duplicated job) changes
-   * nothing and returns undefined, so only the first writer announces the result.
+   * Stores a value once (committed when this resolves). A second write of the same index (a retried or
+   * duplicated job) changes nothing and returns undefined, so only the first writer announces the result.
    */
-  async insert(index: number, value: string, computeMs: number): Promise<Date | undefined> {
-    const { rows } = await this.pool.query<{ computed_at: Date }>({
-      name: 'insert-result',
-      text: `INSERT INTO results (index, value, digits, compute_ms) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (index) DO NOTHING RETURNING computed_at`,
-      values: [index, value, value.length, computeMs],
+  insert(index: number, value: string, computeMs: number): Promise<Date | undefined> {
+    return this.inserts.run({ index, value, computeMs });
+  }
+
+  private async insertAll(results: NewResult[]): Promise<Array<Date | undefined>> {
+    const { rows } = await this.pool.query<{ index: number; computed_at: Date }>({
+      name: 'insert-results',
+      text: `INSERT INTO results (index, value, digits, compute_ms)
+             SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::float8[])
+             ON CONFLICT (index) DO NOTHING RETURNING index, computed_at`,
+      values: [
+        results.map((r) => r.index),
+        results.map((r) => r.value),
+        results.map((r) => r.value.length),
+        results.map((r) => r.computeMs),
+      ],
     });
-    return rows[0]?.computed_at;
+    const stored = new Map(rows.map((row) => [row.index, row.computed_at]));
+    // Should one batch hold the same index twice, the first caller counts as its writer.
+    return results.map(({ index }) => {
+      const computedAt = stored.get(index);
+      stored.delete(index);
+      return computedAt;
+    });
   }
 }

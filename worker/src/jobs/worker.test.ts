@@ -98,14 +98,34 @@ describe('the worker process', () => {
     }
   });
 
-  it('computes nothing for an index whose value is already stored', async () => {
-    await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (12, '144', 3, 0.5)`);
-    const job = await submit(12);
+  it('computes nothing for a big index whose value is already stored', async () => {
+    await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (20000, '144', 3, 0.5)`);
+    const job = await submit(20_000);
     const worker = startWorker();
     await eventually(async () => (await jobState(job)) !== 'waiting' && (await jobState(job)) !== 'active', 15_000, 'job done');
-    expect(worker.output()).toContain('value already stored');
-    const { rows } = await pool.query('SELECT compute_ms FROM results WHERE index = 12');
-    expect(rows).toEqual([{ compute_ms: 0.5 }]);
+    expect(worker.output()).toContain('value already stored; nothing to compute');
+    expect(worker.output()).not.toContain('value computed');
+    const { rows } = await pool.query('SELECT value, compute_ms FROM results WHERE index = 20000');
+    expect(rows).toEqual([{ value: '144', compute_ms: 0.5 }]);
+  });
+
+  it('keeps the stored value of a small index and announces nothing', async () => {
+    await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (12, '144', 3, 0.5)`);
+    const subscriber = new Redis(redisServer.url);
+    const announced: string[] = [];
+    await subscriber.subscribe(RESULTS_CHANNEL);
+    subscriber.on('message', (_channel, message: string) => announced.push(message));
+    try {
+      const job = await submit(12);
+      const worker = startWorker();
+      await eventually(async () => (await jobState(job)) !== 'waiting' && (await jobState(job)) !== 'active', 15_000, 'job done');
+      expect(worker.output()).toContain('value already stored; kept the stored one');
+      const { rows } = await pool.query('SELECT compute_ms FROM results WHERE index = 12');
+      expect(rows).toEqual([{ compute_ms: 0.5 }]);
+      expect(announced).toEqual([]);
+    } finally {
+      subscriber.disconnect();
+    }
   });
 
   it('fails a job with invalid data for good, storing nothing', async () => {
