@@ -23,6 +23,20 @@ export async function postIndexes(url: string, connections: number, seconds: num
   return summarize(result, connections);
 }
 
+/** POSTs each of `indexes` once, in order, over `connections` connections; resolves when all are answered. */
+export async function postEach(url: string, connections: number, indexes: number[]): Promise<LoadResult> {
+  let next = 0;
+  const result = await autocannon({
+    url: `${url}/api/values`,
+    connections,
+    amount: indexes.length,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ index: indexes[next++] }) }) }],
+  });
+  return summarize(result, connections);
+}
+
 /** GETs one path repeatedly for `seconds`. */
 export async function getPath(url: string, path: string, connections: number, seconds: number): Promise<LoadResult> {
   return summarize(await autocannon({ url: `${url}${path}`, connections, duration: seconds }), connections);
