@@ -140,7 +140,8 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
 
     const specs: Record<ServiceName, ServiceSpec> = {
       server: {
-        command: dev ? [tsx, 'watch', 'server/src/main.ts'] : [node, 'server/dist/main.js'],
+        // The same heap cap as the server's image (see server/Dockerfile).
+        command: dev ? [tsx, 'watch', 'server/src/main.ts'] : [node, '--max-old-space-size=128', 'server/dist/main.js'],
         env: { ...shared, PORT: String(serverPort), ...(dev ? {} : { STATIC_DIR: join(REPO_ROOT, 'client/dist') }) },
       },
       worker: {

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,12 +9,12 @@ import { compose, eventually, provisionBaseImages, REPO_ROOT, type ComposeProjec
 
 const BASE = 'http://127.0.0.1:3050';
 
-/** A throwaway copy of the repository (tracked and new files, as a fresh clone would have them). */
+/** A throwaway copy of the working tree (tracked and new files; deleted ones stay deleted). */
 function copyOfRepository(): string {
   const copy = mkdtempSync(join(tmpdir(), 'fibstack-dev-'));
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
     .split('\0')
-    .filter(Boolean);
+    .filter((file) => file && existsSync(join(REPO_ROOT, file)));
   for (const file of files) {
     mkdirSync(dirname(join(copy, file)), { recursive: true });
     cpSync(join(REPO_ROOT, file), join(copy, file));
@@ -23,6 +25,35 @@ function copyOfRepository(): string {
 async function notFoundMessage(): Promise<string> {
   const body = (await (await fetch(`${BASE}/api/nope`)).json()) as { error: { message: string } };
   return body.error.message;
+}
+
+/** Status of a WebSocket upgrade to Vite's HMR endpoint through the edge (101 when it is proxied). */
+async function hmrUpgradeStatus(): Promise<number> {
+  const viteClient = await (await fetch(`${BASE}/@vite/client`)).text();
+  const token = /wsToken = "([^"]+)"/.exec(viteClient)?.[1] ?? '';
+  return new Promise((resolve, reject) => {
+    const upgrade = request(`${BASE}/?token=${encodeURIComponent(token)}`, {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Protocol': 'vite-hmr',
+      },
+      timeout: 5_000,
+    });
+    upgrade.on('upgrade', (response, socket) => {
+      socket.destroy();
+      resolve(response.statusCode!);
+    });
+    upgrade.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode!);
+    });
+    upgrade.on('timeout', () => upgrade.destroy(new Error('no answer to the upgrade')));
+    upgrade.on('error', reject);
+    upgrade.end();
+  });
 }
 
 /** `docker-compose -f docker-compose.dev.yml up`: bind-mounted source, hot reload through the edge. */
@@ -53,6 +84,10 @@ describe('docker-compose.dev.yml', () => {
     });
     expect(submitted.status).toBe(202);
     await eventually(async () => (await (await fetch(`${BASE}/api/values/10`)).json()).status === 'done', 60_000, 'fib(10)');
+  });
+
+  it("proxies Vite's hot-module-replacement WebSocket through the edge", async () => {
+    expect(await hmrUpgradeStatus()).toBe(101);
   });
 
   it('serves an edit to a server source file without a rebuild', async () => {
