@@ -90,6 +90,18 @@ describe('docker-compose.yml', () => {
     expect(negative.status).toBe(422);
   });
 
+  it("keeps the caller's request id (or mints one) on API answers and on the edge's own errors", async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${BASE}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+    const given = await post('{"index": 31}', { 'X-Request-Id': 'trace-abc.31' });
+    expect(given.headers.get('x-request-id')).toBe('trace-abc.31');
+    const minted = await post('{"index": 32}');
+    expect(minted.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
+    const refusedAtEdge = await post(JSON.stringify({ index: 1, pad: 'x'.repeat(100_000) }), { 'X-Request-Id': 'trace-big' });
+    expect(refusedAtEdge.status).toBe(413);
+    expect(refusedAtEdge.headers.get('x-request-id')).toBe('trace-big');
+  });
+
   it('loses nothing when the server and the worker restart mid-flow', async () => {
     const indexes = Array.from({ length: 40 }, (_, i) => 20_000 + i * 97);
     const statuses: number[] = [];
