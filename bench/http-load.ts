@@ -9,32 +9,34 @@ export interface LoadResult {
   errors: number;
 }
 
-/** POSTs `{"index": n}` with a new n for each request (wrapping at `maxIndex`), for `seconds`. */
-export async function postIndexes(url: string, connections: number, seconds: number, firstIndex: number, maxIndex: number): Promise<LoadResult> {
-  let next = firstIndex;
+/** POSTs `{"index": nextIndex()}` to /api/values, for as long (`duration`, s) or as many times (`amount`) as asked. */
+async function postIndexSequence(
+  url: string,
+  connections: number,
+  limit: { duration: number } | { amount: number },
+  nextIndex: () => number,
+): Promise<LoadResult> {
   const result = await autocannon({
     url: `${url}/api/values`,
     connections,
-    duration: seconds,
+    ...limit,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ index: next++ % (maxIndex + 1) }) }) }],
+    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ index: nextIndex() }) }) }],
   });
   return summarize(result, connections);
 }
 
+/** POSTs `{"index": n}` with a new n for each request (wrapping at `maxIndex`), for `seconds`. */
+export function postIndexes(url: string, connections: number, seconds: number, firstIndex: number, maxIndex: number): Promise<LoadResult> {
+  let next = firstIndex;
+  return postIndexSequence(url, connections, { duration: seconds }, () => next++ % (maxIndex + 1));
+}
+
 /** POSTs each of `indexes` once, in order, over `connections` connections; resolves when all are answered. */
-export async function postEach(url: string, connections: number, indexes: number[]): Promise<LoadResult> {
+export function postEach(url: string, connections: number, indexes: number[]): Promise<LoadResult> {
   let next = 0;
-  const result = await autocannon({
-    url: `${url}/api/values`,
-    connections,
-    amount: indexes.length,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ index: indexes[next++] }) }) }],
-  });
-  return summarize(result, connections);
+  return postIndexSequence(url, connections, { amount: indexes.length }, () => indexes[next++]!);
 }
 
 /** GETs one path repeatedly for `seconds`. */
