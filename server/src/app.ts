@@ -78,7 +78,7 @@ export function createApp({ pool, queue, redis, events, config, logger }: AppDep
     }),
   );
 
-  app.use(healthRoutes(pool, redis));
+  app.use(healthRoutes(pool, redis, metrics.registry));
   app.get('/metrics', metrics.expose);
 
   if (config.CORS_ORIGIN) app.use('/api', cors(config.CORS_ORIGIN));

@@ -1,185 +1,154 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  configMapsOf,
-  containerEnv,
-  deployedImage,
-  loadManifests,
-  OWN_IMAGE,
-  workloads,
-  type Container,
-  type PodTemplateSpec,
-  type Probe,
-} from '../k8s/manifests.js';
-import { compose, docker, eventually, provisionBaseImages } from './docker.js';
+import type { KubeObject } from '../k8s/kubernetes-schema.js';
+import { CREATED_BY_HAND, OWN_IMAGE, workloads, type PodTemplateSpec } from '../k8s/manifests.js';
+import { render } from '../k8s/render.js';
+import { compose, eventually, provisionBaseImages } from './docker.js';
 
 /**
- * Runs the pods that k8s/ describes, for real, on a Docker network: each container with the image (as
- * `kubectl set image` would set it), command, args, environment (ConfigMap, Secret, CPU limit), user,
- * CPU and memory limits, read-only root filesystem, emptyDir and claim volumes (with fsGroup),
- * no-new-privileges and dropped capabilities its manifest gives it, reachable by its Service name and
- * with no init process, as in a pod. Then every startup, readiness and liveness probe and every preStop
- * hook must pass, the app must work, and SIGTERM must stop each app container cleanly within its grace
- * period. What needs a cluster (Services, Ingress, HPA, PDB, NetworkPolicy enforcement, scheduling,
- * PVC provisioning, Pod Security admission) is checked offline in tests/k8s instead.
+ * The pods the kustomize base renders, started for real with `podman kube play` (no cluster exists
+ * here): Postgres, Redis, the server with its migrate init container, the worker, the client and the
+ * edge, each with its image, command, args, env (the hashed ConfigMap, the Secret, the CPU limit),
+ * users, read-only root filesystem, emptyDirs, claims and sysctls as rendered. They reach each other by
+ * name on one podman network, as the manifests' env names the Services. Then a submission goes in
+ * through the edge and its value comes back computed. What only a cluster does (Services, load
+ * balancer, HPA, PDB, NetworkPolicy enforcement, scheduling, Pod Security admission) is checked
+ * offline in tests/k8s.
  */
-const NETWORK = 'fibstack-k8s-test';
-const PREFIX = 'fibstack-k8s-';
-const DOCKER_ID = 'fibstack-k8s';
-const TAG = 'pod-test';
-const SECRETS = { 'fibstack-secrets': { POSTGRES_PASSWORD: 'k8s-test-secret' } };
+const run = promisify(execFile);
+const NETWORK = 'fibstack-k8s-pods';
+const PODMAN_SETUP = fileURLToPath(new URL('../../../shared/containers/podman-setup', import.meta.url));
 
-const manifests = loadManifests();
-const configMaps = configMapsOf(manifests);
-const pods = workloads(manifests).map(({ object, template }) => ({
-  name: object.metadata.name,
-  template,
-  claims: ((object.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string } }> }).volumeClaimTemplates ?? []).map(
-    (claim) => claim.metadata.name,
-  ),
-}));
-type Pod = (typeof pods)[number];
-
-const imageOf = (container: Container) => deployedImage(container.image, DOCKER_ID, TAG);
-
-/** Kubernetes quantities as Docker flags: 256Mi → 256m, 1Gi → 1g, 500m CPU → 0.5. */
-const memoryFlag = (quantity: string) => quantity.replace(/Mi$/, 'm').replace(/Gi$/, 'g');
-const cpuFlag = (quantity: string) => String(quantity.endsWith('m') ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity));
-
-/** `docker run` arguments equivalent to the container's pod spec. */
-function runArgs(pod: Pod, container: Container, template: PodTemplateSpec): string[] {
-  const security = template.spec.securityContext as { runAsUser: number; runAsGroup: number };
-  const context = container.securityContext as { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
-  const emptyDirs = new Set((template.spec.volumes ?? []).map((volume) => volume.name));
-  const mounts = (container.volumeMounts ?? []).flatMap(({ name, mountPath }) =>
-    emptyDirs.has(name)
-      ? ['--tmpfs', `${mountPath}:uid=${security.runAsUser},gid=${security.runAsGroup}`]
-      : ['-v', `${PREFIX}${pod.name}-${name}:${mountPath}`],
-  );
-  const ports = (container.ports ?? []).flatMap((port) => ['-p', `127.0.0.1::${port.containerPort}`]);
-  const siblings = [...template.spec.containers, ...(template.spec.initContainers ?? [])];
-  const env = Object.entries(containerEnv(container, configMaps, SECRETS, siblings)).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
-  const limits = container.resources!.limits!;
-  return [
-    '--user', `${security.runAsUser}:${security.runAsGroup}`,
-    '--cap-drop', 'ALL',
-    ...(context.allowPrivilegeEscalation === false ? ['--security-opt', 'no-new-privileges'] : []),
-    ...(context.readOnlyRootFilesystem ? ['--read-only'] : []),
-    '--memory', memoryFlag(limits.memory!),
-    '--cpus', cpuFlag(limits.cpu!),
-    '--network', NETWORK,
-    '--network-alias', pod.name,
-    ...mounts,
-    ...ports,
-    ...env,
-    ...(container.command ? ['--entrypoint', container.command[0]!] : []),
-    imageOf(container),
-    ...(container.command?.slice(1) ?? []),
-    ...(container.args ?? []),
-  ];
+async function podman(args: string[], timeoutMs = 300_000, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await run('podman', ['--runtime', 'runc', ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } });
+  return stdout.trim();
 }
 
-async function probePasses(containerName: string, container: Container, probe: Probe): Promise<boolean> {
-  if (probe.exec) {
-    await docker(['exec', containerName, ...probe.exec.command]);
-    return true;
-  }
-  const port = probe.httpGet?.port ?? probe.tcpSocket?.port;
-  const number = typeof port === 'number' ? port : container.ports!.find((candidate) => candidate.name === port)!.containerPort;
-  const published = (await docker(['port', containerName, String(number)])).split('\n')[0]!;
-  if (!probe.httpGet) {
-    // tcpSocket: the port must accept a connection inside the container's network namespace.
-    await docker(['exec', containerName, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${number}`]);
-    return true;
-  }
-  const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
-  return (await fetch(`http://${published}${probe.httpGet.path}`, { signal: AbortSignal.timeout(timeoutMs) })).ok;
+const objects = render({ overlay: 'base' });
+const ORDER = ['postgres', 'redis', 'server', 'worker', 'client', 'edge'];
+
+/** The Pod a workload's controller would create (one replica), with its claims as PVCs podman makes volumes of. */
+function podOf(workload: KubeObject): KubeObject[] {
+  const spec = workload.spec as { template: PodTemplateSpec; volumeClaimTemplates?: Array<{ metadata: { name: string }; spec: object }> };
+  const claims = (spec.volumeClaimTemplates ?? []).map((claim) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: `${claim.metadata.name}-${workload.metadata.name}-0` },
+    spec: claim.spec,
+  }));
+  // An emptyDir is a fresh world-writable (0777) directory on the node; podman 4.3 makes a root-owned
+  // volume of it instead, so each becomes such a directory here.
+  const emptyDirs = (spec.template.spec.volumes ?? []).map((volume) => {
+    if (!('emptyDir' in volume)) return volume;
+    const path = join(dir, 'emptydirs', `${workload.metadata.name}-${volume.name}`);
+    mkdirSync(path, { recursive: true });
+    chmodSync(path, 0o777);
+    return { name: volume.name, hostPath: { path, type: 'Directory' } };
+  });
+  const volumes = [...emptyDirs, ...(spec.volumeClaimTemplates ?? []).map((claim) => ({ name: claim.metadata.name, persistentVolumeClaim: { claimName: `${claim.metadata.name}-${workload.metadata.name}-0` } }))];
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: workload.metadata.name, labels: spec.template.metadata?.labels },
+    // OnFailure: podman 4.3 would otherwise restart the completed init containers.
+    spec: { ...spec.template.spec, volumes, restartPolicy: 'OnFailure' },
+  };
+  return [...claims, pod];
 }
 
-/**
- * Kubernetes gives a pod's volumes to its `fsGroup`; Docker has no such setting, so the claim volumes
- * are handed to that group first, as the kubelet would.
- */
-async function emulateFsGroup(pod: Pod) {
-  const fsGroup = (pod.template.spec.securityContext as { fsGroup?: number }).fsGroup;
-  const image = imageOf(pod.template.spec.containers[0]!);
-  for (const claim of fsGroup === undefined ? [] : pod.claims) {
-    await docker(['run', '--rm', '--user', '0', '--entrypoint', 'sh', '-v', `${PREFIX}${pod.name}-${claim}:/volume`, image, '-c',
-      `chgrp -R ${fsGroup} /volume && chmod -R g+rwX /volume && chmod g+s /volume`]);
-  }
-}
-
-async function cleanUp() {
-  const containers = (await docker(['ps', '-aq', '--filter', `name=${PREFIX}`])).split('\n').filter(Boolean);
-  if (containers.length) await docker(['rm', '-f', ...containers]);
-  const volumes = (await docker(['volume', 'ls', '-q', '--filter', `name=${PREFIX}`])).split('\n').filter(Boolean);
-  if (volumes.length) await docker(['volume', 'rm', ...volumes]);
-  await docker(['network', 'rm', NETWORK]).catch(() => undefined);
-}
-
-const ownImages = [...new Set(pods.flatMap(({ template }) => template.spec.containers.map((container) => container.image)))].filter((image) =>
-  OWN_IMAGE.test(image),
+const dir = mkdtempSync(join(tmpdir(), 'fibstack-k8s-pods-'));
+/** Containers may not raise limits above this sandbox's own (as podman-setup configures). */
+const HARD_NOFILE = (await run('bash', ['-c', 'ulimit -Hn'])).stdout.trim();
+/** The Secret created by hand, in the form podman 4.3's secretKeyRef reads: a JSON map of base64 values. */
+const secretFile = join(dir, 'secret.json');
+writeFileSync(secretFile, JSON.stringify({ POSTGRES_PASSWORD: Buffer.from(CREATED_BY_HAND.secrets['fibstack-secrets'].POSTGRES_PASSWORD).toString('base64') }));
+const configMaps = objects.filter((object) => object.kind === 'ConfigMap');
+const files = Object.fromEntries(
+  ORDER.map((name) => {
+    const workload = workloads(objects).find(({ object }) => object.metadata.name === name)!.object;
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, [...configMaps, ...podOf(workload)].map((object) => stringify(object)).join('---\n'));
+    // podman 4.3 ignores a pod's sysctls; it applies containers.conf's default_sysctls, so the pod's own
+    // go there for its play (net.* sysctls are per network namespace: they reach this pod only).
+    const sysctls = ((workload.spec as { template: PodTemplateSpec }).template.spec.securityContext as { sysctls?: Array<{ name: string; value: string }> }).sysctls ?? [];
+    const conf = join(dir, `${name}.containers.conf`);
+    writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${HARD_NOFILE}:${HARD_NOFILE}", "nproc=4096:4096"]\ndefault_sysctls = ${JSON.stringify(sysctls.map(({ name: key, value }) => `${key}=${value}`))}\n`);
+    return [name, { file, conf }];
+  }),
 );
 
-describe('k8s pod specs, run with Docker', () => {
+const ownImages = [...new Set(workloads(objects).flatMap(({ template }) => [...template.spec.containers, ...(template.spec.initContainers ?? [])].map((container) => container.image)))];
+
+async function cleanUp() {
+  for (const name of [...ORDER].reverse()) await podman(['kube', 'down', files[name]!.file]).catch(() => undefined);
+  for (const name of ORDER) await podman(['pod', 'rm', '-f', name]).catch(() => undefined);
+  const volumes = (await podman(['volume', 'ls', '-q'])).split('\n').filter((volume) => /^data-(postgres|redis)-0$/.test(volume));
+  if (volumes.length) await podman(['volume', 'rm', '-f', ...volumes]);
+  await podman(['network', 'rm', '-f', NETWORK]).catch(() => undefined);
+  await podman(['secret', 'rm', 'fibstack-secrets']).catch(() => undefined);
+}
+
+async function podIp(name: string): Promise<string> {
+  const infra = await podman(['pod', 'inspect', name, '--format', '{{.InfraContainerID}}']);
+  return podman(['inspect', infra, '--format', `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`]);
+}
+
+describe('k8s pods, rendered by kustomize, run with podman kube play', () => {
+  let edge = '';
+
   beforeAll(async () => {
     await provisionBaseImages();
+    // The images of this commit, under the names the base uses (what docker-compose build makes).
     await compose({ name: 'fibstack-test', files: ['docker-compose.yml'] }, ['build'], 900_000);
-    for (const image of ownImages) await docker(['tag', `fibstack-${OWN_IMAGE.exec(image)![1]}:local`, deployedImage(image, DOCKER_ID, TAG)]);
+    await run(PODMAN_SETUP, ownImages, { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
     await cleanUp();
-    await docker(['network', 'create', NETWORK]);
+    await podman(['network', 'create', NETWORK]);
+    await podman(['secret', 'create', 'fibstack-secrets', secretFile]);
   });
 
   afterAll(async () => {
     await cleanUp();
-    await docker(['rmi', ...ownImages.map((image) => deployedImage(image, DOCKER_ID, TAG))]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  // Stores first, then the apps, as the cluster would settle them.
-  const order = ['postgres', 'redis', 'server', 'worker', 'client'];
-  it('covers every workload in k8s/', () => {
-    expect([...order].sort()).toEqual(pods.map(({ name }) => name).sort());
+  it('runs the base\'s own images and official bases, all of them provided', () => {
+    expect(ownImages.filter((image) => OWN_IMAGE.test(image)).sort()).toEqual(['fibstack-client:local', 'fibstack-nginx:local', 'fibstack-server:local', 'fibstack-worker:local']);
   });
 
-  it.each(order)('%s starts with its manifest settings and passes its probes and preStop hook', async (name) => {
-    const pod = pods.find((candidate) => candidate.name === name)!;
-    await emulateFsGroup(pod);
-    for (const init of pod.template.spec.initContainers ?? []) {
-      await docker(['run', '--rm', '--name', `${PREFIX}${name}-${init.name}`, ...runArgs(pod, init, pod.template)], 120_000);
-    }
-    for (const container of pod.template.spec.containers) {
-      const containerName = `${PREFIX}${name}-${container.name}`;
-      await docker(['run', '-d', '--name', containerName, ...runArgs(pod, container, pod.template)]);
-      for (const [kind, probe] of [['startup', container.startupProbe], ['readiness', container.readinessProbe], ['liveness', container.livenessProbe]] as const) {
-        if (probe) await eventually(() => probePasses(containerName, container, probe), 90_000, `${containerName} ${kind} probe`);
-      }
-      const preStop = container.lifecycle?.preStop?.exec?.command;
-      if (preStop) await docker(['exec', containerName, ...preStop], 30_000);
-      expect(Number(await docker(['exec', containerName, 'id', '-u']))).not.toBe(0);
-      expect(await docker(['exec', containerName, 'grep', ' / ', '/proc/mounts'])).toMatch(/ ro[, ]/);
-    }
+  it.each(ORDER)('%s starts as rendered and becomes ready', async (name) => {
+    await podman(['kube', 'play', '--network', NETWORK, files[name]!.file], 300_000, { CONTAINERS_CONF: files[name]!.conf });
+    const ready: Record<string, string[]> = {
+      postgres: ['postgres-postgres', 'pg_isready', '-h', '127.0.0.1', '-U', 'fibstack'],
+      redis: ['redis-redis', 'redis-cli', 'ping'],
+      server: ['server-server', 'node', '-e', "fetch('http://127.0.0.1:5000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"],
+      worker: ['worker-worker', 'node', '-e', "fetch('http://127.0.0.1:9090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"],
+      client: ['client-client', 'curl', '-fsS', '-o', '/dev/null', 'http://127.0.0.1:8080/'],
+      edge: ['edge-edge', 'curl', '-fsS', '-o', '/dev/null', 'http://127.0.0.1:8081/healthz'],
+    };
+    const [container, ...probe] = ready[name]!;
+    await eventually(async () => (await podman(['exec', container!, ...probe]), true), 120_000, `${name} ready`);
+    expect(Number(await podman(['exec', container!, 'id', '-u']))).toBeGreaterThan(0);
+    expect(await podman(['exec', container!, 'grep', ' / ', '/proc/mounts'])).toMatch(/ ro[, ]/);
   });
 
-  it('the server, wired by the manifests, answers and the worker computes', async () => {
-    const published = (await docker(['port', `${PREFIX}server-server`, '5000'])).split('\n')[0]!;
-    const base = `http://${published}`;
-    const response = await fetch(`${base}/api/values`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ index: 25 }),
-    });
+  it('the migrate init container created the schema before the server started (the server never migrates)', async () => {
+    const tables = await podman(['exec', 'postgres-postgres', 'psql', '-h', '127.0.0.1', '-U', 'fibstack', '-d', 'fibstack', '-Atc', "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"], 30_000, {});
+    expect(tables.split(',')).toEqual(expect.arrayContaining(['results', 'submissions']));
+  });
+
+  it('a submission through the edge is stored, queued and computed by the worker', async () => {
+    edge = `http://${await podIp('edge')}:80`;
+    const response = await fetch(`${edge}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ index: 90 }) });
     expect(response.status).toBe(202);
-    await eventually(async () => (await (await fetch(`${base}/api/values/25`)).json()).value === '75025', 30_000, 'fib(25)');
-  });
-
-  it.each(['server', 'worker', 'client'])('%s stops cleanly on SIGTERM within its termination grace period, with no init process', async (name) => {
-    const pod = pods.find((candidate) => candidate.name === name)!;
-    const grace = pod.template.spec.terminationGracePeriodSeconds!;
-    const containerName = `${PREFIX}${name}-${pod.template.spec.containers[0]!.name}`;
-    const started = Date.now();
-    // docker stop sends the image's STOPSIGNAL (SIGTERM for node, SIGQUIT for nginx), then SIGKILL after the grace period.
-    await docker(['stop', '-t', String(grace), containerName], (grace + 30) * 1000);
-    const state = JSON.parse(await docker(['inspect', '-f', '{{json .State}}', containerName])) as { ExitCode: number; OOMKilled: boolean };
-    expect(Date.now() - started).toBeLessThan(grace * 1000);
-    expect(state).toMatchObject({ ExitCode: 0, OOMKilled: false });
+    await eventually(async () => ((await (await fetch(`${edge}/api/values/90`)).json()) as { value?: string }).value === '2880067194370816120', 60_000, 'fib(90) through the edge');
+    const page = await fetch(`${edge}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
   });
 });

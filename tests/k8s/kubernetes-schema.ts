@@ -6,7 +6,15 @@ import * as k8s from '@kubernetes/client-node';
  * - @kubernetes/client-node (generated from the Kubernetes OpenAPI spec, 1.30+): a kind must exist in a
  *   served API version (removed ones such as extensions/v1beta1 Ingress fail), and every field must be
  *   one the API knows (a typo or an invented field fails, as `kubectl apply --validate=strict` would).
+ * Custom resources (Gateway API, KEDA) are checked against their CRDs' schemas by their
+ * @kubernetes-models packages (types, required fields, enums; those schemas do not reject unknown fields).
  */
+
+/** API groups of the custom resources the components use, and the package modelling each. */
+const CUSTOM_RESOURCE_PACKAGES: Record<string, string> = {
+  'gateway.networking.k8s.io': '@kubernetes-models/gateway-api',
+  'keda.sh': '@kubernetes-models/keda',
+};
 
 interface AttributeType {
   baseName: string;
@@ -49,7 +57,10 @@ function unknownFields(value: unknown, type: string, path: string): string[] {
 
 async function schemaErrors(object: KubeObject): Promise<string[]> {
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
-  const modulePath = ['kubernetes-models', group, version, object.kind].filter(Boolean).join('/');
+  const modelPackage = CUSTOM_RESOURCE_PACKAGES[group!];
+  const modulePath = modelPackage
+    ? [modelPackage, group, version, object.kind].join('/')
+    : ['kubernetes-models', group, version, object.kind].filter(Boolean).join('/');
   let Model: new (data: unknown) => { validate(): void };
   try {
     Model = (await import(modulePath))[object.kind];
@@ -66,6 +77,8 @@ async function schemaErrors(object: KubeObject): Promise<string[]> {
 
 /** Every reason the API server would refuse `object`; empty when it is valid. */
 export async function validateKubeObject(object: KubeObject): Promise<string[]> {
+  const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
+  if (CUSTOM_RESOURCE_PACKAGES[group]) return schemaErrors(object);
   const className = classNameFor(object.apiVersion, object.kind);
   if (!models[className]?.getAttributeTypeMap) {
     return [`${object.apiVersion} ${object.kind} is not served by Kubernetes 1.30+ (removed or unknown API version)`];

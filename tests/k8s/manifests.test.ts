@@ -1,39 +1,42 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { QUEUE_NAME } from '../../contract/src/jobs.js';
 import { loadConfig as loadServerConfig } from '../../server/src/config.js';
 import { loadConfig as loadWorkerConfig } from '../../worker/src/config.js';
 import { validateKubeObject, type KubeObject } from './kubernetes-schema.js';
 import {
   configMapsOf,
   containerEnv,
+  containersOf,
+  CREATED_BY_HAND,
+  K8S_DIR,
   loadManifests,
   matches,
   OWN_IMAGE,
+  podTemplates,
   wholeCores,
   workloads,
   type Container,
   type Probe,
 } from './manifests.js';
+import { deployables, type Deployable } from './render.js';
 
-const manifests = loadManifests();
-const objects = manifests.map(({ object }) => object);
-const all = workloads(manifests);
-const app = all.filter(({ object }) => object.kind === 'Deployment');
-const byKind = (kind: string) => objects.filter((object) => object.kind === kind);
-const named = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name);
-const deployment = (name: string) => app.find(({ object }) => object.metadata.name === name)!;
-const configMaps = configMapsOf(manifests);
-const config = configMaps['fibstack-config']!;
+const all = deployables();
 
-/** Keys of the one Secret, which is created by hand (README) and never committed. */
-const SECRET_KEYS: Record<string, string[]> = { 'fibstack-secrets': ['POSTGRES_PASSWORD'] };
-const SECRETS = { 'fibstack-secrets': { POSTGRES_PASSWORD: 'secret-from-cluster' } };
-
-const containersOf = (template: (typeof all)[number]['template']) => [
-  ...template.spec.containers,
-  ...(template.spec.initContainers ?? []),
-];
+/** Queries over the objects one way of deploying sends to the API server. */
+function view({ objects }: Deployable) {
+  const byKind = (kind: string) => objects.filter((object) => object.kind === kind);
+  const named = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name);
+  const configMaps = { ...CREATED_BY_HAND.configMaps, ...configMapsOf(objects) };
+  const deployment = (name: string) => workloads(objects).find(({ object }) => object.kind === 'Deployment' && object.metadata.name === name)!;
+  const envOf = (name: string, container = 0) => {
+    const { template } = deployment(name);
+    return containerEnv(template.spec.containers[container]!, configMaps, CREATED_BY_HAND.secrets, containersOf(template));
+  };
+  /** The fibstack-config ConfigMap, whatever hash suffix kustomize gave its name. */
+  const config = configMapsOf(objects)[Object.keys(configMapsOf(objects)).find((name) => name.startsWith('fibstack-config'))!]!;
+  return { objects, byKind, named, configMaps, deployment, envOf, config, workloads: workloads(objects), pods: podTemplates(objects) };
+}
 
 describe('the validator itself', () => {
   const valid: KubeObject = {
@@ -64,284 +67,369 @@ describe('the validator itself', () => {
     [{ ...valid, spec: { ...(valid.spec as object), replicas: 'two' } }, /replicas/],
     [withContainer({ name: 'c', image: 'i:1', readinesProbe: {} }), /unknown field spec.template.spec.containers\[0\].readinesProbe/],
     [withContainer({ image: 'i:1' }), /name/],
+    [{ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'w' }, spec: { triggers: [] } }, /scaleTargetRef/],
+    [{ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'w' }, spec: { scaleTargetRef: { name: 'w' }, triggers: [], minReplicaCount: 'two' } }, /minReplicaCount/],
+    [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'g' }, spec: { listeners: [] } }, /gatewayClassName/],
+    [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: [{ backendRefs: [{ name: 'edge', port: 'http' }] }] } }, /port/],
   ])('rejects %#', async (object, reason) => {
     const errors = await validateKubeObject(object as KubeObject);
     expect(errors.join('\n')).toMatch(reason);
   });
 });
 
-describe('k8s/ manifests', () => {
-  it('hold the objects the app needs, all in the fibstack namespace, namespace first', () => {
+describe('k8s/ as `kubectl apply -f k8s` reads it', () => {
+  const manifests = loadManifests();
+  const { byKind, workloads: running } = view(all[0]!);
+
+  it('holds the namespace first, the app, its stores, the edge and the backup; no Ingress, no Secret', () => {
     expect(manifests[0]?.object).toMatchObject({ kind: 'Namespace', metadata: { name: 'fibstack' } });
-    expect(objects.filter((object) => object.kind !== 'Namespace').every((object) => object.metadata.namespace === 'fibstack')).toBe(true);
-    expect(app.map(({ object }) => object.metadata.name).sort()).toEqual(['client', 'server', 'worker']);
-    expect(byKind('StatefulSet').map((object) => object.metadata.name).sort()).toEqual(['postgres', 'redis']);
-    expect(byKind('HorizontalPodAutoscaler').map((object) => object.metadata.name).sort()).toEqual(['server', 'worker']);
-    expect(byKind('Ingress')).toHaveLength(1);
+    expect(running.map(({ object }) => `${object.kind}/${object.metadata.name}`).sort()).toEqual([
+      'Deployment/client',
+      'Deployment/edge',
+      'Deployment/server',
+      'Deployment/worker',
+      'StatefulSet/postgres',
+      'StatefulSet/redis',
+    ]);
+    expect(byKind('CronJob').map((object) => object.metadata.name)).toEqual(['postgres-backup']);
+    expect(byKind('Ingress')).toEqual([]);
     expect(byKind('Secret')).toEqual([]);
   });
 
-  it.each(manifests.map(({ file, object }) => [`${file}: ${object.kind}/${object.metadata.name}`, object]))(
-    '%s is valid against the Kubernetes OpenAPI schema',
-    async (_name, object) => {
-      expect(await validateKubeObject(object as KubeObject)).toEqual([]);
-    },
-  );
+  it('every workload has a PodDisruptionBudget: app pods keep one up, single-replica stores refuse eviction while healthy', () => {
+    const budgets = Object.fromEntries(byKind('PodDisruptionBudget').map((pdb) => [pdb.metadata.name, pdb.spec as Record<string, unknown>]));
+    expect(Object.keys(budgets).sort()).toEqual(['client', 'edge', 'postgres', 'redis', 'server', 'worker']);
+    for (const store of ['postgres', 'redis']) expect(budgets[store]).toMatchObject({ maxUnavailable: 0, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+    for (const app of ['client', 'edge', 'server', 'worker']) expect(budgets[app]).toMatchObject({ minAvailable: 1 });
+  });
 
-  it('names every object once per kind', () => {
-    const keys = objects.map((object) => `${object.kind}/${object.metadata.name}`);
-    expect(new Set(keys).size).toBe(keys.length);
+  it('10-config.yaml and config.env (the kustomize source) hold the same settings', () => {
+    const fromEnvFile = Object.fromEntries(
+      readFileSync(`${K8S_DIR}config.env`, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() && !line.startsWith('#'))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    expect(fromEnvFile).toEqual(configMapsOf(manifests.map(({ object }) => object))['fibstack-config']);
+  });
+
+  it('the kustomize base renders the same objects, with the config name hashed', () => {
+    const normalise = (objects: KubeObject[]) =>
+      JSON.parse(JSON.stringify(objects).replace(/fibstack-config-[a-z0-9]{10}/g, 'fibstack-config')) as KubeObject[];
+    const key = (object: KubeObject) => `${object.kind}/${object.metadata.name}`;
+    const plain = new Map(normalise(all[0]!.objects).map((object) => [key(object), object]));
+    const kustomized = normalise(all[1]!.objects);
+    expect(kustomized.map(key).sort()).toEqual([...plain.keys()].sort());
+    for (const object of kustomized) expect(object, key(object)).toEqual(plain.get(key(object)));
   });
 });
 
-describe('references between objects', () => {
-  it('every Service selects pods and targets a port they expose', () => {
+describe.each(all.map((deployable) => [deployable.name, deployable] as const))('%s', (_name, deployable) => {
+  const v = view(deployable);
+  const { objects, byKind, named, configMaps } = v;
+
+  it('every object passes the Kubernetes OpenAPI schemas (and the CRDs\' for Gateway API and KEDA kinds)', async () => {
+    const errors = (await Promise.all(objects.map(async (object) => (await validateKubeObject(object)).map((error) => `${object.kind}/${object.metadata.name}: ${error}`)))).flat();
+    expect(errors).toEqual([]);
+  });
+
+  it('names every object once per kind, and puts every namespaced object in fibstack', () => {
+    const keys = objects.map((object) => `${object.kind}/${object.metadata.name}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const clusterScoped = ['Namespace', 'StorageClass'];
+    expect(objects.filter((object) => !clusterScoped.includes(object.kind) && object.metadata.namespace !== 'fibstack').map((object) => object.metadata.name)).toEqual([]);
+  });
+
+  it('every Service selects one workload and targets a port it exposes; each StatefulSet has a headless Service', () => {
     for (const service of byKind('Service')) {
-      const spec = service.spec as { selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> };
-      const targets = all.filter(({ template }) => matches(spec.selector, template.metadata?.labels));
+      const spec = service.spec as { selector: Record<string, string>; ports: Array<{ targetPort: string | number }> };
+      const targets = v.workloads.filter(({ template }) => matches(spec.selector, template.metadata?.labels));
       expect(targets, `Service ${service.metadata.name}`).toHaveLength(1);
       const ports = targets[0]!.template.spec.containers.flatMap((container) => container.ports ?? []);
-      for (const { targetPort } of spec.ports) {
-        expect(ports.some((port) => port.name === targetPort || port.containerPort === targetPort), `${service.metadata.name} → ${targetPort}`).toBe(true);
-      }
+      for (const { targetPort } of spec.ports) expect(ports.some((port) => port.name === targetPort || port.containerPort === targetPort), `${service.metadata.name} → ${targetPort}`).toBe(true);
+    }
+    for (const set of byKind('StatefulSet')) {
+      const governing = named('Service', (set.spec as { serviceName: string }).serviceName);
+      expect(governing?.spec, set.metadata.name).toMatchObject({ clusterIP: 'None' });
     }
   });
 
-  it('every StatefulSet has its governing Service', () => {
-    for (const set of byKind('StatefulSet')) expect(named('Service', (set.spec as { serviceName: string }).serviceName), set.metadata.name).toBeDefined();
-  });
-
-  it('every workload selector matches its own pod labels', () => {
-    for (const { object, template, selector } of all) expect(matches(selector, template.metadata?.labels), object.metadata.name).toBe(true);
-  });
-
-  it('every probe hits a port its container exposes', () => {
-    for (const { template } of all) {
+  it('every workload selector matches its pods, every probe a port its container exposes', () => {
+    for (const { object, template, selector } of v.workloads) {
+      expect(matches(selector, template.metadata?.labels), object.metadata.name).toBe(true);
       for (const container of template.spec.containers) {
         for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe] as Array<Probe | undefined>) {
           const port = probe?.httpGet?.port ?? probe?.tcpSocket?.port;
-          if (port === undefined) continue;
-          const exposed = (container.ports ?? []).some((p) => p.name === port || p.containerPort === port);
-          expect(exposed, `${container.name} probe port ${port}`).toBe(true);
+          if (port !== undefined) expect((container.ports ?? []).some((p) => p.name === port || p.containerPort === port), `${container.name} probe port ${port}`).toBe(true);
         }
       }
     }
   });
 
-  it('every volume mount names a volume or claim of its pod', () => {
-    for (const { object, template } of all) {
-      const claims = ((object.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string } }> }).volumeClaimTemplates ?? []).map((claim) => claim.metadata.name);
-      const volumes = new Set([...(template.spec.volumes ?? []).map((volume) => volume.name), ...claims]);
+  it('every volume mount names a volume or claim of its pod; every claim a StorageClass that exists, where it names one', () => {
+    const classes = byKind('StorageClass').map((object) => object.metadata.name);
+    const claimsOf = (object: KubeObject) => ((object.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string }; spec: { storageClassName?: string } }> }).volumeClaimTemplates ?? []);
+    for (const { object, template } of v.pods) {
+      const volumes = new Set([...(template.spec.volumes ?? []).map((volume) => volume.name), ...claimsOf(object).map((claim) => claim.metadata.name)]);
       for (const container of containersOf(template)) {
         for (const mount of container.volumeMounts ?? []) expect(volumes.has(mount.name), `${object.metadata.name}/${container.name} ${mount.name}`).toBe(true);
       }
+      for (const volume of template.spec.volumes ?? []) {
+        const claim = (volume.persistentVolumeClaim as { claimName?: string } | undefined)?.claimName;
+        if (claim) expect(named('PersistentVolumeClaim', claim), `${object.metadata.name} claim ${claim}`).toBeDefined();
+      }
     }
+    const requested = [...byKind('StatefulSet').flatMap((set) => claimsOf(set).map((claim) => claim.spec.storageClassName)), ...byKind('PersistentVolumeClaim').map((claim) => (claim.spec as { storageClassName?: string }).storageClassName)];
+    for (const name of requested) if (name !== undefined) expect(classes).toContain(name);
+    // A cluster without a default class (EKS) needs every claim to name one.
+    if (classes.length) expect(requested.every((name) => name !== undefined)).toBe(true);
   });
 
-  it('the Ingress sends / to the client and /api to the server, on ports their Services have', () => {
-    const ingress = byKind('Ingress')[0]!;
-    const spec = ingress.spec as {
-      ingressClassName: string;
-      rules: Array<{ http: { paths: Array<{ path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } }> } }>;
-    };
-    expect(spec.ingressClassName).toBe('nginx');
-    expect(ingress.metadata.annotations).toMatchObject({
-      'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
-      'nginx.ingress.kubernetes.io/proxy-read-timeout': expect.stringMatching(/^\d+$/),
-      'nginx.ingress.kubernetes.io/proxy-body-size': expect.any(String),
-    });
-    const paths = spec.rules[0]!.http.paths;
-    expect(paths.every((path) => path.pathType === 'Prefix')).toBe(true);
-    const routes = Object.fromEntries(paths.map(({ path, backend }) => [path, backend.service]));
-    expect(routes['/']?.name).toBe('client');
-    expect(routes['/api']?.name).toBe('server');
-    for (const backend of Object.values(routes)) {
-      const service = named('Service', backend.name)?.spec as { ports: Array<{ port: number }> };
-      expect(service.ports.map((port) => port.port)).toContain(backend.port.number);
-    }
-  });
-
-  it('every ConfigMap and Secret key referenced exists', () => {
-    for (const { template } of all) {
+  it('every ConfigMap and Secret key referenced exists in the render or among the objects created by hand', () => {
+    for (const { object, template } of v.pods) {
       for (const container of containersOf(template)) {
         for (const source of container.envFrom ?? []) expect(configMaps[source.configMapRef!.name], container.name).toBeDefined();
-        for (const { valueFrom } of container.env ?? []) {
-          if (valueFrom?.configMapKeyRef) expect(Object.keys(configMaps[valueFrom.configMapKeyRef.name]!)).toContain(valueFrom.configMapKeyRef.key);
-          if (valueFrom?.secretKeyRef) expect(SECRET_KEYS[valueFrom.secretKeyRef.name]).toContain(valueFrom.secretKeyRef.key);
+        for (const { name, valueFrom } of container.env ?? []) {
+          if (valueFrom?.configMapKeyRef) expect(Object.keys(configMaps[valueFrom.configMapKeyRef.name] ?? {}), `${object.metadata.name}/${container.name} ${name}`).toContain(valueFrom.configMapKeyRef.key);
+          if (valueFrom?.secretKeyRef) expect(Object.keys(CREATED_BY_HAND.secrets[valueFrom.secretKeyRef.name as 'fibstack-secrets'] ?? {})).toContain(valueFrom.secretKeyRef.key);
         }
       }
+      for (const volume of template.spec.volumes ?? []) {
+        const configMap = (volume.configMap as { name?: string } | undefined)?.name;
+        if (configMap) expect(configMaps[configMap], `${object.metadata.name} volume ${volume.name}`).toBeDefined();
+      }
     }
   });
 
-  it('every HorizontalPodAutoscaler and PodDisruptionBudget targets an existing workload', () => {
-    for (const hpa of byKind('HorizontalPodAutoscaler')) {
-      const target = (hpa.spec as { scaleTargetRef: { apiVersion: string; kind: string; name: string } }).scaleTargetRef;
-      expect(named(target.kind, target.name)?.apiVersion, hpa.metadata.name).toBe(target.apiVersion);
-    }
+  it('every autoscaler targets an existing Deployment, one per Deployment; every PDB selects one workload', () => {
+    const targets = [
+      ...byKind('HorizontalPodAutoscaler').map((hpa) => (hpa.spec as { scaleTargetRef: { apiVersion: string; kind: string; name: string } }).scaleTargetRef),
+      ...byKind('ScaledObject').map((scaled) => ({ apiVersion: 'apps/v1', kind: 'Deployment', ...(scaled.spec as { scaleTargetRef: { name: string } }).scaleTargetRef })),
+    ];
+    for (const target of targets) expect(named(target.kind, target.name)?.apiVersion, target.name).toBe(target.apiVersion);
+    expect(new Set(targets.map((target) => target.name)).size).toBe(targets.length);
+    expect(targets.map((target) => target.name).sort()).toEqual(['server', 'worker']);
     for (const pdb of byKind('PodDisruptionBudget')) {
       const selector = (pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
-      expect(all.filter(({ template }) => matches(selector, template.metadata?.labels)), pdb.metadata.name).toHaveLength(1);
+      expect(v.workloads.filter(({ template }) => matches(selector, template.metadata?.labels)), pdb.metadata.name).toHaveLength(1);
+    }
+    expect(byKind('PodDisruptionBudget').length).toBe(v.workloads.length);
+  });
+
+  it('autoscaled Deployments leave replicas to their autoscaler, and app PDBs leave a pod to evict', () => {
+    const minimum = (name: string) => {
+      const hpa = byKind('HorizontalPodAutoscaler').find((object) => (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name);
+      const scaled = byKind('ScaledObject').find((object) => (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name);
+      return (hpa?.spec as { minReplicas?: number } | undefined)?.minReplicas ?? (scaled?.spec as { minReplicaCount?: number } | undefined)?.minReplicaCount;
+    };
+    for (const { object } of v.workloads.filter(({ object }) => object.kind === 'Deployment')) {
+      const autoscaled = minimum(object.metadata.name);
+      if (autoscaled !== undefined) expect(object.spec, object.metadata.name).not.toHaveProperty('replicas');
+      const replicas = autoscaled ?? (object.spec as { replicas: number }).replicas;
+      const pdb = named('PodDisruptionBudget', object.metadata.name)!.spec as { minAvailable: number };
+      expect(replicas, object.metadata.name).toBeGreaterThan(pdb.minAvailable);
     }
   });
-});
 
-describe('policy', () => {
-  const everyContainer = all.flatMap(({ object, template }) =>
-    containersOf(template).map((container) => [`${object.metadata.name}/${container.name}`, container, template] as const),
-  );
-
-  it.each(everyContainer)('%s: pinned image, resources, restricted security context', (_name, container, template) => {
-    expect(container.image).toMatch(/:[\w.-]+$/);
-    expect(container.image).not.toMatch(/:latest$/);
-    if (container.image.includes('fibstack-')) expect(container.image).toMatch(OWN_IMAGE);
-    else expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm$/);
-    expect(container.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
-    expect(container.resources?.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
-    expect(container.securityContext).toMatchObject({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-    });
-    expect(container.securityContext).not.toHaveProperty('privileged', true);
-    expect(container.securityContext).not.toHaveProperty('capabilities.add');
-    expect(template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: expect.any(Number), seccompProfile: { type: 'RuntimeDefault' } });
-    expect((template.spec.securityContext as { runAsUser: number }).runAsUser).toBeGreaterThan(0);
-    expect(template.spec.automountServiceAccountToken).toBe(false);
-  });
-
-  it('pods run as the users their images are built for: node 1000, nginx 101', () => {
-    const users = Object.fromEntries(app.map(({ object, template }) => [object.metadata.name, (template.spec.securityContext as { runAsUser: number }).runAsUser]));
-    expect(users).toEqual({ client: 101, server: 1000, worker: 1000 });
-  });
-
-  it('pods keep to the restricted Pod Security Standard the namespace enforces', () => {
-    expect(byKind('Namespace')[0]!.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
-    const allowedVolumeTypes = ['name', 'emptyDir', 'configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral'];
-    for (const { object, template } of all) {
-      for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) expect(template.spec[field], `${object.metadata.name} ${field}`).toBeFalsy();
-      for (const volume of template.spec.volumes ?? []) {
-        expect(Object.keys(volume).every((key) => allowedVolumeTypes.includes(key)), `${object.metadata.name} volume ${volume.name}`).toBe(true);
-      }
+  it('every pod keeps to the restricted Pod Security Standard the namespace enforces, with pinned images', () => {
+    expect(named('Namespace', 'fibstack')!.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const allowedVolumeTypes = ['name', 'emptyDir', 'configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral', 'csi'];
+    const safeSysctls = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range'];
+    for (const { object, template } of v.pods) {
+      const pod = template.spec;
+      const context = pod.securityContext as { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string }; sysctls?: Array<{ name: string }> };
+      expect(context, object.metadata.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(context.runAsUser, object.metadata.name).toBeGreaterThan(0);
+      expect(pod.automountServiceAccountToken, object.metadata.name).toBe(false);
+      for (const sysctl of context.sysctls ?? []) expect(safeSysctls, object.metadata.name).toContain(sysctl.name);
+      for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) expect(pod[field], `${object.metadata.name} ${field}`).toBeFalsy();
+      for (const volume of pod.volumes ?? []) expect(Object.keys(volume).every((key) => allowedVolumeTypes.includes(key)), `${object.metadata.name} volume ${volume.name}`).toBe(true);
       for (const container of containersOf(template)) {
-        expect((container.ports ?? []).every((port) => !('hostPort' in port)), container.name).toBe(true);
+        const name = `${object.metadata.name}/${container.name}`;
+        expect(container.image, name).toMatch(/:[\w.-]+$/);
+        expect(container.image, name).not.toMatch(/:latest$/);
+        expect(container.resources?.requests, name).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+        expect(container.resources?.limits, name).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+        expect(container.securityContext, name).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(container.securityContext, name).not.toHaveProperty('privileged', true);
+        expect(container.securityContext, name).not.toHaveProperty('capabilities.add');
+        expect((container.ports ?? []).every((port) => !('hostPort' in port)), name).toBe(true);
       }
     }
   });
 
-  it.each(all.map(({ object, template }) => [object.metadata.name, template.spec.containers] as const))(
-    '%s: every long-running container has readiness and liveness probes',
-    (_name, containers: Container[]) => {
-      for (const container of containers) {
-        expect(container.readinessProbe, container.name).toBeDefined();
-        expect(container.livenessProbe, container.name).toBeDefined();
+  it('long-running containers have readiness and liveness probes; app Deployments roll without losing capacity', () => {
+    for (const { object, template } of v.workloads) {
+      for (const container of template.spec.containers) {
+        expect(container.readinessProbe, `${object.metadata.name}/${container.name}`).toBeDefined();
+        expect(container.livenessProbe, `${object.metadata.name}/${container.name}`).toBeDefined();
       }
-    },
-  );
-
-  it('app Deployments roll without dropping capacity, spread over nodes and drain before stopping', () => {
-    for (const { object, template } of app) {
+      if (object.kind !== 'Deployment') continue;
       expect((object.spec as { strategy: unknown }).strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
       expect(JSON.stringify(template.spec.topologySpreadConstraints)).toContain('kubernetes.io/hostname');
-      if (object.metadata.name !== 'worker') expect(template.spec.containers[0]!.lifecycle?.preStop).toBeDefined();
+      if (object.metadata.name !== 'worker') expect(template.spec.containers[0]!.lifecycle?.preStop, object.metadata.name).toBeDefined();
     }
   });
 
   it('termination grace periods cover the drain: server preStop + SHUTDOWN_TIMEOUT_MS, worker JOB_TIMEOUT_MS', () => {
-    const server = deployment('server').template;
+    const server = v.deployment('server').template;
     const preStop = server.spec.containers[0]!.lifecycle!.preStop!;
     const pauseSeconds = preStop.sleep?.seconds ?? Number(preStop.exec!.command.at(-1));
-    expect(server.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(pauseSeconds * 1000 + Number(config.SHUTDOWN_TIMEOUT_MS));
-    const worker = deployment('worker').template;
-    expect(worker.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(Number(config.JOB_TIMEOUT_MS));
+    expect(server.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(pauseSeconds * 1000 + Number(v.config.SHUTDOWN_TIMEOUT_MS));
+    expect(v.deployment('worker').template.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(Number(v.config.JOB_TIMEOUT_MS));
   });
 
-  it('replicas of autoscaled Deployments are left to their HPA; every PDB leaves a pod to evict', () => {
-    const autoscaled = byKind('HorizontalPodAutoscaler').map((hpa) => hpa.spec as { scaleTargetRef: { name: string }; minReplicas: number });
-    for (const { scaleTargetRef, minReplicas } of autoscaled) {
-      expect(deployment(scaleTargetRef.name).object.spec, scaleTargetRef.name).not.toHaveProperty('replicas');
-      expect(minReplicas).toBeGreaterThanOrEqual(2);
-    }
-    for (const pdb of byKind('PodDisruptionBudget')) {
-      const { minAvailable } = pdb.spec as { minAvailable: number };
-      const replicas =
-        autoscaled.find((hpa) => hpa.scaleTargetRef.name === pdb.metadata.name)?.minReplicas ??
-        (deployment(pdb.metadata.name).object.spec as { replicas: number }).replicas;
-      expect(replicas, pdb.metadata.name).toBeGreaterThan(minAvailable);
-    }
-  });
-
-  it('the server readiness probe is /readyz and liveness /healthz', () => {
-    const server = deployment('server').template.spec.containers[0]!;
+  it('the server: readiness /readyz, liveness /healthz, migrations in an init container of the same image', () => {
+    const { template } = v.deployment('server');
+    const server = template.spec.containers[0]!;
     expect(server.readinessProbe?.httpGet?.path).toBe('/readyz');
     expect(server.livenessProbe?.httpGet?.path).toBe('/healthz');
-    expect(server.startupProbe?.httpGet?.path).toBe('/healthz');
-  });
-
-  it('the server migrates the database in an init container before it starts', () => {
-    const [migrate, ...others] = deployment('server').template.spec.initContainers ?? [];
+    const [migrate, ...others] = template.spec.initContainers ?? [];
     expect(others).toEqual([]);
-    expect(migrate).toMatchObject({ image: deployment('server').template.spec.containers[0]!.image, command: ['node', 'dist/migrate.js'] });
+    expect(migrate).toMatchObject({ image: server.image, command: ['node', 'dist/migrate.js'] });
   });
 
-  it('Postgres keeps its data in a subdirectory of its claim and Redis never evicts BullMQ keys', () => {
-    const postgres = (named('StatefulSet', 'postgres')!.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
-    const dataMount = postgres.volumeMounts!.find((mount) => mount.name === 'data')!.mountPath;
-    expect(postgres.env!.find((variable) => variable.name === 'PGDATA')?.value).toMatch(new RegExp(`^${dataMount}/\\w+$`));
-    expect(postgres.readinessProbe?.exec?.command.join(' ')).toContain('pg_isready');
-    const redis = (named('StatefulSet', 'redis')!.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
-    expect(redis.args?.join(' ')).toContain('--appendonly yes --maxmemory-policy noeviction');
+  it('gives the server and the worker a configuration their own validation accepts, on the ports their containers expose', () => {
+    const serverConfig = loadServerConfig(v.envOf('server'));
+    const workerConfig = loadWorkerConfig(v.envOf('worker'));
+    expect(v.deployment('server').template.spec.containers[0]!.ports).toEqual([{ name: 'http', containerPort: serverConfig.PORT }]);
+    const worker = v.deployment('worker').template.spec.containers[0]!;
+    expect(worker.ports).toEqual([{ name: 'health', containerPort: workerConfig.HEALTH_PORT }]);
+    expect(workerConfig.COMPUTE_THREADS).toBe(wholeCores(worker.resources!.limits!.cpu!));
+    const { template } = v.deployment('server');
+    const migrate = containerEnv(template.spec.initContainers![0]!, configMaps, CREATED_BY_HAND.secrets);
+    for (const name of ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE']) expect(migrate[name], name).toBe(v.envOf('server')[name]);
+    const read = new Set([...Object.keys(serverConfig), ...Object.keys(workerConfig)]);
+    expect(Object.keys(v.config).filter((key) => !read.has(key))).toEqual([]);
   });
 
-  it('NetworkPolicies deny by default and allow DNS', () => {
-    const policies = byKind('NetworkPolicy');
-    expect(named('NetworkPolicy', 'default-deny')?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    expect(JSON.stringify(named('NetworkPolicy', 'allow-dns')?.spec)).toContain('"port":53');
-    for (const component of ['client', 'server', 'worker', 'postgres', 'redis']) {
-      expect(policies.some((policy) => policy.metadata.name === component), component).toBe(true);
+  it('the edge proxies to the client and server Services, on ports they have', () => {
+    const env = v.envOf('edge');
+    for (const [variable, service] of [['CLIENT_UPSTREAM', 'client'], ['SERVER_UPSTREAM', 'server']] as const) {
+      const [host, port] = env[variable]!.split(':');
+      expect(host).toBe(service);
+      expect((named('Service', service)!.spec as { ports: Array<{ port: number }> }).ports.map((p) => p.port)).toContain(Number(port));
     }
+  });
+
+  it('stores, where in the cluster: Redis maxmemory well under its memory limit, Postgres data in a subdirectory of its claim', () => {
+    const redis = named('StatefulSet', 'redis');
+    const postgres = named('StatefulSet', 'postgres');
+    if (!redis || !postgres) return expect(deployable.name).toMatch(/managed-data/);
+    const container = (set: KubeObject) => (set.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
+    const args = container(redis).args!.join(' ');
+    expect(args).toContain('--appendonly yes');
+    expect(args).toContain('--maxmemory-policy noeviction');
+    const maxmemory = /--maxmemory (\d+)mb/.exec(args);
+    const limitMi = Number(/^(\d+)Mi$/.exec(container(redis).resources!.limits!.memory!)![1]);
+    expect(maxmemory, 'redis --maxmemory').not.toBeNull();
+    expect(Number(maxmemory![1]) * 1_000_000).toBeLessThanOrEqual(limitMi * 1024 * 1024 * 0.75);
+    const postgresEnv = Object.fromEntries(container(postgres).env!.map((variable) => [variable.name, variable.value]));
+    expect([postgresEnv.POSTGRES_USER, postgresEnv.POSTGRES_DB]).toEqual([v.config.PGUSER, v.config.PGDATABASE]);
+    const dataMount = container(postgres).volumeMounts!.find((mount) => mount.name === 'data')!.mountPath;
+    expect(container(postgres).env!.find((variable) => variable.name === 'PGDATA')?.value).toMatch(new RegExp(`^${dataMount}/\\w+$`));
+  });
+
+  it('the project\'s own images: the compose-built names in the base, the registry placeholders in the EKS overlays', () => {
+    const own = v.pods.flatMap(({ template }) => containersOf(template)).map((container) => container.image).filter((image) => image.includes('fibstack-'));
+    const pattern = deployable.variant?.overlay.startsWith('eks') ? /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/ : OWN_IMAGE;
+    expect(own.length).toBeGreaterThan(0);
+    for (const image of own) expect(image).toMatch(pattern);
+    for (const { template } of v.pods) for (const container of containersOf(template)) if (!container.image.includes('fibstack-')) expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm$/);
   });
 });
 
-describe('environment wiring', () => {
-  const envOf = (name: string) => {
-    const { template } = deployment(name);
-    return containerEnv(template.spec.containers[0]!, configMaps, SECRETS, containersOf(template));
-  };
-  const serverConfig = loadServerConfig(envOf('server'));
-  const workerConfig = loadWorkerConfig(envOf('worker'));
+const find = (name: string) => view(all.find((deployable) => deployable.name === name)!);
 
-  it('gives the server a valid configuration pointing at the in-cluster services, on its container port', () => {
-    expect(serverConfig).toMatchObject({ PGHOST: 'postgres', REDIS_HOST: 'redis', PGPASSWORD: 'secret-from-cluster', RATE_LIMIT_ENABLED: true });
-    expect(deployment('server').template.spec.containers[0]!.ports).toEqual([{ name: 'http', containerPort: serverConfig.PORT }]);
+describe('overlays/eks', () => {
+  const eks = find('overlays/eks');
+
+  it('provisions encrypted gp3 EBS volumes in the pod\'s zone through the EBS CSI driver, expandable and kept on delete', () => {
+    expect(eks.byKind('StorageClass').map((object) => object as unknown as Record<string, unknown>)).toEqual([
+      expect.objectContaining({
+        provisioner: 'ebs.csi.aws.com',
+        parameters: expect.objectContaining({ type: 'gp3', encrypted: 'true' }),
+        volumeBindingMode: 'WaitForFirstConsumer',
+        allowVolumeExpansion: true,
+        reclaimPolicy: 'Retain',
+      }),
+    ]);
   });
 
-  it('gives the worker a valid configuration: health port exposed, compute threads = its CPU limit', () => {
-    const worker = deployment('worker').template.spec.containers[0]!;
-    expect(workerConfig).toMatchObject({ PGHOST: 'postgres', REDIS_HOST: 'redis', JOB_TIMEOUT_MS: 30_000 });
-    expect(worker.ports).toEqual([{ name: 'health', containerPort: workerConfig.HEALTH_PORT }]);
-    expect(workerConfig.COMPUTE_THREADS).toBe(wholeCores(worker.resources!.limits!.cpu!));
+  it('puts the edge behind an internet-facing Network Load Balancer that keeps client addresses', () => {
+    const edge = eks.named('Service', 'edge')!;
+    expect(edge.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
+    expect(edge.metadata.annotations).toMatchObject({
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
+      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+    });
   });
 
-  it('the migrate init container gets the same database settings as the server', () => {
-    const { template } = deployment('server');
-    const migrate = containerEnv(template.spec.initContainers![0]!, configMaps, SECRETS);
-    for (const name of ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE']) expect(migrate[name], name).toBe(envOf('server')[name]);
+  it('nlb-tls adds HTTPS on 443 with an ACM certificate, forwarding plain HTTP to the edge', () => {
+    const edge = find('eks + nlb-tls').named('Service', 'edge')!;
+    expect((edge.spec as { ports: unknown[] }).ports).toEqual(expect.arrayContaining([{ name: 'https', port: 443, targetPort: 'http' }]));
+    expect(edge.metadata.annotations!['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toMatch(/^arn:aws:acm:/);
+    expect(edge.metadata.annotations!['service.beta.kubernetes.io/aws-load-balancer-ssl-ports']).toBe('443');
+  });
+});
+
+describe('overlays/eks-managed-data', () => {
+  const managed = find('overlays/eks-managed-data');
+
+  it('runs no Postgres, Redis or pg_dump in the cluster', () => {
+    expect(managed.byKind('StatefulSet')).toEqual([]);
+    expect(managed.byKind('CronJob')).toEqual([]);
+    expect(managed.byKind('PersistentVolumeClaim')).toEqual([]);
+    expect(managed.objects.filter((object) => /postgres|redis/.test(object.metadata.name)).map((object) => `${object.kind}/${object.metadata.name}`)).toEqual([]);
   });
 
-  it('every ConfigMap key is a setting the server or the worker reads (no typos, nothing stale)', () => {
-    const read = new Set([...Object.keys(serverConfig), ...Object.keys(workerConfig)]);
-    expect(Object.keys(config).filter((key) => !read.has(key))).toEqual([]);
-  });
-
-  it('the CI rollout script points every container of every app Deployment at the pushed image', () => {
-    const script = readFileSync(fileURLToPath(new URL('../../scripts/deploy-eks', import.meta.url)), 'utf8');
-    for (const { object, template } of app) {
-      const line = script.split('\n').find((candidate) => candidate.includes(`set image deployment/${object.metadata.name} `));
-      expect(line, object.metadata.name).toBeDefined();
-      for (const container of containersOf(template)) {
-        const service = OWN_IMAGE.exec(container.image)![1];
-        expect(line).toContain(`${container.name}="$(image ${service})"`);
-      }
+  it('connects to RDS with verify-full TLS against the mounted RDS CA bundle, and to ElastiCache over rediss://', () => {
+    for (const name of ['server', 'worker']) {
+      const env = managed.envOf(name);
+      const url = new URL(env.DATABASE_URL!);
+      expect(url.searchParams.get('sslmode')).toBe('verify-full');
+      expect(url.password).toBe('');
+      expect(env.PGPASSWORD).toBe(CREATED_BY_HAND.secrets['fibstack-secrets'].POSTGRES_PASSWORD);
+      expect(env.REDIS_URL).toMatch(/^rediss:\/\//);
+      const { template } = managed.deployment(name);
+      const mounts = template.spec.containers[0]!.volumeMounts!;
+      const caDir = mounts.find((mount) => mount.name === 'rds-ca')!.mountPath;
+      expect(url.searchParams.get('sslrootcert')).toBe(`${caDir}/global-bundle.pem`);
+      expect(template.spec.volumes).toContainEqual({ name: 'rds-ca', configMap: { name: 'rds-ca-bundle' } });
+      expect(Object.keys(CREATED_BY_HAND.configMaps['rds-ca-bundle'])).toContain('global-bundle.pem');
     }
+    expect(managed.deployment('server').template.spec.initContainers![0]!.volumeMounts).toContainEqual({ name: 'rds-ca', mountPath: '/etc/ssl/rds', readOnly: true });
+  });
+});
+
+describe('keda-autoscaling', () => {
+  const keda = find('eks + keda-autoscaling');
+
+  it('scales the worker on the BullMQ waiting list and on CPU, in place of its CPU HPA', () => {
+    expect(keda.byKind('HorizontalPodAutoscaler').map((object) => object.metadata.name)).toEqual(['server']);
+    const [scaled] = keda.byKind('ScaledObject');
+    const spec = scaled!.spec as { scaleTargetRef: { name: string }; triggers: Array<{ type: string; metadata: Record<string, string> }> };
+    expect(spec.scaleTargetRef.name).toBe('worker');
+    const redis = spec.triggers.find((trigger) => trigger.type === 'redis')!;
+    expect(redis.metadata.listName).toBe(`bull:${QUEUE_NAME}:wait`);
+    const env = keda.envOf('worker');
+    expect([env[redis.metadata.hostFromEnv!], env[redis.metadata.portFromEnv!]]).toEqual(['redis', '6379']);
+    expect(spec.triggers.map((trigger) => trigger.type)).toContain('cpu');
+  });
+});
+
+describe('gateway-api', () => {
+  const gateway = find('eks + gateway-api');
+
+  it('routes every path through a Gateway to the edge Service, which stays internal', () => {
+    const [route] = gateway.byKind('HTTPRoute');
+    const spec = route!.spec as { parentRefs: Array<{ name: string }>; rules: Array<{ backendRefs: Array<{ name: string; port: number }>; matches: unknown[] }> };
+    expect(gateway.named('Gateway', spec.parentRefs[0]!.name)).toBeDefined();
+    expect(spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
+    const backend = spec.rules[0]!.backendRefs[0]!;
+    expect(backend.name).toBe('edge');
+    const edge = gateway.named('Service', 'edge')!.spec as { type: string; ports: Array<{ port: number }> };
+    expect(edge.type).toBe('ClusterIP');
+    expect(edge.ports.map((port) => port.port)).toContain(backend.port);
   });
 });

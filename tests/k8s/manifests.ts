@@ -70,10 +70,9 @@ export interface Container {
   lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } };
 }
 
-/** Deployments and StatefulSets: the workloads whose pod templates the checks read. */
-export function workloads(manifests: Manifest[]) {
-  return manifests
-    .map(({ object }) => object)
+/** Deployments and StatefulSets: the long-running workloads, whose pod templates the checks read. */
+export function workloads(objects: KubeObject[]) {
+  return objects
     .filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet')
     .map((object) => {
       const spec = object.spec as { template: PodTemplateSpec; selector: { matchLabels: Record<string, string> } };
@@ -81,21 +80,28 @@ export function workloads(manifests: Manifest[]) {
     });
 }
 
+/** Every pod template: the workloads' and the CronJobs' (whose pods run to completion). */
+export function podTemplates(objects: KubeObject[]) {
+  const jobs = objects
+    .filter((object) => object.kind === 'CronJob')
+    .map((object) => ({ object, template: (object.spec as { jobTemplate: { spec: { template: PodTemplateSpec } } }).jobTemplate.spec.template }));
+  return [...workloads(objects).map(({ object, template }) => ({ object, template })), ...jobs];
+}
+
+/** Every container of a pod template, init containers included. */
+export function containersOf(template: PodTemplateSpec): Container[] {
+  return [...template.spec.containers, ...(template.spec.initContainers ?? [])];
+}
+
 export function matches(selector: Record<string, string>, labels: Record<string, string> = {}): boolean {
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
 }
 
 /**
- * How k8s/ names the images CI builds: a placeholder no registry resolves, which scripts/deploy-eks
- * replaces with `$DOCKER_ID/fibstack-<service>:$TRAVIS_COMMIT` (kubectl set image).
+ * How k8s/ names the project's images: as `docker-compose build` tags them, so a local cluster runs
+ * them as they are; the overlays' `images:` point them at a registry and a commit.
  */
-export const OWN_IMAGE = /^YOUR_DOCKER_ID\/fibstack-(client|server|worker):COMMIT_SHA$/;
-
-/** The image a container runs once deployed as `dockerId`/…:`tag`; third-party images stay as they are. */
-export function deployedImage(image: string, dockerId: string, tag: string): string {
-  const own = OWN_IMAGE.exec(image);
-  return own ? `${dockerId}/fibstack-${own[1]}:${tag}` : image;
-}
+export const OWN_IMAGE = /^fibstack-(client|server|worker|nginx):local$/;
 
 /** Whole cores in a CPU quantity, rounded up, as the kubelet exposes `limits.cpu` through resourceFieldRef. */
 export function wholeCores(quantity: string): number {
@@ -126,11 +132,21 @@ export function containerEnv(
   return env;
 }
 
-/** Every ConfigMap in `manifests`, by name. */
-export function configMapsOf(manifests: Manifest[]): Record<string, Record<string, string>> {
+/** Every ConfigMap in `objects`, by name. */
+export function configMapsOf(objects: KubeObject[]): Record<string, Record<string, string>> {
   return Object.fromEntries(
-    manifests
-      .filter(({ object }) => object.kind === 'ConfigMap')
-      .map(({ object }) => [object.metadata.name, object.data as Record<string, string>]),
+    objects.filter((object) => object.kind === 'ConfigMap').map((object) => [object.metadata.name, object.data as Record<string, string>]),
   );
 }
+
+/**
+ * What an operator creates by hand in the namespace before the first deploy (k8s/README.md), with
+ * values for tests: the Secret (REDIS_URL only with managed data) and the RDS CA bundle ConfigMap.
+ */
+export const CREATED_BY_HAND: {
+  secrets: Record<string, Record<string, string>> & { 'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string } };
+  configMaps: Record<string, Record<string, string>> & { 'rds-ca-bundle': Record<string, string> };
+} = {
+  secrets: { 'fibstack-secrets': { POSTGRES_PASSWORD: 'secret-from-cluster', REDIS_URL: 'rediss://:token@cache.example.internal:6379' } },
+  configMaps: { 'rds-ca-bundle': { 'global-bundle.pem': '-----BEGIN CERTIFICATE-----' } },
+};

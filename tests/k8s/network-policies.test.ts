@@ -1,70 +1,110 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from './kubernetes-schema.js';
-import { configMapsOf, containerEnv, loadManifests, matches, workloads } from './manifests.js';
+import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, matches, podTemplates } from './manifests.js';
 import { allowed, type Endpoint } from './network-policy.js';
-
-const manifests = loadManifests();
-const objects = manifests.map(({ object }) => object);
-const policies = objects.filter((object) => object.kind === 'NetworkPolicy');
-const configMaps = configMapsOf(manifests);
-const secrets = { 'fibstack-secrets': { POSTGRES_PASSWORD: 'x' } };
-
-const namespace = objects.find((object) => object.kind === 'Namespace')!;
-const namespaceLabels = { ...namespace.metadata.labels, 'kubernetes.io/metadata.name': namespace.metadata.name };
-const pods = workloads(manifests).map(({ object, template }) => ({
-  name: object.metadata.name,
-  template,
-  endpoint: {
-    namespace: namespace.metadata.name,
-    namespaceLabels,
-    labels: template.metadata?.labels,
-    ports: template.spec.containers.flatMap((container) => container.ports ?? []),
-  } satisfies Endpoint,
-}));
+import { deployables, managedDataFacts, type Deployable } from './render.js';
 
 const outside = (name: string, labels: Record<string, string>): Endpoint => ({
   namespace: name,
   namespaceLabels: { 'kubernetes.io/metadata.name': name },
   labels,
 });
-/** The ingress-nginx controller, as its Helm chart and manifests label it. */
-const ingressController = outside('ingress-nginx', { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' });
 const kubeDns = outside('kube-system', { 'k8s-app': 'kube-dns' });
 /** A pod elsewhere wearing the server's labels: labels alone must not grant access across namespaces. */
 const impostor = outside('default', { 'app.kubernetes.io/component': 'server', 'app.kubernetes.io/part-of': 'fibstack' });
+/** KEDA's operator, as its Helm chart labels it. */
+const kedaOperator = outside('keda', { 'app.kubernetes.io/name': 'keda-operator', app: 'keda-operator' });
+/** A client on the internet, as the load balancer delivers it (externalTrafficPolicy: Local keeps its address). */
 const internet: Endpoint = { ip: '203.0.113.10' };
+const EXTERNAL_SOURCES = ['internet', 'impostor', 'keda-operator'];
 
-/** The pod and container port a Service name and port lead to. */
-function target(serviceName: string, servicePort: number) {
-  const service = objects.find((object) => object.kind === 'Service' && object.metadata.name === serviceName)!;
-  const spec = service.spec as { selector: Record<string, string>; ports: Array<{ port: number; targetPort: number | string }> };
-  const pod = pods.find(({ endpoint }) => matches(spec.selector, endpoint.labels))!;
-  const targetPort = spec.ports.find((port) => port.port === servicePort)!.targetPort;
-  const containerPort = pod.endpoint.ports.find((port) => port.name === targetPort || port.containerPort === targetPort)!.containerPort;
-  return { pod: pod.name, port: containerPort };
-}
+/** The flows of one way of deploying: what the app needs (from its env) and what the policies allow. */
+function flowsOf({ objects, variant }: Deployable) {
+  const policies = objects.filter((object) => object.kind === 'NetworkPolicy');
+  const configMaps = { ...CREATED_BY_HAND.configMaps, ...configMapsOf(objects) };
+  const namespace = objects.find((object) => object.kind === 'Namespace')!;
+  const namespaceLabels = { ...namespace.metadata.labels, 'kubernetes.io/metadata.name': namespace.metadata.name };
+  const pods = podTemplates(objects).map(({ object, template }) => ({
+    name: object.metadata.name,
+    template,
+    endpoint: {
+      namespace: namespace.metadata.name,
+      namespaceLabels,
+      labels: template.metadata?.labels,
+      ports: template.spec.containers.flatMap((container) => container.ports ?? []),
+    } satisfies Endpoint,
+  }));
+  const managed = variant ? managedDataFacts(variant.overlay) : undefined;
+  /** An address inside each managed service's subnet: the first host of the CIDR. */
+  const managedHosts: Record<string, Endpoint> = managed
+    ? { postgres: { ip: managed.POSTGRES_CIDR!.split('/')[0]!.replace(/\.0$/, '.1') }, redis: { ip: managed.REDIS_CIDR!.split('/')[0]!.replace(/\.0$/, '.1') } }
+    : {};
 
-/** The connections the app makes, read from what it is configured with: env (PGHOST, REDIS_HOST) and the Ingress. */
-function neededFlows(): string[] {
-  const flows = new Set<string>();
-  for (const pod of pods) {
-    const containers = [...pod.template.spec.containers, ...(pod.template.spec.initContainers ?? [])];
-    for (const container of containers) {
-      const env = containerEnv(container, configMaps, secrets, containers);
-      for (const [host, port] of [['PGHOST', 'PGPORT'], ['REDIS_HOST', 'REDIS_PORT']] as const) {
-        if (!env[host]) continue;
-        const to = target(env[host], Number(env[port]));
-        flows.add(`${pod.name} → ${to.pod}:${to.port}`);
+  /** The pod and container port a Service name and port lead to. */
+  function target(serviceName: string, servicePort: number) {
+    const service = objects.find((object) => object.kind === 'Service' && object.metadata.name === serviceName)!;
+    const spec = service.spec as { selector: Record<string, string>; ports: Array<{ port: number; targetPort: number | string }> };
+    const pod = pods.find(({ endpoint }) => matches(spec.selector, endpoint.labels))!;
+    const targetPort = spec.ports.find((port) => port.port === servicePort)!.targetPort;
+    const containerPort = pod.endpoint.ports.find((port) => port.name === targetPort || port.containerPort === targetPort)!.containerPort;
+    return { pod: pod.name, port: containerPort };
+  }
+
+  /** The connections the app makes, read from its configuration: env (PG*, REDIS_*, URLs, the edge's upstreams) and the edge Service. */
+  function needed(): string[] {
+    const flows = new Set<string>();
+    for (const pod of pods) {
+      const containers = containersOf(pod.template);
+      for (const container of containers) {
+        const env = containerEnv(container, configMaps, CREATED_BY_HAND.secrets, containers);
+        for (const [host, port] of [['PGHOST', 'PGPORT'], ['REDIS_HOST', 'REDIS_PORT']] as const) {
+          if (!env[host] || (host === 'PGHOST' && env.DATABASE_URL) || (host === 'REDIS_HOST' && env.REDIS_URL)) continue;
+          const to = target(env[host], Number(env[port]));
+          flows.add(`${pod.name} → ${to.pod}:${to.port}`);
+        }
+        for (const [variable, store] of [['DATABASE_URL', 'postgres'], ['REDIS_URL', 'redis']] as const) {
+          if (env[variable]) flows.add(`${pod.name} → managed ${store}:${new URL(env[variable]).port}`);
+        }
+        for (const variable of ['CLIENT_UPSTREAM', 'SERVER_UPSTREAM']) {
+          if (!env[variable]) continue;
+          const [host, port] = env[variable].split(':');
+          const to = target(host!, Number(port));
+          flows.add(`${pod.name} → ${to.pod}:${to.port}`);
+        }
       }
     }
+    // The public entry: anyone outside the namespace, through the load balancer or a Gateway.
+    const edge = objects.find((object) => object.kind === 'Service' && object.metadata.name === 'edge')!;
+    for (const { port } of (edge.spec as { ports: Array<{ port: number }> }).ports) {
+      const to = target('edge', port);
+      for (const from of EXTERNAL_SOURCES) flows.add(`${from} → ${to.pod}:${to.port}`);
+    }
+    if (objects.some((object) => object.kind === 'ScaledObject') && !managed) flows.add('keda-operator → redis:6379');
+    return [...flows].sort();
   }
-  const ingress = objects.find((object) => object.kind === 'Ingress')!;
-  const rules = (ingress.spec as { rules: Array<{ http: { paths: Array<{ backend: { service: { name: string; port: { number: number } } } }> } }> }).rules;
-  for (const { backend } of rules.flatMap((rule) => rule.http.paths)) {
-    const to = target(backend.service.name, backend.service.port.number);
-    flows.add(`ingress-nginx → ${to.pod}:${to.port}`);
+
+  /** Every connection the policies allow between the app's pods, from outside, and to the managed services. */
+  function open(): string[] {
+    const external = { internet, impostor, 'keda-operator': kedaOperator };
+    const sources = [...pods.map(({ name, endpoint }) => [name, endpoint] as const), ...Object.entries(external)];
+    const flows: string[] = [];
+    for (const [from, source] of sources) {
+      for (const destination of pods) {
+        for (const { containerPort } of destination.endpoint.ports) {
+          if (from !== destination.name && allowed(policies, source, destination.endpoint, containerPort)) flows.push(`${from} → ${destination.name}:${containerPort}`);
+        }
+      }
+    }
+    // Outside the cluster only the pods' egress policies apply.
+    for (const { name, endpoint } of pods) {
+      for (const [store, port] of [['postgres', 5432], ['redis', 6379]] as const) {
+        if (managedHosts[store] && allowed(policies, endpoint, managedHosts[store], port)) flows.push(`${name} → managed ${store}:${port}`);
+      }
+    }
+    return flows.sort();
   }
-  return [...flows].sort();
+
+  return { policies, pods, needed, open, managedHosts: Object.values(managedHosts) };
 }
 
 describe('the NetworkPolicy model itself', () => {
@@ -100,11 +140,17 @@ describe('the NetworkPolicy model itself', () => {
   });
 });
 
-describe('k8s/ NetworkPolicies', () => {
-  it('the app needs exactly these connections (from its env and the Ingress)', () => {
-    expect(neededFlows()).toEqual([
-      'ingress-nginx → client:8080',
-      'ingress-nginx → server:5000',
+const all = deployables();
+
+describe('the flows the app needs, from its configuration', () => {
+  it('in k8s/: anyone to the edge, the edge to the client and server, the apps to the stores, the backup to Postgres', () => {
+    expect(flowsOf(all[0]!).needed()).toEqual([
+      'edge → client:8080',
+      'edge → server:5000',
+      'impostor → edge:80',
+      'internet → edge:80',
+      'keda-operator → edge:80',
+      'postgres-backup → postgres:5432',
       'server → postgres:5432',
       'server → redis:6379',
       'worker → postgres:5432',
@@ -112,24 +158,35 @@ describe('k8s/ NetworkPolicies', () => {
     ]);
   });
 
-  it('allow exactly the connections the app needs between its pods and from ingress-nginx, and nothing else', () => {
-    const sources = [...pods.map(({ name, endpoint }) => [name, endpoint] as const), ['ingress-nginx', ingressController] as const, ['impostor', impostor] as const];
-    const open: string[] = [];
-    for (const [from, source] of sources) {
-      for (const destination of pods) {
-        for (const { containerPort } of destination.endpoint.ports) {
-          if (from !== destination.name && allowed(policies, source, destination.endpoint, containerPort)) open.push(`${from} → ${destination.name}:${containerPort}`);
-        }
-      }
-    }
-    expect(open.sort()).toEqual(neededFlows());
+  it('with managed data: the apps to the managed services only', () => {
+    expect(flowsOf(all.find((deployable) => deployable.name === 'overlays/eks-managed-data')!).needed()).toEqual([
+      'edge → client:8080',
+      'edge → server:5000',
+      'impostor → edge:80',
+      'internet → edge:80',
+      'keda-operator → edge:80',
+      'server → managed postgres:5432',
+      'server → managed redis:6379',
+      'worker → managed postgres:5432',
+      'worker → managed redis:6379',
+    ]);
+  });
+});
+
+describe.each(all.map((deployable) => [deployable.name, deployable] as const))('%s: NetworkPolicies', (_name, deployable) => {
+  const flows = flowsOf(deployable);
+
+  it('deny by default and allow exactly the connections the app needs, nothing else', () => {
+    expect(flows.policies.find((policy) => policy.metadata.name === 'default-deny')?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    expect(flows.open()).toEqual(flows.needed());
   });
 
-  it.each(pods.map(({ name, endpoint }) => [name, endpoint] as const))('%s resolves names through kube-dns and reaches nothing outside', (_name, endpoint) => {
-    expect(allowed(policies, endpoint, kubeDns, 53, 'UDP')).toBe(true);
-    expect(allowed(policies, endpoint, kubeDns, 53, 'TCP')).toBe(true);
-    expect(allowed(policies, endpoint, kubeDns, 9153)).toBe(false);
-    expect(allowed(policies, endpoint, internet, 443)).toBe(false);
-    expect(allowed(policies, endpoint, internet, 53, 'UDP')).toBe(false);
+  it.each(flows.pods.map(({ name, endpoint }) => [name, endpoint] as const))('%s resolves names through kube-dns and reaches nothing else outside', (_pod, endpoint) => {
+    expect(allowed(flows.policies, endpoint, kubeDns, 53, 'UDP')).toBe(true);
+    expect(allowed(flows.policies, endpoint, kubeDns, 53, 'TCP')).toBe(true);
+    expect(allowed(flows.policies, endpoint, kubeDns, 9153)).toBe(false);
+    expect(allowed(flows.policies, endpoint, internet, 443)).toBe(false);
+    expect(allowed(flows.policies, endpoint, internet, 53, 'UDP')).toBe(false);
+    for (const host of flows.managedHosts) for (const port of [22, 443, 8080]) expect(allowed(flows.policies, endpoint, host, port)).toBe(false);
   });
 });

@@ -1,91 +1,144 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 interface Job {
   stage: string;
   script: string[];
-  addons?: { snaps?: Array<{ name: string; confinement?: string }> };
   deploy?: Array<Record<string, unknown> & { provider: string; on: Record<string, string> }>;
 }
 
 interface TravisConfig {
   services: string[];
   install: string[];
+  addons: { apt: { packages: string[] }; snaps: Array<{ name: string; confinement?: string; channel?: string }> };
+  env: { global: string[] };
   stages: Array<string | { name: string; if?: string }>;
   jobs: { include: Job[] };
-  [key: string]: unknown;
 }
 
-const travis = parse(readFileSync(fileURLToPath(new URL('../../.travis.yml', import.meta.url)), 'utf8')) as TravisConfig;
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const travis = parse(readFileSync(join(REPO, '.travis.yml'), 'utf8')) as TravisConfig;
 const job = (stage: string) => travis.jobs.include.find((candidate) => candidate.stage === stage)!;
+const globalEnv = Object.fromEntries(travis.env.global.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 
-/** Runs `commands` with bash as Travis would, `docker` being a function that records its arguments and stdin. */
-function runWithFakeDocker(commands: string[], env: Record<string, string>): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'travis-test-'));
-  try {
-    const log = join(dir, 'docker.log');
-    const fake = `docker() { if [ "$1" = login ]; then echo "docker $* <stdin:$(cat)>"; else echo "docker $*"; fi >> "${log}"; }`;
-    execFileSync('bash', ['-c', [fake, ...commands].join('\n')], { env: { ...process.env, ...env }, stdio: 'pipe' });
-    return readFileSync(log, 'utf8').trim().split('\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * Runs `commands` with bash as Travis would (from the repository root), with `docker` and `aws` on
+ * PATH as test doubles that record their arguments and what they read on stdin.
+ */
+const bin = mkdtempSync(join(tmpdir(), 'travis-test-'));
+afterAll(() => rmSync(bin, { recursive: true, force: true }));
+const log = join(bin, 'calls.log');
+for (const tool of ['docker', 'aws']) {
+  writeFileSync(
+    join(bin, tool),
+    `#!/bin/bash
+if [ "$1 $2" = "login -u" ] || [ "$1 $2" = "login --username" ]; then echo "${tool} $* <stdin:$(cat)>" >> "${log}"; else echo "${tool} $*" >> "${log}"; fi
+[ "${tool} $1 $2" = "aws ecr get-login-password" ] && echo ecr-token
+[ -z "$FAIL_ON" ] || [[ "$*" != *"$FAIL_ON"* ]]
+`,
+  );
+  chmodSync(join(bin, tool), 0o755);
 }
+
+function run(commands: string[], env: Record<string, string>): { calls: string[]; ok: boolean } {
+  rmSync(log, { force: true });
+  let ok = true;
+  try {
+    execFileSync('bash', ['-ec', commands.join('\n')], { cwd: REPO, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAIL_ON: '', ...env }, stdio: 'pipe' });
+  } catch {
+    ok = false;
+  }
+  let calls: string[] = [];
+  try {
+    calls = readFileSync(log, 'utf8').trim().split('\n');
+  } catch {
+    // nothing was called
+  }
+  return { calls, ok };
+}
+
+const SERVICES = ['client', 'server', 'worker', 'nginx'];
+const pushStep = job('test').script.find((line) => line.includes('release-images push'))!;
+const main = { TRAVIS_BRANCH: 'main', TRAVIS_EVENT_TYPE: 'push', IMAGE_TAG: 'abc123', DOCKER_ID: 'acme', DOCKER_PASSWORD: 's3cret', ECR_REGISTRY: '', ECR_REGION: '' };
 
 describe('.travis.yml', { timeout: 30_000 }, () => {
-  it('tests in an image built from the source with CI=true, then checks the deployment files', () => {
+  it('runs the README\'s test command (browser e2e included) with what it needs: Redis, Chromium, kubectl', () => {
+    const readmeCommand = /## Test it\s+```sh\s+([^\n]+)\n/.exec(readFileSync(join(REPO, 'README.md'), 'utf8'))![1]!;
+    expect(readmeCommand).toBe('npm ci && npm test');
+    expect(travis.install).toEqual(['npm ci']);
+    expect(job('test').script[0]).toBe('npm test');
+    expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts.test).toContain('npm run test:e2e');
+    expect(travis.addons.apt.packages).toContain('redis-server');
+    expect(travis.addons.snaps.map((snap) => snap.name)).toEqual(expect.arrayContaining(['chromium', 'kubectl', 'aws-cli']));
+    expect(travis.addons.snaps.find((snap) => snap.name === 'kubectl')).toMatchObject({ confinement: 'classic', channel: expect.stringMatching(/^1\.(2[7-9]|3\d)\//) });
+    expect(globalEnv.CHROMIUM_PATH).toBe('/snap/bin/chromium');
     expect(travis.services).toContain('docker');
-    const steps = job('test').script.join('\n');
-    expect(steps).toMatch(/docker build -f Dockerfile\.test -t fibstack-test \./);
-    expect(steps).toMatch(/docker run --rm -e CI=true fibstack-test/);
-    expect(steps).toContain('npm run test:k8s');
   });
 
-  it('deploys only from pushes to main, after the test stage passed, and never from before_deploy (Travis runs it once per provider)', () => {
+  it('tests the containers on the release build before pushing it, and pushes only from main', () => {
+    const steps = job('test').script;
+    const at = (needle: string) => steps.findIndex((line) => line.includes(needle));
+    expect(at('release-images build')).toBeGreaterThan(at('release-images setup'));
+    expect(at('npm run test:containers')).toBeGreaterThan(at('release-images build'));
+    expect(at('release-images push')).toBeGreaterThan(at('npm run test:containers'));
+    // Compose builds through the release builder, so the suite runs images from the release cache.
+    const setup = readFileSync(join(REPO, 'scripts/release-images'), 'utf8');
+    expect(setup).toContain(`builder=${globalEnv.BUILDX_BUILDER}`);
+    expect(globalEnv).toMatchObject({ DOCKER_BUILDKIT: '1', COMPOSE_DOCKER_CLI_BUILD: '1' });
+    expect(run([pushStep], { ...main, TRAVIS_EVENT_TYPE: 'pull_request' })).toEqual({ calls: [], ok: true });
+    expect(run([pushStep], { ...main, TRAVIS_BRANCH: 'feature' })).toEqual({ calls: [], ok: true });
+  });
+
+  it('builds all four images for linux/amd64 and linux/arm64 with buildx, pushing nothing', () => {
+    const { calls, ok } = run(['scripts/release-images setup', 'scripts/release-images build'], {});
+    expect(ok).toBe(true);
+    expect(calls).toEqual([
+      'docker run --privileged --rm tonistiigi/binfmt --install arm64',
+      'docker buildx create --name fibstack --driver docker-container --bootstrap',
+      ...SERVICES.map((service) => `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f ${service}/Dockerfile .`),
+    ]);
+  });
+
+  it('on main, logs in to Docker Hub through stdin and pushes each multi-arch image by commit SHA only', () => {
+    const { calls, ok } = run([pushStep], main);
+    expect(ok).toBe(true);
+    expect(calls[0]).toBe('docker login -u acme --password-stdin <stdin:s3cret>');
+    expect(calls.slice(1).join('\n')).not.toContain('s3cret');
+    expect(calls.slice(1)).toEqual(
+      SERVICES.map((service) => `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f ${service}/Dockerfile --tag acme/fibstack-${service}:abc123 --push .`),
+    );
+  });
+
+  it('pushes to Amazon ECR instead when ECR_REGISTRY is set', () => {
+    const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const { calls, ok } = run([pushStep], { ...main, ECR_REGISTRY: registry, ECR_REGION: 'eu-west-1' });
+    expect(ok).toBe(true);
+    expect(calls.slice(0, 2)).toEqual(['aws ecr get-login-password --region eu-west-1', `docker login --username AWS --password-stdin ${registry} <stdin:ecr-token>`]);
+    expect(calls[2]).toBe(`docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f client/Dockerfile --tag ${registry}/fibstack-client:abc123 --push .`);
+  });
+
+  it('stops at the first failed push', () => {
+    const { calls, ok } = run([pushStep], { ...main, FAIL_ON: 'fibstack-server:abc123' });
+    expect(ok).toBe(false);
+    expect(calls.at(-1)).toContain('-f server/Dockerfile');
+    expect(calls.join('\n')).not.toContain('worker/Dockerfile');
+  });
+
+  it('deploys only from pushes to main, after the test stage passed, never from before_deploy', () => {
     expect(travis.stages.map((stage) => (typeof stage === 'string' ? stage : stage.name))).toEqual(['test', 'deploy']);
     expect(travis.stages[1]).toEqual({ name: 'deploy', if: 'branch = main AND type = push' });
     expect(JSON.stringify(travis)).not.toContain('before_deploy');
     expect(travis.jobs.include.filter((candidate) => candidate.deploy).map((candidate) => candidate.stage)).toEqual(['deploy']);
   });
 
-  it('logs in through stdin, then builds and pushes all four images by commit and as latest', () => {
-    const calls = runWithFakeDocker(job('deploy').script.filter((line) => line.includes('docker')), {
-      DOCKER_ID: 'acme',
-      DOCKER_PASSWORD: 's3cret',
-      TRAVIS_COMMIT: 'abc123',
-    });
-    expect(calls[0]).toBe('docker login -u acme --password-stdin <stdin:s3cret>');
-    expect(calls.slice(1).join('\n')).not.toContain('s3cret');
-    const services = ['client', 'server', 'worker', 'nginx'];
-    expect(calls.slice(1)).toEqual(
-      services.flatMap((service) => [
-        `docker build -f ${service}/Dockerfile -t acme/fibstack-${service}:abc123 -t acme/fibstack-${service}:latest .`,
-        `docker push acme/fibstack-${service}:abc123`,
-        `docker push acme/fibstack-${service}:latest`,
-      ]),
-    );
-  });
-
-  it('stops at the first failed push', () => {
-    const loop = job('deploy').script.find((line) => line.includes('docker push'))!;
-    const dir = mkdtempSync(join(tmpdir(), 'travis-test-'));
-    try {
-      const log = join(dir, 'log');
-      const failingPush = `docker() { echo "$*" >> "${log}"; [ "$1" != push ]; }`;
-      expect(() => execFileSync('bash', ['-c', `${failingPush}\n${loop}`], { env: { ...process.env, DOCKER_ID: 'a', TRAVIS_COMMIT: 'c' }, stdio: 'pipe' })).toThrow();
-      expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['build -f client/Dockerfile -t a/fibstack-client:c -t a/fibstack-client:latest .', 'push a/fibstack-client:c']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('builds the Elastic Beanstalk bundle for the commit and deploys it with dpl v2, waiting for the result', () => {
-    expect(job('deploy').script).toContain('IMAGE_TAG="$TRAVIS_COMMIT" scripts/eb-bundle dist/eb-bundle.zip');
+  it('deploys the pushed images: the Elastic Beanstalk bundle for the commit, then EKS when a cluster is configured', () => {
+    expect(job('deploy').script).toEqual(['DOCKER_ID="${ECR_REGISTRY:-$DOCKER_ID}" scripts/eb-bundle dist/eb-bundle.zip']);
+    expect(globalEnv.IMAGE_TAG).toBe('$TRAVIS_COMMIT');
     const eb = job('deploy').deploy!.find((step) => step.provider === 'elasticbeanstalk')!;
     expect(eb).toMatchObject({
       edge: true,
@@ -100,11 +153,7 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
       cleanup: false,
       on: { branch: 'main' },
     });
-  });
-
-  it('rolls out to EKS only on main when a cluster is configured, with kubectl and the aws CLI installed', () => {
     const eks = job('deploy').deploy!.find((step) => step.provider === 'script')!;
-    expect(eks).toMatchObject({ edge: true, script: 'scripts/deploy-eks', on: { branch: 'main', condition: '-n "$EKS_CLUSTER"' } });
-    expect(job('deploy').addons?.snaps?.map((snap) => snap.name).sort()).toEqual(['aws-cli', 'kubectl']);
+    expect(eks).toMatchObject({ edge: true, script: 'IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks', on: { branch: 'main', condition: '-n "$EKS_CLUSTER"' } });
   });
 });

@@ -34,17 +34,22 @@ describe('health endpoints', () => {
     expect(metrics.text).toMatch(/fibstack_queue_jobs\{state="waiting"\} 1/);
     for (const state of ['active', 'delayed', 'failed']) expect(metrics.text).toContain(`fibstack_queue_jobs{state="${state}"} 0`);
     expect(metrics.text).toContain('process_resident_memory_bytes');
+    expect(metrics.text).toContain('fibstack_dependency_up{dependency="postgres"} 1');
+    expect(metrics.text).toContain('fibstack_dependency_up{dependency="redis"} 1');
   });
 
   // Last: it stops this file's Redis.
-  it('stays alive but not ready when Redis goes away, and still accepts submissions into Postgres', async () => {
+  it('stays ready when Redis goes away (submissions are durable in Postgres), reports Redis down and keeps accepting', async () => {
     await t.redisServer.stop();
     const ready = await request(t.app).get('/readyz');
-    expect(ready.status).toBe(503);
-    expect(ready.body.checks).toEqual({ postgres: 'up', redis: 'down' });
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'up', redis: 'down' } });
     expect((await request(t.app).get('/healthz')).status).toBe(200);
 
-    expect((await request(t.app).get('/metrics')).status).toBe(200);
+    const metrics = await request(t.app).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('fibstack_dependency_up{dependency="redis"} 0');
+    expect(metrics.text).toContain('fibstack_dependency_up{dependency="postgres"} 1');
 
     const before = await t.count('submissions');
     const submitted = await request(t.app).post('/api/values').send({ index: 21 });

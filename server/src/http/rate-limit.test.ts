@@ -51,7 +51,7 @@ describe('rate limiting', () => {
 
     const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-test-redis-'));
     restarted = await startRedis({ port: t.redisServer.port, dataDir });
-    await expect.poll(async () => (await request(t.app).get('/readyz')).status, { timeout: 10_000 }).toBe(200);
+    await expect.poll(async () => (await request(t.app).get('/readyz')).body.checks.redis, { timeout: 10_000 }).toBe('up');
     const after: number[] = [];
     for (let i = 0; i < 7; i++) after.push((await submitFrom('192.0.2.1', 200 + i)).status);
     expect(after).toEqual([202, 202, 202, 202, 202, 429, 429]);

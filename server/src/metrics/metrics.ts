@@ -51,5 +51,5 @@ export function createMetrics(queue: Queue) {
     res.type(registry.contentType).send(await registry.metrics());
   };
 
-  return { track, expose };
+  return { registry, track, expose };
 }

@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+import type { KubeObject } from './kubernetes-schema.js';
+import { loadManifests } from './manifests.js';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const KUSTOMIZE = join(REPO, 'kustomize');
+
+/**
+ * `kubectl kustomize DIR` (kubectl 1.32, kustomize v5; on the project's machines), or the standalone
+ * `kustomize build DIR` where only that is installed. Neither there: the error says what to install.
+ */
+function kustomizeBuild(dir: string): string {
+  const attempts: Array<[string, string[]]> = [
+    ['kubectl', ['kustomize', dir]],
+    ['kustomize', ['build', dir]],
+  ];
+  const failures: string[] = [];
+  for (const [command, args] of attempts) {
+    try {
+      return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+    } catch (error) {
+      const failure = error as NodeJS.ErrnoException & { stderr?: string };
+      if (failure.code === 'ENOENT') {
+        failures.push(`${command}: not on PATH`);
+        continue;
+      }
+      throw new Error(`${command} ${args.join(' ')} failed:\n${failure.stderr ?? failure.message}`);
+    }
+  }
+  throw new Error(`cannot render kustomizations: ${failures.join('; ')}. Install kubectl ≥ 1.27 (kustomize v5).`);
+}
+
+export function parseObjects(yaml: string): KubeObject[] {
+  return parseAllDocuments(yaml)
+    .map((document) => document.toJS() as KubeObject | null)
+    .filter((object): object is KubeObject => object !== null);
+}
+
+export interface Variant {
+  /** The overlay (a folder under kustomize/overlays, or `base` for k8s/) the variant builds on. */
+  overlay: string;
+  components?: string[];
+  /** kustomize `images:` entries laid over the overlay's, as scripts/deploy-eks sets them. */
+  images?: Array<{ name: string; newName?: string; newTag?: string }>;
+  /** fibstack-config settings merged over the overlay's. */
+  config?: Record<string, string>;
+}
+
+export function overlayDir(overlay: string): string {
+  return overlay === 'base' ? join(REPO, 'k8s') : join(KUSTOMIZE, 'overlays', overlay);
+}
+
+/** Renders `variant` through a temporary kustomization that references the repository's folders. */
+export function render(variant: Variant): KubeObject[] {
+  const { overlay, components = [], images, config } = variant;
+  if (!components.length && !images && !config) return parseObjects(kustomizeBuild(overlayDir(overlay)));
+  const dir = mkdtempSync(join(tmpdir(), 'fibstack-kustomize-'));
+  try {
+    const kustomization = {
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: [relative(dir, overlayDir(overlay))],
+      ...(components.length ? { components: components.map((name) => relative(dir, join(KUSTOMIZE, 'components', name))) } : {}),
+      ...(images ? { images } : {}),
+      ...(config
+        ? {
+            configMapGenerator: [
+              { name: 'fibstack-config', namespace: 'fibstack', behavior: 'merge', literals: Object.entries(config).map(([key, value]) => `${key}=${value}`) },
+            ],
+          }
+        : {}),
+    };
+    writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
+    return parseObjects(kustomizeBuild(dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A way to deploy the manifests, and the objects it sends to the API server. */
+export interface Deployable {
+  name: string;
+  variant?: Variant;
+  objects: KubeObject[];
+}
+
+/** The plain base as `kubectl apply -f k8s` reads it, then every overlay and every component in use. */
+export function deployables(): Deployable[] {
+  const variants: Array<[string, Variant]> = [
+    ['kustomize base (kubectl apply -k k8s)', { overlay: 'base' }],
+    ['overlays/eks', { overlay: 'eks' }],
+    ['overlays/eks-managed-data', { overlay: 'eks-managed-data' }],
+    ['eks + keda-autoscaling', { overlay: 'eks', components: ['keda-autoscaling'] }],
+    ['eks + gateway-api', { overlay: 'eks', components: ['gateway-api'] }],
+    ['eks + nlb-tls', { overlay: 'eks', components: ['nlb-tls'] }],
+    ['eks-managed-data + gateway-api', { overlay: 'eks-managed-data', components: ['gateway-api'] }],
+  ];
+  return [
+    { name: 'k8s/ (kubectl apply -f k8s)', objects: loadManifests().map(({ object }) => object) },
+    ...variants.map(([name, variant]) => ({ name, variant, objects: render(variant) })),
+  ];
+}
+
+/** The overlay's local-config ConfigMap `managed-data`, which kustomize reads and drops from its output. */
+export function managedDataFacts(overlay: string): Record<string, string> | undefined {
+  try {
+    const [object] = parseObjects(readFileSync(join(overlayDir(overlay), 'managed-data.yaml'), 'utf8'));
+    return object?.data as Record<string, string>;
+  } catch {
+    return undefined;
+  }
+}
