@@ -49,7 +49,7 @@ describe('native stack in a browser', () => {
     expect(await unknown.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
-  it('shows an error, not a blank page, when the API is down', async () => {
+  it('explains in plain words, for the form and not the field, when the API is down', async () => {
     const page = await browser.newPage();
     try {
       // Natively the API server also serves the page, so load the page first, then take the API away.
@@ -58,8 +58,10 @@ describe('native stack in a browser', () => {
       await stack.stopService('server');
       await page.getByRole('textbox', { name: 'Index' }).fill('7');
       await page.getByRole('button', { name: 'Calculate' }).click();
-      await page.getByRole('alert').first().waitFor({ timeout: 10_000 });
-      expect(await page.getByRole('alert').first().textContent()).not.toBe('');
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 10_000 });
+      expect(await alert.textContent()).toBe('The calculator cannot be reached. Check your connection, then try again.');
+      expect(await page.getByRole('textbox', { name: 'Index' }).getAttribute('aria-invalid')).toBeNull();
     } finally {
       await stack.startService('server');
       await page.close();
