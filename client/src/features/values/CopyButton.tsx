@@ -12,13 +12,13 @@ export function CopyButton({ text }: { text: string }) {
     }
   };
   return (
-    <>
+    <span className="copy">
       <button type="button" onClick={() => void copy()}>
         Copy
       </button>
       <span role="status" className="copy-feedback">
         {feedback}
       </span>
-    </>
+    </span>
   );
 }

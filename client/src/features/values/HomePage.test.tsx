@@ -28,7 +28,7 @@ describe('HomePage', () => {
     expect(await calculated().findByText('55')).toBeInTheDocument();
     expect(calculated().getByText('pending…')).toBeInTheDocument();
     const chips = seen().getAllByRole('link');
-    expect(chips.map((chip) => chip.textContent)).toEqual(['7', '10×2, submitted 2 times']);
+    expect(chips.map((chip) => chip.textContent)).toEqual(['7', '10×2 (submitted 2 times)']);
     expect(chips.map((chip) => chip.getAttribute('href'))).toEqual(['/values/7', '/values/10']);
     expect(calculated().getAllByRole('listitem')).toHaveLength(2);
   });
@@ -139,6 +139,26 @@ describe('HomePage', () => {
     await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
     expect(calculated().getByText('55')).toBeInTheDocument();
     expect(announced()).toBe('Fibonacci(10) = 55');
+  });
+
+  it('announces its own value when it comes with the page fetched after live updates were paused', async () => {
+    let items = [item(1, 6, '8')];
+    stubApi({
+      ...limits,
+      'GET /api/values': () => jsonResponse({ items, nextCursor: null }),
+      'POST /api/values': () => jsonResponse({ index: 23, status: 'pending' }, 202),
+    });
+    render(<HomePage />);
+    await calculated().findByText('8');
+    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.fail());
+    await userEvent.type(screen.getByRole('textbox', { name: 'Index' }), '23');
+    await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
+    expect(await calculated().findByText('pending…')).toBeInTheDocument();
+    items = [item(2, 23, '28657'), ...items];
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(await calculated().findByText('28657')).toBeInTheDocument();
+    expect(announced()).toBe('Fibonacci(23) = 28657');
   });
 
   it('loads older submissions with the cursor', async () => {

@@ -33,7 +33,7 @@ export function SeenIndexes({ submissions, status }: { submissions: Submission[]
                     <span className="chip-count" aria-hidden="true">
                       ×{count}
                     </span>
-                    <span className="visually-hidden">, submitted {count} times</span>
+                    <span className="visually-hidden"> (submitted {count} times)</span>
                   </>
                 )}
               </Link>

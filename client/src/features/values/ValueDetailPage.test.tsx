@@ -30,7 +30,7 @@ describe('value detail page', () => {
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Fibonacci(120)');
     expect(document.title).toBe('Fibonacci(120) — fibstack');
     const copy = screen.getByRole('button', { name: 'Copy' });
-    expect(copy.parentElement).toBe(screen.getByRole('link', { name: 'Back to the calculator' }).parentElement);
+    expect(copy.closest('.actions')).toBe(screen.getByRole('link', { name: 'Back to the calculator' }).parentElement);
     expect(screen.queryByRole('button', { name: /Show all/ })).toBeNull();
     await userEvent.click(copy);
     expect(writeText).toHaveBeenCalledWith(value);

@@ -19,6 +19,8 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
   const requests = useRef(0);
   /** Results heard on the stream, at once: one may come before the answer to the submission it is for. */
   const heard = useRef(new Map<number, ShownValue>());
+  /** This page's own submissions still without a value: announced however their value arrives. */
+  const awaited = useRef(new Set<number>());
   /** The stream opened while the first page was on its way: that page may predate a result. */
   const recheck = useRef(false);
 
@@ -55,6 +57,7 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
     onResult: (event) => {
       const fillsIn = isPending(event.index);
       heard.current.set(event.index, event);
+      awaited.current.delete(event.index);
       dispatch({ type: 'result', event });
       if (fillsIn) onValueShown(event);
     },
@@ -64,6 +67,16 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
       else if (state.status === 'loading') recheck.current = true;
       else if (waiting) void reload();
     },
+  });
+
+  // A value this page asked for that came with a page fetched again (after live updates were paused).
+  useEffect(() => {
+    for (const index of awaited.current) {
+      const known = state.values[index];
+      if (!known) continue;
+      awaited.current.delete(index);
+      onValueShown({ index, ...known });
+    }
   });
 
   useEffect(() => {
@@ -87,6 +100,7 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
       dispatch({ type: 'submitted', response });
       const known = response.status === 'done' ? response : heard.current.get(response.index);
       if (known) onValueShown(known);
+      else awaited.current.add(response.index);
     },
   };
 }
