@@ -179,8 +179,9 @@ describe('the client in Chromium', () => {
     await started(page);
     await streamOpen(page);
     const status = page.getByRole('status').filter({ hasText: PAUSED });
-    // From here on the event stream cannot be reached even when the server can, until `unroute`.
-    await page.route('**/api/events', (route) => route.abort('connectionrefused'));
+    // From here on a proxy answers the event stream with 502, even once the server is back, until
+    // `unroute`. On an HTTP error the browser gives up on the stream: the page must subscribe again.
+    await page.route('**/api/events', (route) => route.fulfill({ status: 502, contentType: 'text/html', body: 'Bad Gateway' }));
     await e2e.stack.stopService('server');
     try {
       await status.waitFor();
@@ -201,7 +202,7 @@ describe('the client in Chromium', () => {
     expect(await status.isVisible()).toBe(true);
 
     await page.unroute('**/api/events');
-    await calculated(page).getByText(/^28657$/).waitFor({ timeout: 20_000 });
+    await calculated(page).getByText(/^28657$/).waitFor();
     await status.waitFor({ state: 'detached' });
     const { announcements } = await probed(page);
     expect(announcements).toContainEqual({ text: PAUSED, politeness: 'polite' });
