@@ -11,11 +11,10 @@ export type LiveStatus = 'connecting' | 'live' | 'paused' | 'resumed';
 export interface ResultEventHandlers {
   onResult: (event: ResultEvent) => void;
   /**
-   * Called each time the stream opens: results announced before that were not received. `afterBreak`
-   * says the stream was down before (open once and dropped, or failed to open), so anything announced
-   * meanwhile was missed; on a first open, only what was announced since the page fetched its data.
+   * Called each time the stream opens, the first time and after each break: results announced before
+   * that were not received, so whatever the page shows as pending may be stale.
    */
-  onOpen?: (afterBreak: boolean) => void;
+  onOpen?: () => void;
 }
 
 /** The browser retries a dropped stream itself, but gives up on an HTTP error (a proxy's 502); then we do. */
@@ -45,6 +44,7 @@ export function useResultEvents(handlers: ResultEventHandlers): { status: LiveSt
     let source: EventSource;
     let resubscribe: ReturnType<typeof setTimeout> | undefined;
     let failures = 0;
+    /** The stream was down (dropped, or failed to open) before it opened: it comes back, "resumed". */
     let broken = false;
 
     const subscribe = () => {
@@ -57,8 +57,7 @@ export function useResultEvents(handlers: ResultEventHandlers): { status: LiveSt
         failures = 0;
         open.current = true;
         setStatus(broken ? 'resumed' : 'live');
-        latest.current.onOpen?.(broken);
-        broken = true;
+        latest.current.onOpen?.();
       });
       source.addEventListener('error', () => {
         open.current = false;

@@ -79,18 +79,27 @@ describe('HomePage', () => {
     expect(valueCalls(calls)).toEqual(['GET /api/values', 'GET /api/values']);
   });
 
-  it('says live updates are paused while the stream is down, and catches up when it is back', async () => {
-    const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(1, 10, '55')], nextCursor: null }) });
+  it('says live updates are paused while the stream is down, and catches up on what is pending when it is back', async () => {
+    let value: string | undefined;
+    const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(2, 7, value), item(1, 10, '55')], nextCursor: null }) });
     render(<HomePage />);
-    await calculated().findByText('55');
+    await calculated().findByText('pending…');
     act(() => FakeEventSource.last!.emit('open'));
+    await waitFor(() => expect(valueCalls(calls)).toHaveLength(2));
     const status = screen.getByRole('status');
     expect(status).toHaveTextContent('');
     act(() => FakeEventSource.last!.fail());
     expect(status).toHaveTextContent('Live updates paused — reconnecting…');
+    // Stored while the stream was down: no event will ever say so.
+    value = '13';
     act(() => FakeEventSource.last!.emit('open'));
     expect(status).toHaveTextContent('Live updates resumed.');
-    await waitFor(() => expect(valueCalls(calls)).toEqual(['GET /api/values', 'GET /api/values']));
+    expect(await calculated().findByText('13')).toBeInTheDocument();
+    expect(valueCalls(calls)).toHaveLength(3);
+    // Nothing pending any more: the next break and return need no request.
+    act(() => FakeEventSource.last!.fail());
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(valueCalls(calls)).toHaveLength(3);
   });
 
   it('subscribes again by itself when the browser gives up on the stream', async () => {

@@ -94,6 +94,17 @@ describe('SubmitForm', () => {
     expect(input).toHaveValue('11');
   });
 
+  it('keeps the same index typed again while it was being sent', async () => {
+    let answer!: (response: Response) => void;
+    await renderForm({ 'POST /api/values': () => new Promise<Response>((resolve) => (answer = resolve)) });
+    await submit('10');
+    const input = screen.getByRole('textbox', { name: 'Index' });
+    await userEvent.clear(input);
+    await userEvent.type(input, '10');
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
+    expect(input).toHaveValue('10');
+  });
+
   it.each([
     ['a 429', () => jsonResponse({ error: { code: 'rate_limited', message: 'at most 5 a minute' } }, 429), 'Too many requests from your connection in the last minute. Wait a minute, then try again.'],
     ['a 503', () => jsonResponse({ error: { code: 'service_unavailable', message: 'db down' } }, 503), 'The calculator cannot store or read values right now. Try again in a moment.'],

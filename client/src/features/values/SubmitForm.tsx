@@ -22,6 +22,8 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (response: SubmitResp
   const [sending, setSending] = useState(false);
   const limits = useLimits();
   const input = useRef<HTMLInputElement>(null);
+  /** Typed into since the last submission was sent: that text is the next index, even if it is the same. */
+  const edited = useRef(false);
   const errorId = useId();
   const hintId = useId();
 
@@ -43,10 +45,11 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (response: SubmitResp
     }
     setSending(true);
     setFailure(undefined);
+    edited.current = false;
     try {
       onSubmitted(await submitIndex(checked.index));
       // Whatever was typed while the request was out is the next index: keep it.
-      setText((current) => (current === text ? '' : current));
+      if (!edited.current) setText('');
     } catch (error) {
       fail(explain(error, limits));
     } finally {
@@ -69,7 +72,10 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (response: SubmitResp
           inputMode="numeric"
           autoComplete="off"
           value={text}
-          onChange={(event) => setText(event.target.value)}
+          onChange={(event) => {
+            edited.current = true;
+            setText(event.target.value);
+          }}
           aria-invalid={fieldError ? true : undefined}
           aria-describedby={fieldError ? `${errorId} ${hintId}` : hintId}
         />

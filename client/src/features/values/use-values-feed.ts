@@ -61,9 +61,10 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
       dispatch({ type: 'result', event });
       if (fillsIn) onValueShown(event);
     },
-    // Fetch again only when a result may have been announced before the stream could deliver it.
-    onOpen: (afterBreak) => {
-      if (afterBreak || state.status === 'error') void reload();
+    // Catch up after a break, or on the first open, only when a value shown as pending may have been
+    // stored before the stream could announce it (or when the first page could not be fetched at all).
+    onOpen: () => {
+      if (state.status === 'error') void reload();
       else if (state.status === 'loading') recheck.current = true;
       else if (waiting) void reload();
     },
