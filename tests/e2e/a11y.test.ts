@@ -63,6 +63,8 @@ describe(`accessibility (axe-core: ${WCAG_TAGS.join(', ')})`, () => {
     const page = await e2e.browser.newPage();
     const release = await hold(page, '**/assets/*.js');
     await page.goto(base, { waitUntil: 'commit' });
+    // Painted: the stylesheet (render-blocking) has applied, so colours are the page's own.
+    await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length === 1);
     await page.getByRole('button', { name: 'Calculate' }).waitFor();
     await audit(page, 'static shell (script not yet run)');
     release();
