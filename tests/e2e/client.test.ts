@@ -314,7 +314,7 @@ describe('the client in Chromium', () => {
       await page.goto(`${base}${path}`);
       await shown();
       const clipped = await page.evaluate((right) => {
-        const visible = [...document.querySelectorAll('main *, header *')].filter((element) => element.getClientRects().length > 0);
+        const visible = Array.from(document.querySelectorAll('main *, header *')).filter((element) => element.getClientRects().length > 0);
         return visible
           .filter((element) => {
             const box = element.getBoundingClientRect();
