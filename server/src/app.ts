@@ -10,6 +10,7 @@ import type { ServerConfig } from './config.js';
 import { eventsRoutes } from './events/routes.js';
 import type { EventsHub } from './events/hub.js';
 import { healthRoutes } from './health/routes.js';
+import { limitsRoutes } from './limits/routes.js';
 import { cors } from './http/cors.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { rateLimiter } from './http/rate-limit.js';
@@ -87,6 +88,7 @@ export function createApp({ pool, queue, redis, events, config, logger }: AppDep
   // Routers declare full paths (not mounted under /api) so `req.route.path` is the whole pattern.
   app.use(valuesRoutes({ store: new ValuesStore(pool), queue, maxIndex: config.MAX_INDEX, logger }));
   app.use(eventsRoutes(events));
+  app.use(limitsRoutes(config.MAX_INDEX));
   app.use('/api', notFound);
 
   if (config.STATIC_DIR) app.use(staticRoutes(config.STATIC_DIR));

@@ -1,39 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@fibstack/devstack/ports';
-import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
-import { launchChromium } from './browser.js';
+import type { NativeStack } from '@fibstack/devstack/stack';
+import type { BrowserContext } from 'playwright-core';
 import { runUserJourney } from './flow.js';
+import { startE2eStack, type E2eStack } from './native-stack.js';
 
 /**
  * The native stack exactly as `npm start` runs it (built client served by the API, real Postgres,
  * real Redis, real worker), driven by a real Chromium.
  */
 describe('native stack in a browser', () => {
+  let e2e: E2eStack;
   let stack: NativeStack;
   let browser: BrowserContext;
-  let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'fibstack-e2e-'));
-    stack = await startNativeStack({
-      port: await freePort(),
-      dataDir,
-      persistent: false,
-      output: { logDir: join(dataDir, 'logs') },
-      env: { LOG_LEVEL: 'warn' },
-    });
-    browser = await launchChromium();
+    e2e = await startE2eStack();
+    ({ stack, browser } = e2e);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => e2e?.close());
 
   it('submits, updates live, refuses bad input, keeps history and serves deep links', async () => {
     const page = await browser.newPage();
@@ -49,7 +34,7 @@ describe('native stack in a browser', () => {
     expect(await unknown.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
-  it('shows an error, not a blank page, when the API is down', async () => {
+  it('explains in plain words, for the form and not the field, when the API is down', async () => {
     const page = await browser.newPage();
     try {
       // Natively the API server also serves the page, so load the page first, then take the API away.
@@ -58,8 +43,10 @@ describe('native stack in a browser', () => {
       await stack.stopService('server');
       await page.getByRole('textbox', { name: 'Index' }).fill('7');
       await page.getByRole('button', { name: 'Calculate' }).click();
-      await page.getByRole('alert').first().waitFor({ timeout: 10_000 });
-      expect(await page.getByRole('alert').first().textContent()).not.toBe('');
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 10_000 });
+      expect(await alert.textContent()).toBe('The calculator cannot be reached. Check your connection, then try again.');
+      expect(await page.getByRole('textbox', { name: 'Index' }).getAttribute('aria-invalid')).toBeNull();
     } finally {
       await stack.startService('server');
       await page.close();

@@ -1,4 +1,4 @@
-import { act, render, screen } from '@testing-library/react';
+import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { installFakeEventSource, jsonResponse, stubApi } from '../testing/fake-api';
@@ -12,6 +12,7 @@ const tenDetail = { index: 10, status: 'done', value: '55', digits: 2, computedA
 beforeEach(() => {
   installFakeEventSource();
   stubApi({
+    'GET /api/limits': () => jsonResponse({ maxIndex: 100_000 }),
     'GET /api/values': () => jsonResponse({ items: [tenDone], nextCursor: null }),
     'GET /api/values/10': () => jsonResponse(tenDetail),
   });
@@ -22,21 +23,26 @@ function openAt(path: string) {
   render(<App />);
 }
 
+const chip = () => within(screen.getByRole('region', { name: 'Indexes I have seen' })).findByRole('link', { name: '10' });
+
 describe('App routing', () => {
-  it('renders the detail page for a deep link', async () => {
+  it('renders the detail page for a deep link, leaving the focus where a page load puts it', async () => {
     openAt('/values/10');
     expect(await screen.findByRole('heading', { level: 1, name: 'Fibonacci(10)' })).toBeInTheDocument();
     expect(await screen.findByTestId('whole-value')).toHaveTextContent('55');
+    expect(screen.getByRole('heading', { level: 1 })).not.toHaveFocus();
     expect(screen.getByRole('main')).toBeInTheDocument();
   });
 
-  it('follows links without a page load, and the back button', async () => {
+  it('follows links without a page load, naming and focusing each page by its heading, and the back button', async () => {
     openAt('/');
+    expect(document.title).toBe('Fibonacci calculator — fibstack');
     const user = userEvent.setup();
-    await user.click(await screen.findByRole('link', { name: '10' }));
+    await user.click(await chip());
     expect(window.location.pathname).toBe('/values/10');
-    expect(await screen.findByRole('heading', { level: 1, name: 'Fibonacci(10)' })).toBeInTheDocument();
-    expect(screen.getByRole('main')).toHaveFocus();
+    const heading = await screen.findByRole('heading', { level: 1, name: 'Fibonacci(10)' });
+    expect(heading).toHaveFocus();
+    expect(document.title).toBe('Fibonacci(10) — fibstack');
 
     act(() => {
       window.history.back();
@@ -45,12 +51,13 @@ describe('App routing', () => {
     act(() => {
       window.dispatchEvent(new PopStateEvent('popstate'));
     });
-    expect(await screen.findByRole('heading', { level: 1, name: 'Fibonacci calculator' })).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Fibonacci calculator' })).toHaveFocus();
+    expect(document.title).toBe('Fibonacci calculator — fibstack');
   });
 
   it('leaves modified clicks to the browser', async () => {
     openAt('/');
-    const link = await screen.findByRole('link', { name: '10' });
+    const link = await chip();
     const click = new MouseEvent('click', { bubbles: true, cancelable: true, ctrlKey: true });
     act(() => {
       link.dispatchEvent(click);
@@ -62,6 +69,7 @@ describe('App routing', () => {
   it('says when a path names no page', () => {
     openAt('/nowhere');
     expect(screen.getByRole('heading', { level: 1, name: 'Page not found' })).toBeInTheDocument();
+    expect(document.title).toBe('Page not found — fibstack');
     expect(screen.getByRole('link', { name: 'Back to the calculator' })).toHaveAttribute('href', '/');
   });
 });

@@ -1,7 +1,8 @@
-import { lazy, Suspense, useEffect, useRef } from 'react';
+import { lazy, Suspense } from 'react';
 import { HomePage } from '../features/values/HomePage';
+import { PageHeading } from '../lib/PageHeading';
+import { Link, usePathname } from '../lib/router';
 import { ErrorBoundary } from './ErrorBoundary';
-import { Link, usePathname } from './router';
 
 const DETAIL_ROUTE = /^\/values\/([^/]+)\/?$/;
 
@@ -22,7 +23,7 @@ function decodeParam(param: string): string {
 function NotFound({ pathname }: { pathname: string }) {
   return (
     <section aria-labelledby="not-found-title">
-      <h1 id="not-found-title">Page not found</h1>
+      <PageHeading id="not-found-title" title="Page not found" />
       <p>
         There is nothing at <code>{pathname}</code>. <Link href="/">Back to the calculator</Link>
       </p>
@@ -30,20 +31,14 @@ function NotFound({ pathname }: { pathname: string }) {
   );
 }
 
-/** The page shell: a header, and the page the current path names (deep links work on first load). */
+/**
+ * The page shell: a header, and the page the current path names (deep links work on first load). It
+ * repeats the static shell of index.html, which it replaces, so the first paint does not move.
+ */
 export function App() {
   const pathname = usePathname();
   const detail = DETAIL_ROUTE.exec(pathname);
   const indexParam = detail && decodeParam(detail[1]!);
-  const main = useRef<HTMLElement>(null);
-  const shown = useRef(pathname);
-
-  // After an in-page navigation, start screen readers and keyboards at the new page, as a load would.
-  useEffect(() => {
-    if (shown.current === pathname) return;
-    shown.current = pathname;
-    main.current?.focus();
-  }, [pathname]);
 
   return (
     <>
@@ -52,7 +47,7 @@ export function App() {
           fibstack
         </Link>
       </header>
-      <main className="page" ref={main} tabIndex={-1}>
+      <main className="page">
         {indexParam !== null ? (
           <ErrorBoundary key={indexParam}>
             <Suspense fallback={<p className="muted">Loading…</p>}>

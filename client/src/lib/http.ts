@@ -5,7 +5,14 @@ interface Schema<T> {
   safeParse(input: unknown): { success: true; data: T } | { success: false };
 }
 
-/** A failed API call, with a message fit to show a person. `status` 0 means the API was unreachable. */
+/** Failures the client meets without an API error body to name them. */
+export type ClientErrorCode = 'network_error' | 'unavailable' | 'bad_response';
+
+/**
+ * A failed API call. `code` is the API's error code (see contract/errors) or a ClientErrorCode; what a
+ * person reads is chosen from it by `explain` (lib/error-messages). The message is the server's own,
+ * for developers.
+ */
 export class ApiRequestError extends Error {
   constructor(
     readonly status: number,
@@ -16,12 +23,11 @@ export class ApiRequestError extends Error {
   }
 }
 
-const UNREACHABLE = 'The API cannot be reached right now. Check your connection or try again in a moment.';
-
 async function errorFrom(response: Response): Promise<ApiRequestError> {
   const body = apiErrorSchema.safeParse(await response.json().catch(() => undefined));
   if (body.success) return new ApiRequestError(response.status, body.data.error.code, body.data.error.message);
-  return new ApiRequestError(response.status, 'unavailable', `The API is unavailable (HTTP ${response.status}). Try again shortly.`);
+  // Not the API's JSON: a proxy in front of it answered (a 502 while the server restarts, for instance).
+  return new ApiRequestError(response.status, 'unavailable', `HTTP ${response.status} without an API error body`);
 }
 
 /**
@@ -32,11 +38,11 @@ export async function requestJson<T>(url: string, schema: Schema<T>, init?: Requ
   let response: Response;
   try {
     response = await fetch(url, { ...init, headers: { Accept: 'application/json', ...init?.headers } });
-  } catch {
-    throw new ApiRequestError(0, 'network_error', UNREACHABLE);
+  } catch (error) {
+    throw new ApiRequestError(0, 'network_error', String(error));
   }
   if (!response.ok) throw await errorFrom(response);
   const parsed = schema.safeParse(await response.json().catch(() => undefined));
-  if (!parsed.success) throw new ApiRequestError(response.status, 'bad_response', 'The API answered in an unexpected format.');
+  if (!parsed.success) throw new ApiRequestError(response.status, 'bad_response', `${url} answered outside the contract`);
   return parsed.data;
 }

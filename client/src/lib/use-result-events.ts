@@ -1,15 +1,24 @@
-import { useEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { resultEventSchema, type ResultEvent } from '@fibstack/contract/values';
+
+/**
+ * The event stream as a person should know it: `paused` while it is down (results are not arriving),
+ * `resumed` once it is back after a pause.
+ */
+export type LiveStatus = 'connecting' | 'live' | 'paused' | 'resumed';
 
 /** What to do with the events of `GET /api/events`. */
 export interface ResultEventHandlers {
   onResult: (event: ResultEvent) => void;
   /**
-   * Called each time the stream opens. Results announced before that were not received: on the first
-   * open, those since the page fetched its data; after a break (`reconnected`), those during it.
+   * Called each time the stream opens, the first time and after each break: results announced before
+   * that were not received, so whatever the page shows as pending may be stale.
    */
-  onOpen?: (reconnected: boolean) => void;
+  onOpen?: () => void;
 }
+
+/** The browser retries a dropped stream itself, but gives up on an HTTP error (a proxy's 502); then we do. */
+const RESUBSCRIBE_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
 /** Malformed event data is ignored like any other event that does not match the contract. */
 function parseJson(text: string): unknown {
@@ -21,24 +30,52 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * Listens to `GET /api/events` for as long as the component is mounted. EventSource reconnects by
- * itself; the handlers may change between renders without reopening the stream.
+ * Listens to `GET /api/events` for as long as the component is mounted, and says whether it is live.
+ * The handlers may change between renders without reopening the stream. `isOpen` answers at once
+ * (the status only after the next render).
  */
-export function useResultEvents(handlers: ResultEventHandlers): void {
+export function useResultEvents(handlers: ResultEventHandlers): { status: LiveStatus; isOpen: () => boolean } {
   const latest = useRef(handlers);
   latest.current = handlers;
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const open = useRef(false);
 
   useEffect(() => {
-    const source = new EventSource('/api/events');
-    let opened = false;
-    source.addEventListener('result', (message) => {
-      const parsed = resultEventSchema.safeParse(parseJson((message as MessageEvent<string>).data));
-      if (parsed.success) latest.current.onResult(parsed.data);
-    });
-    source.addEventListener('open', () => {
-      latest.current.onOpen?.(opened);
-      opened = true;
-    });
-    return () => source.close();
+    let source: EventSource;
+    let resubscribe: ReturnType<typeof setTimeout> | undefined;
+    let failures = 0;
+    /** The stream was down (dropped, or failed to open) before it opened: it comes back, "resumed". */
+    let broken = false;
+
+    const subscribe = () => {
+      source = new EventSource('/api/events');
+      source.addEventListener('result', (message) => {
+        const parsed = resultEventSchema.safeParse(parseJson((message as MessageEvent<string>).data));
+        if (parsed.success) latest.current.onResult(parsed.data);
+      });
+      source.addEventListener('open', () => {
+        failures = 0;
+        open.current = true;
+        setStatus(broken ? 'resumed' : 'live');
+        latest.current.onOpen?.();
+      });
+      source.addEventListener('error', () => {
+        open.current = false;
+        broken = true;
+        setStatus('paused');
+        if (source.readyState !== EventSource.CLOSED) return;
+        const delay = RESUBSCRIBE_DELAYS_MS[Math.min(failures++, RESUBSCRIBE_DELAYS_MS.length - 1)];
+        resubscribe = setTimeout(subscribe, delay);
+      });
+    };
+
+    subscribe();
+    return () => {
+      clearTimeout(resubscribe);
+      source.close();
+      open.current = false;
+    };
   }, []);
+
+  return { status, isOpen: useCallback(() => open.current, []) };
 }

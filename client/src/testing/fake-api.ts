@@ -8,7 +8,8 @@ export function jsonResponse(body: unknown, status = 200): Response {
 
 /**
  * Replaces `fetch` at the browser boundary with canned answers by "METHOD path"; component tests check
- * what the page does with answers, the end-to-end suite checks the real API.
+ * what the page does with answers, the browser suites check the real API. A path without an answer
+ * fails as an unreachable API would. Returns every call made, in order.
  */
 export function stubApi(routes: Record<string, Handler>) {
   const calls: string[] = [];
@@ -25,14 +26,22 @@ export function stubApi(routes: Record<string, Handler>) {
   return calls;
 }
 
-/** A stand-in EventSource: tests emit `result` events into the page as the server would. */
+/** The calls that read values, leaving out the page's one-off `GET /api/limits`. */
+export const valueCalls = (calls: string[]) => calls.filter((call) => call.includes('/api/values'));
+
+/** A stand-in EventSource: tests open, break and feed the stream as the server and network would. */
 export class FakeEventSource {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSED = 2;
   static last: FakeEventSource | undefined;
+  static opened = 0;
   private readonly listeners = new Map<string, Array<(event: MessageEvent) => void>>();
-  closed = false;
+  readyState = FakeEventSource.CONNECTING;
 
   constructor(readonly url: string) {
     FakeEventSource.last = this;
+    FakeEventSource.opened++;
   }
 
   addEventListener(type: string, listener: (event: MessageEvent) => void) {
@@ -40,15 +49,23 @@ export class FakeEventSource {
   }
 
   emit(type: string, data?: unknown) {
+    if (type === 'open') this.readyState = FakeEventSource.OPEN;
     const event = new MessageEvent(type, { data: data === undefined ? undefined : JSON.stringify(data) });
     for (const listener of this.listeners.get(type) ?? []) listener(event);
   }
 
+  /** The connection breaks: the browser retries by itself, unless the server answered an HTTP error (`gaveUp`). */
+  fail({ gaveUp = false } = {}) {
+    this.readyState = gaveUp ? FakeEventSource.CLOSED : FakeEventSource.CONNECTING;
+    this.emit('error');
+  }
+
   close() {
-    this.closed = true;
+    this.readyState = FakeEventSource.CLOSED;
   }
 }
 
 export function installFakeEventSource() {
+  FakeEventSource.opened = 0;
   vi.stubGlobal('EventSource', FakeEventSource);
 }

@@ -1,14 +1,21 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { get, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
-const INDEX_HTML = '<!doctype html><script type="module" src="/assets/app-3f2a1b.js"></script>';
+/** Like the real one: a static shell (over the 1 KB compression threshold) and the bundle. */
+const INDEX_HTML = `<!doctype html><script type="module" src="/assets/app-3f2a1b.js"></script><main>${'<p>Fibonacci</p>'.repeat(80)}</main>`;
 const SECRET = 'not-for-the-web';
+/** A bundle-like asset, large enough to be worth compressing. */
+const BUNDLE = Array.from({ length: 400 }, (_, i) => `export const value${i} = ${i} * 2;`).join('\n');
 let t: AppUnderTest;
+let server: Server;
 
 beforeAll(async () => {
   // A built client, with a file beside it that must never be served.
@@ -17,11 +24,29 @@ beforeAll(async () => {
   await mkdir(join(dir, 'assets'), { recursive: true });
   await writeFile(join(dir, 'index.html'), INDEX_HTML);
   await writeFile(join(dir, 'assets', 'app-3f2a1b.js'), 'console.log(1);');
+  await writeFile(join(dir, 'assets', 'bundle-9c8d7e.js'), BUNDLE);
   await writeFile(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   await writeFile(join(root, 'secret.txt'), SECRET);
   t = await startAppUnderTest({ STATIC_DIR: dir });
+  server = t.app.listen(0, '127.0.0.1');
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  server.close();
+  await t.close();
+});
+
+/** GET over a plain socket, so the body arrives exactly as sent (a test client would decode it). */
+function rawGet(path: string, acceptEncoding?: string) {
+  const { port } = server.address() as AddressInfo;
+  const headers = acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {};
+  return new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
 
 describe('serving the built client (STATIC_DIR)', () => {
   it.each([['/'], ['/values/10'], ['/index.html']])('serves index.html uncached for %s', async (path) => {
@@ -47,6 +72,29 @@ describe('serving the built client (STATIC_DIR)', () => {
     const icon = await request(t.app).get('/favicon.svg');
     expect(icon.status).toBe(200);
     expect(icon.headers['content-type']).toContain('image/svg+xml');
+  });
+
+  it.each([
+    ['gzip', gunzipSync],
+    ['br', brotliDecompressSync],
+  ])('sends assets %s-compressed to clients that accept it', async (encoding, decode) => {
+    const response = await rawGet('/assets/bundle-9c8d7e.js', encoding);
+    expect(response.headers['content-encoding']).toBe(encoding);
+    expect(response.headers.vary).toContain('Accept-Encoding');
+    expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(response.body.length).toBeLessThan(BUNDLE.length / 4);
+    expect(decode(response.body).toString()).toBe(BUNDLE);
+  });
+
+  it('compresses index.html on every route, and sends plain bytes to clients that ask for none', async () => {
+    for (const path of ['/', '/values/10']) {
+      const response = await rawGet(path, 'gzip');
+      expect(response.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(response.body).toString()).toBe(INDEX_HTML);
+    }
+    const plain = await rawGet('/assets/bundle-9c8d7e.js');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.toString()).toBe(BUNDLE);
   });
 
   it('answers a missing asset with a 404 JSON error, not index.html', async () => {

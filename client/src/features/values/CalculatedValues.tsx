@@ -1,4 +1,4 @@
-import { Link } from '../../app/router';
+import { Link } from '../../lib/router';
 import type { FeedStatus, KnownValue, Submission } from './values-feed-state';
 
 const EMPTY_TEXT: Record<FeedStatus, string> = {

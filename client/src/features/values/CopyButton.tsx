@@ -12,11 +12,13 @@ export function CopyButton({ text }: { text: string }) {
     }
   };
   return (
-    <div className="copy">
+    <span className="copy">
       <button type="button" onClick={() => void copy()}>
         Copy
       </button>
-      <span role="status">{feedback}</span>
-    </div>
+      <span role="status" className="copy-feedback">
+        {feedback}
+      </span>
+    </span>
   );
 }

@@ -1,10 +1,11 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeEventSource, installFakeEventSource, jsonResponse, stubApi } from '../../testing/fake-api';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeEventSource, installFakeEventSource, jsonResponse, stubApi, valueCalls } from '../../testing/fake-api';
 import { HomePage } from './HomePage';
 
 const at = '2026-11-24T10:00:00.000Z';
+const limits = { 'GET /api/limits': () => jsonResponse({ maxIndex: 100_000 }) };
 
 function item(id: number, index: number, value?: string) {
   return value === undefined
@@ -12,36 +13,42 @@ function item(id: number, index: number, value?: string) {
     : { id: String(id), index, status: 'done', submittedAt: at, value, digits: value.length, truncated: false };
 }
 
+const result = (index: number, value: string) => ({ index, value, digits: value.length, truncated: false, computeMs: 0.1, computedAt: at });
 const calculated = () => within(screen.getByRole('region', { name: 'Calculated values' }));
 const seen = () => within(screen.getByRole('region', { name: 'Indexes I have seen' }));
+/** What the polite live region says now. */
+const announced = () => document.querySelector('[aria-live="polite"]')!.textContent;
 
 beforeEach(() => installFakeEventSource());
 
 describe('HomePage', () => {
-  it('lists submissions and values, pending ones as pending', async () => {
-    stubApi({ 'GET /api/values': () => jsonResponse({ items: [item(3, 7), item(2, 10, '55'), item(1, 10, '55')], nextCursor: null }) });
+  it('lists each index once with its count, as a link, and values, pending ones as pending', async () => {
+    stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(3, 7), item(2, 10, '55'), item(1, 10, '55')], nextCursor: null }) });
     render(<HomePage />);
     expect(await calculated().findByText('55')).toBeInTheDocument();
     expect(calculated().getByText('pending…')).toBeInTheDocument();
-    expect(seen().getAllByRole('listitem').map((li) => li.textContent)).toEqual(['7', '10', '10']);
+    const chips = seen().getAllByRole('link');
+    expect(chips.map((chip) => chip.textContent)).toEqual(['7', '10×2 (submitted 2 times)']);
+    expect(chips.map((chip) => chip.getAttribute('href'))).toEqual(['/values/7', '/values/10']);
     expect(calculated().getAllByRole('listitem')).toHaveLength(2);
   });
 
-  it('fills in a value live when its result event arrives', async () => {
-    stubApi({ 'GET /api/values': () => jsonResponse({ items: [item(1, 7)], nextCursor: null }) });
+  it('fills in a shown value live and announces it, but not results for indexes it does not show', async () => {
+    stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(1, 7)], nextCursor: null }) });
     render(<HomePage />);
     await calculated().findByText('pending…');
-    act(() =>
-      FakeEventSource.last!.emit('result', { index: 7, value: '13', digits: 2, truncated: false, computeMs: 0.1, computedAt: at }),
-    );
+    act(() => FakeEventSource.last!.emit('result', result(777, '1')));
+    expect(announced()).toBe('');
+    act(() => FakeEventSource.last!.emit('result', result(7, '13')));
     expect(calculated().getByText('13')).toBeInTheDocument();
     expect(calculated().queryByText('pending…')).toBeNull();
-    expect(screen.getByText('Fibonacci(7) = 13')).toBeInTheDocument();
+    expect(announced()).toBe('Fibonacci(7) = 13');
   });
 
   it('links a shortened value to its detail page with the digit count', async () => {
     const preview = `${'1'.repeat(60)}…`;
     stubApi({
+      ...limits,
       'GET /api/values': () =>
         jsonResponse({
           items: [{ id: '1', index: 500, status: 'done', submittedAt: at, value: preview, digits: 105, truncated: true }],
@@ -52,34 +59,67 @@ describe('HomePage', () => {
     expect(await calculated().findByRole('link', { name: '(105 digits, see all)' })).toHaveAttribute('href', '/values/500');
   });
 
-  it('fetches the first page again when the stream opens while a value is pending', async () => {
+  it('asks for the first page once when nothing is pending, however the stream opens', async () => {
+    const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(1, 10, '55')], nextCursor: null }) });
+    render(<HomePage />);
+    // The stream opens while the first page is on its way, then the page arrives with nothing pending.
+    act(() => FakeEventSource.last!.emit('open'));
+    await calculated().findByText('55');
+    expect(valueCalls(calls)).toEqual(['GET /api/values']);
+  });
+
+  it('asks again when the stream opens after a first page with a pending value, which may have been stored meanwhile', async () => {
     let value: string | undefined;
-    const calls = stubApi({ 'GET /api/values': () => jsonResponse({ items: [item(1, 7, value)], nextCursor: null }) });
+    const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(1, 7, value)], nextCursor: null }) });
     render(<HomePage />);
     await calculated().findByText('pending…');
-    // Computed after the first page was read but before the stream was listening: no event comes.
     value = '13';
     act(() => FakeEventSource.last!.emit('open'));
     expect(await calculated().findByText('13')).toBeInTheDocument();
-    expect(calls).toEqual(['GET /api/values', 'GET /api/values']);
+    expect(valueCalls(calls)).toEqual(['GET /api/values', 'GET /api/values']);
   });
 
-  it('fetches again after the stream comes back, but not on a first open with nothing pending', async () => {
-    const calls = stubApi({ 'GET /api/values': () => jsonResponse({ items: [item(1, 10, '55')], nextCursor: null }) });
+  it('says live updates are paused while the stream is down, and catches up on what is pending when it is back', async () => {
+    let value: string | undefined;
+    const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(2, 7, value), item(1, 10, '55')], nextCursor: null }) });
     render(<HomePage />);
-    await calculated().findByText('55');
+    await calculated().findByText('pending…');
     act(() => FakeEventSource.last!.emit('open'));
-    expect(calls).toEqual(['GET /api/values']);
-    act(() => {
-      FakeEventSource.last!.emit('error');
-      FakeEventSource.last!.emit('open');
-    });
-    await waitFor(() => expect(calls).toEqual(['GET /api/values', 'GET /api/values']));
-    expect(calculated().getByText('55')).toBeInTheDocument();
+    await waitFor(() => expect(valueCalls(calls)).toHaveLength(2));
+    const status = screen.getByRole('status');
+    expect(status).toHaveTextContent('');
+    act(() => FakeEventSource.last!.fail());
+    expect(status).toHaveTextContent('Live updates paused — reconnecting…');
+    // Stored while the stream was down: no event will ever say so.
+    value = '13';
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(status).toHaveTextContent('Live updates resumed.');
+    expect(await calculated().findByText('13')).toBeInTheDocument();
+    expect(valueCalls(calls)).toHaveLength(3);
+    // Nothing pending any more: the next break and return need no request.
+    act(() => FakeEventSource.last!.fail());
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(valueCalls(calls)).toHaveLength(3);
   });
 
-  it('shows a new submission at once', async () => {
+  it('subscribes again by itself when the browser gives up on the stream', async () => {
+    stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }) });
+    render(<HomePage />);
+    await screen.findByText('Nothing submitted yet.');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      act(() => FakeEventSource.last!.fail({ gaveUp: true }));
+      expect(FakeEventSource.opened).toBe(1);
+      act(() => vi.runOnlyPendingTimers());
+      expect(FakeEventSource.opened).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('shows a new submission at once and announces a known value', async () => {
     stubApi({
+      ...limits,
       'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }),
       'POST /api/values': () => jsonResponse({ index: 12, status: 'done', value: '144', digits: 3, truncated: false }),
     });
@@ -88,47 +128,70 @@ describe('HomePage', () => {
     await userEvent.type(screen.getByRole('textbox', { name: 'Index' }), '12');
     await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
     expect(await calculated().findByText('144')).toBeInTheDocument();
-    expect(seen().getByText('12')).toBeInTheDocument();
-    expect(screen.getByText('Fibonacci(12) = 144')).toBeInTheDocument();
+    expect(seen().getByRole('link', { name: '12' })).toBeInTheDocument();
+    expect(announced()).toBe('Fibonacci(12) = 144');
   });
 
-  it('shows a pending submission at once and its value when the result event arrives', async () => {
+  it('announces its own result even when the event arrives before the answer to the submission', async () => {
+    let answer!: (response: Response) => void;
     stubApi({
+      ...limits,
       'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }),
-      'POST /api/values': () => jsonResponse({ index: 10, status: 'pending' }, 202),
+      'POST /api/values': () => new Promise<Response>((resolve) => (answer = resolve)),
     });
     render(<HomePage />);
     await screen.findByText('Nothing submitted yet.');
     await userEvent.type(screen.getByRole('textbox', { name: 'Index' }), '10');
     await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
-    expect(await calculated().findByText('pending…')).toBeInTheDocument();
-    act(() =>
-      FakeEventSource.last!.emit('result', { index: 10, value: '55', digits: 2, truncated: false, computeMs: 0.1, computedAt: at }),
-    );
+    act(() => FakeEventSource.last!.emit('result', result(10, '55')));
+    expect(announced()).toBe('');
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
     expect(calculated().getByText('55')).toBeInTheDocument();
-    expect(seen().getAllByRole('listitem').map((li) => li.textContent)).toEqual(['10']);
+    expect(announced()).toBe('Fibonacci(10) = 55');
+  });
+
+  it('announces its own value when it comes with the page fetched after live updates were paused', async () => {
+    let items = [item(1, 6, '8')];
+    stubApi({
+      ...limits,
+      'GET /api/values': () => jsonResponse({ items, nextCursor: null }),
+      'POST /api/values': () => jsonResponse({ index: 23, status: 'pending' }, 202),
+    });
+    render(<HomePage />);
+    await calculated().findByText('8');
+    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.fail());
+    await userEvent.type(screen.getByRole('textbox', { name: 'Index' }), '23');
+    await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
+    expect(await calculated().findByText('pending…')).toBeInTheDocument();
+    items = [item(2, 23, '28657'), ...items];
+    act(() => FakeEventSource.last!.emit('open'));
+    expect(await calculated().findByText('28657')).toBeInTheDocument();
+    expect(announced()).toBe('Fibonacci(23) = 28657');
   });
 
   it('loads older submissions with the cursor', async () => {
     stubApi({
+      ...limits,
       'GET /api/values': () => jsonResponse({ items: [item(2, 20, '6765')], nextCursor: '2' }),
       'GET /api/values?cursor=2': () => jsonResponse({ items: [item(1, 21, '10946')], nextCursor: null }),
     });
     render(<HomePage />);
     await userEvent.click(await screen.findByRole('button', { name: 'Load more' }));
     expect(await calculated().findByText('10946')).toBeInTheDocument();
-    expect(seen().getAllByRole('listitem').map((li) => li.textContent)).toEqual(['20', '21']);
+    expect(seen().getAllByRole('link').map((chip) => chip.textContent)).toEqual(['20', '21']);
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
   });
 
-  it('shows an error banner with Retry when the API is down, and recovers', async () => {
+  it('shows an error banner in plain words with Retry when the API is down, and recovers', async () => {
     let up = false;
     stubApi({
+      ...limits,
       'GET /api/values': () =>
         up ? jsonResponse({ items: [item(1, 10, '55')], nextCursor: null }) : new Response('<html>502</html>', { status: 502 }),
     });
     render(<HomePage />);
-    expect(await screen.findByRole('alert')).toHaveTextContent('The API is unavailable (HTTP 502)');
+    expect(await screen.findByRole('alert')).toHaveTextContent('The calculator is not answering right now. Try again in a moment.');
     expect(seen().getByText('Unavailable until the API answers.')).toBeInTheDocument();
     up = true;
     await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
@@ -137,8 +200,8 @@ describe('HomePage', () => {
   });
 
   it('refuses an answer that does not match the contract', async () => {
-    stubApi({ 'GET /api/values': () => jsonResponse({ items: 'nope' }) });
+    stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: 'nope' }) });
     render(<HomePage />);
-    expect(await screen.findByRole('alert')).toHaveTextContent('unexpected format');
+    expect(await screen.findByRole('alert')).toHaveTextContent('The server answered in a way this page does not understand.');
   });
 });

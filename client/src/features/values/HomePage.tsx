@@ -1,46 +1,27 @@
-import { useState } from 'react';
-import type { ResultEvent, SubmitResponse } from '@fibstack/contract/values';
-import { useResultEvents } from '../../lib/use-result-events';
+import { LiveRegion, useAnnouncer } from '../../lib/LiveRegion';
+import { LiveUpdatesStatus } from '../../lib/LiveUpdatesStatus';
+import { PageHeading } from '../../lib/PageHeading';
 import { CalculatedValues } from './CalculatedValues';
 import { SeenIndexes } from './SeenIndexes';
 import { SubmitForm } from './SubmitForm';
-import { useValuesFeed } from './use-values-feed';
+import { useValuesFeed, type ShownValue } from './use-values-feed';
 
-type Announced = Pick<ResultEvent, 'index' | 'value' | 'digits' | 'truncated'>;
-
-function announcementOf({ index, value, digits, truncated }: Announced): string {
+function announcementOf({ index, value, digits, truncated }: ShownValue): string {
   return `Fibonacci(${index}) = ${truncated ? `a ${digits.toLocaleString('en')}-digit number` : value}`;
 }
 
-/** `/`: the form, every submission, and every value, kept current by the event stream. */
+/** `/`: the form, the submissions, and their values, kept current by the event stream. */
 export function HomePage() {
-  const feed = useValuesFeed();
-  const [announcement, setAnnouncement] = useState('');
-
-  useResultEvents({
-    onResult: (event) => {
-      feed.applyResult(event);
-      setAnnouncement(announcementOf(event));
-    },
-    // Fetch again when a result may have been announced before the stream could deliver it.
-    onOpen: (reconnected) => {
-      if (reconnected || feed.status !== 'ready' || feed.waiting) void feed.reload();
-    },
-  });
-
-  const submitted = (response: SubmitResponse) => {
-    feed.addSubmission(response);
-    if (response.status === 'done') setAnnouncement(announcementOf(response));
-  };
+  const [announcement, announce] = useAnnouncer();
+  const feed = useValuesFeed((value) => announce(announcementOf(value)));
 
   return (
     <>
-      <h1>Fibonacci calculator</h1>
+      <PageHeading id="home-title" title="Fibonacci calculator" />
       <p className="lede">Submit an index; its Fibonacci number is computed exactly and appears below as soon as it is ready.</p>
-      <SubmitForm onSubmitted={submitted} />
-      <p className="visually-hidden" aria-live="polite" aria-atomic="true">
-        {announcement}
-      </p>
+      <SubmitForm onSubmitted={feed.addSubmission} />
+      <LiveRegion announcement={announcement} />
+      <LiveUpdatesStatus status={feed.live} />
 
       {feed.status === 'error' && (
         <div className="banner" role="alert">

@@ -1,44 +1,54 @@
-import { DEFAULT_MAX_INDEX, type ValueDetail } from '@fibstack/contract/values';
-import { Link } from '../../app/router';
-import { CopyButton } from './CopyButton';
+import { useEffect } from 'react';
+import { explainCode } from '../../lib/error-messages';
+import { useLimits } from '../../lib/limits';
+import { LiveUpdatesStatus } from '../../lib/LiveUpdatesStatus';
+import { PageHeading } from '../../lib/PageHeading';
+import { Link, replacePath } from '../../lib/router';
 import { parseIndexInput } from './parse-index-input';
 import { useValueDetail } from './use-value-detail';
+import { WholeValue } from './WholeValue';
 
-type DoneDetail = Extract<ValueDetail, { status: 'done' }>;
+const backHome = (
+  <p>
+    <Link href="/">Back to the calculator</Link>
+  </p>
+);
 
-const backHome = <Link href="/">Back to the calculator</Link>;
-
-function WholeValue({ detail }: { detail: DoneDetail }) {
+/** Offers to calculate an index never submitted, unless it is beyond what the server accepts. */
+function NotSubmitted({ index, calculating, failure, onCalculate }: {
+  index: number;
+  calculating?: boolean;
+  failure?: string;
+  onCalculate: () => void;
+}) {
+  const limits = useLimits();
+  if (limits && index > limits.maxIndex) {
+    return <p>Index {index.toLocaleString('en')} has not been calculated. {explainCode('index_too_large', limits).text}</p>;
+  }
   return (
     <>
-      <dl className="facts">
-        <dt>Digits</dt>
-        <dd>{detail.digits.toLocaleString('en')}</dd>
-        <dt>Computed in</dt>
-        <dd>{detail.computeMs < 1 ? '< 1' : Math.round(detail.computeMs).toLocaleString('en')} ms</dd>
-        <dt>Computed at</dt>
-        <dd>
-          <time dateTime={detail.computedAt}>{new Date(detail.computedAt).toLocaleString()}</time>
-        </dd>
-      </dl>
-      <CopyButton text={detail.value} />
-      <p className="whole-value" data-testid="whole-value">
-        {detail.value}
-      </p>
+      <p>Index {index.toLocaleString('en')} has not been calculated yet.</p>
+      <button type="button" onClick={onCalculate} disabled={calculating}>
+        {calculating ? 'Sending…' : 'Calculate it'}
+      </button>
+      {failure && (
+        <p role="alert" className="banner">
+          {failure}
+        </p>
+      )}
     </>
   );
 }
 
 function Detail({ index }: { index: number }) {
-  const { state, retry } = useValueDetail(index);
+  const { state, retry, calculate, live } = useValueDetail(index);
+  const done = state.kind === 'loaded' && state.detail.status === 'done';
   return (
     <section aria-labelledby="detail-title">
-      <h1 id="detail-title">Fibonacci({index})</h1>
+      <PageHeading id="detail-title" title={`Fibonacci(${index})`} />
       {state.kind === 'loading' && <p className="muted">Loading…</p>}
       {state.kind === 'not-submitted' && (
-        <p>
-          Index {index} has not been submitted yet. <Link href="/">Submit it on the calculator</Link>
-        </p>
+        <NotSubmitted index={index} calculating={state.calculating} failure={state.failure} onCalculate={() => void calculate()} />
       )}
       {state.kind === 'error' && (
         <div className="banner" role="alert">
@@ -51,28 +61,38 @@ function Detail({ index }: { index: number }) {
       <p className="visually-hidden" aria-live="polite">
         {state.kind === 'loaded' && state.arrivedLive && `Fibonacci(${index}) is ready.`}
       </p>
-      {state.kind === 'loaded' &&
-        (state.detail.status === 'done' ? (
-          <WholeValue detail={state.detail} />
-        ) : (
+      {state.kind === 'loaded' && state.detail.status === 'done' && <WholeValue detail={state.detail} />}
+      {state.kind === 'loaded' && state.detail.status === 'pending' && (
+        <>
           <p className="pending">Computing… this page updates by itself when the value is ready.</p>
-        ))}
-      <p>{backHome}</p>
+          <LiveUpdatesStatus status={live} />
+        </>
+      )}
+      {!done && backHome}
     </section>
   );
 }
 
-/** `/values/:index`: the whole number, however long, once it is computed. */
+/**
+ * `/values/:index`: the whole number, however long, once it is computed. An index written another way
+ * ("0010", "1e1") is shown at its canonical address.
+ */
 export function ValueDetailPage({ indexParam }: { indexParam: string }) {
-  const checked = parseIndexInput(indexParam, DEFAULT_MAX_INDEX);
-  if (checked.ok && String(checked.index) === indexParam) return <Detail index={checked.index} />;
+  const limits = useLimits();
+  const checked = parseIndexInput(indexParam);
+  const canonical = checked.ok ? String(checked.index) : undefined;
+  useEffect(() => {
+    if (canonical !== undefined && canonical !== indexParam) replacePath(`/values/${canonical}`);
+  }, [canonical, indexParam]);
+
+  if (checked.ok) return canonical === indexParam ? <Detail index={checked.index} /> : null;
   return (
     <section aria-labelledby="detail-title">
-      <h1 id="detail-title">Not an index</h1>
+      <PageHeading id="detail-title" title="Not an index" />
       <p role="alert">
-        “{indexParam}” is not an index: {checked.ok ? 'write it as digits only' : checked.message}.
+        “{indexParam}” is not an index. {explainCode(checked.code, limits).text}
       </p>
-      <p>{backHome}</p>
+      {backHome}
     </section>
   );
 }

@@ -1,29 +1,40 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ValueDetail } from '@fibstack/contract/values';
+import { explain } from '../../lib/error-messages';
 import { ApiRequestError } from '../../lib/http';
 import { useResultEvents } from '../../lib/use-result-events';
-import { getValue } from './api';
+import { getValue, submitIndex } from './api';
 
 /** What the detail page knows about its index. */
 export type DetailState =
   | { kind: 'loading' }
   | { kind: 'loaded'; detail: ValueDetail; arrivedLive?: boolean }
-  | { kind: 'not-submitted' }
+  | { kind: 'not-submitted'; calculating?: boolean; failure?: string }
   | { kind: 'error'; message: string };
 
-const messageOf = (error: unknown) =>
-  error instanceof ApiRequestError ? error.message : 'The value could not be loaded.';
-
 /**
- * `GET /api/values/:index`, fetched again when the stream announces that index or (re)opens before the
- * value is known, so a pending page turns into the value by itself.
+ * `GET /api/values/:index`, fetched again when the stream announces that index, or opens while the
+ * value may have been stored unannounced, so a pending page turns into the value by itself.
+ * `calculate` submits an index that was never submitted.
  */
 export function useValueDetail(index: number) {
   const [state, setState] = useState<DetailState>({ kind: 'loading' });
   const requests = useRef(0);
+  /** The result of this index was announced while a request was out: a pending answer is already stale. */
+  const heard = useRef(false);
+  /** The stream opened while the value was on its way: that answer may predate the result. */
+  const recheck = useRef(false);
 
-  const load = useCallback(async () => {
+  const show = useCallback((next: DetailState) => {
+    const arrived = next.kind === 'loaded' && next.detail.status === 'done';
+    setState((current) =>
+      arrived && current.kind === 'loaded' && current.detail.status === 'pending' ? { ...next, arrivedLive: true } : next,
+    );
+  }, []);
+
+  const load = useCallback(async (): Promise<void> => {
     const request = ++requests.current;
+    heard.current = false;
     // Keep what is shown while refreshing a pending value; a late answer must not overwrite a newer one.
     setState((current) => (current.kind === 'loaded' ? current : { kind: 'loading' }));
     let next: DetailState;
@@ -31,28 +42,49 @@ export function useValueDetail(index: number) {
       next = { kind: 'loaded', detail: await getValue(index) };
     } catch (error) {
       if (error instanceof ApiRequestError && error.status === 404) next = { kind: 'not-submitted' };
-      else next = { kind: 'error', message: messageOf(error) };
+      else next = { kind: 'error', message: explain(error).text };
     }
     if (request !== requests.current) return;
-    const arrived = next.kind === 'loaded' && next.detail.status === 'done';
-    setState((current) =>
-      arrived && current.kind === 'loaded' && current.detail.status === 'pending' ? { ...next, arrivedLive: true } : next,
-    );
-  }, [index]);
+    show(next);
+    if (heard.current && next.kind === 'loaded' && next.detail.status === 'pending') return load();
+  }, [index, show]);
+
+  const calculate = useCallback(async () => {
+    const request = ++requests.current;
+    heard.current = false;
+    setState({ kind: 'not-submitted', calculating: true });
+    try {
+      const answer = await submitIndex(index);
+      if (request !== requests.current) return;
+      if (answer.status === 'done' || heard.current) return void (await load());
+      setState({ kind: 'loaded', detail: answer });
+    } catch (error) {
+      setState({ kind: 'not-submitted', failure: explain(error).text });
+    }
+  }, [index, load]);
 
   useEffect(() => {
     void load();
   }, [load]);
 
-  const done = state.kind === 'loaded' && state.detail.status === 'done';
-  useResultEvents({
+  const pending = state.kind === 'loaded' && state.detail.status === 'pending';
+  const stream = useResultEvents({
     onResult: (event) => {
-      if (event.index === index && !done) void load();
+      if (event.index !== index) return;
+      heard.current = true;
+      if (pending) void load();
     },
     onOpen: () => {
-      if (!done && state.kind !== 'not-submitted') void load();
+      if (state.kind === 'loading') recheck.current = true;
+      else if (pending || state.kind === 'error') void load();
     },
   });
 
-  return { state, retry: load };
+  useEffect(() => {
+    if (!recheck.current || state.kind === 'loading') return;
+    recheck.current = false;
+    if (pending) void load();
+  }, [state.kind, pending, load]);
+
+  return { state, retry: load, calculate, live: stream.status };
 }

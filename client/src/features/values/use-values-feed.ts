@@ -1,19 +1,28 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
 import type { ResultEvent, SubmitResponse } from '@fibstack/contract/values';
-import { ApiRequestError } from '../../lib/http';
+import { explain } from '../../lib/error-messages';
+import { useResultEvents } from '../../lib/use-result-events';
 import { listValues } from './api';
 import { feedReducer, initialFeed } from './values-feed-state';
 
-const messageOf = (error: unknown) =>
-  error instanceof ApiRequestError ? error.message : 'Something went wrong while loading the values.';
+/** A value as the page announces it. */
+export type ShownValue = Pick<ResultEvent, 'index' | 'value' | 'digits' | 'truncated'>;
 
 /**
  * The submissions shown on the home page and the values known for them: the first page on mount and
  * on `reload`, further pages on request, new submissions at once, and results as they are announced.
+ * `onValueShown` hears of values that appear in place of "pending" on this page (its own submissions
+ * included), not of every result the server announces to everyone.
  */
-export function useValuesFeed() {
+export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
   const [state, dispatch] = useReducer(feedReducer, initialFeed);
   const requests = useRef(0);
+  /** Results heard on the stream, at once: one may come before the answer to the submission it is for. */
+  const heard = useRef(new Map<number, ShownValue>());
+  /** This page's own submissions still without a value: announced however their value arrives. */
+  const awaited = useRef(new Set<number>());
+  /** The stream opened while the first page was on its way: that page may predate a result. */
+  const recheck = useRef(false);
 
   const reload = useCallback(async () => {
     const request = ++requests.current;
@@ -21,7 +30,7 @@ export function useValuesFeed() {
     try {
       dispatch({ type: 'firstPage', request, page: await listValues() });
     } catch (error) {
-      dispatch({ type: 'failed', request, more: false, message: messageOf(error) });
+      dispatch({ type: 'failed', request, more: false, message: explain(error).text });
     }
   }, []);
 
@@ -32,7 +41,7 @@ export function useValuesFeed() {
     try {
       dispatch({ type: 'nextPage', request, page: await listValues(nextCursor) });
     } catch (error) {
-      dispatch({ type: 'failed', request, more: true, message: messageOf(error) });
+      dispatch({ type: 'failed', request, more: true, message: explain(error).text });
     }
   }, [nextCursor, request]);
 
@@ -41,6 +50,41 @@ export function useValuesFeed() {
   }, [reload]);
 
   const submissions = useMemo(() => [...state.local, ...state.fetched], [state.local, state.fetched]);
+  const isPending = (index: number) => !(index in state.values) && submissions.some((submission) => submission.index === index);
+  const waiting = submissions.some((submission) => !(submission.index in state.values));
+
+  const stream = useResultEvents({
+    onResult: (event) => {
+      const fillsIn = isPending(event.index);
+      heard.current.set(event.index, event);
+      awaited.current.delete(event.index);
+      dispatch({ type: 'result', event });
+      if (fillsIn) onValueShown(event);
+    },
+    // Catch up after a break, or on the first open, only when a value shown as pending may have been
+    // stored before the stream could announce it (or when the first page could not be fetched at all).
+    onOpen: () => {
+      if (state.status === 'error') void reload();
+      else if (state.status === 'loading') recheck.current = true;
+      else if (waiting) void reload();
+    },
+  });
+
+  // A value this page asked for that came with a page fetched again (after live updates were paused).
+  useEffect(() => {
+    for (const index of awaited.current) {
+      const known = state.values[index];
+      if (!known) continue;
+      awaited.current.delete(index);
+      onValueShown({ index, ...known });
+    }
+  });
+
+  useEffect(() => {
+    if (!recheck.current || state.status === 'loading') return;
+    recheck.current = false;
+    if (waiting) void reload();
+  }, [state.status, waiting, reload]);
 
   return {
     status: state.status,
@@ -49,11 +93,15 @@ export function useValuesFeed() {
     nextCursor,
     loadingMore: state.loadingMore,
     submissions,
-    /** Whether some listed index has no value yet, so a missed result event would leave it stale. */
-    waiting: submissions.some((submission) => !(submission.index in state.values)),
+    live: stream.status,
     reload,
     loadMore,
-    addSubmission: useCallback((response: SubmitResponse) => dispatch({ type: 'submitted', response }), []),
-    applyResult: useCallback((event: ResultEvent) => dispatch({ type: 'result', event }), []),
+    /** Lists a submission this page made; its value is announced if it is known already. */
+    addSubmission: (response: SubmitResponse) => {
+      dispatch({ type: 'submitted', response });
+      const known = response.status === 'done' ? response : heard.current.get(response.index);
+      if (known) onValueShown(known);
+      else awaited.current.add(response.index);
+    },
   };
 }
