@@ -8,6 +8,18 @@ import type { EventsHub } from '../events/hub.js';
  * this instance's subscription was down never arrive, so the oldest entries make way for new ones.
  */
 const MAX_WAITING = 50_000;
+/**
+ * Results this instance has seen but was not waiting for, kept briefly: a small value can be computed,
+ * stored and announced before the 202 of its own request has finished writing. The subscription sees
+ * every replica's results, so this holds only the most recent ones.
+ */
+const MAX_RECENT_RESULTS = 10_000;
+
+/** A Map that forgets its oldest entry once it holds `limit`. */
+function remember(map: Map<number, number>, key: number, value: number, limit: number): void {
+  if (map.size >= limit) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
 
 /**
  * `fibstack_submit_to_stored_seconds`: from a submission's arrival (answered 202) to its result event
@@ -23,11 +35,13 @@ export function submitToStoredLatency(registry: Registry, events: EventsHub): Re
     registers: [registry],
   });
   const waiting = new Map<number, number>();
+  const recentResults = new Map<number, number>();
   events.onResult(({ index }) => {
+    const now = performance.now();
     const since = waiting.get(index);
-    if (since === undefined) return;
+    if (since === undefined) return remember(recentResults, index, now, MAX_RECENT_RESULTS);
     waiting.delete(index);
-    latency.observe((performance.now() - since) / 1000);
+    latency.observe((now - since) / 1000);
   });
 
   return (req, res, next) => {
@@ -35,8 +49,10 @@ export function submitToStoredLatency(registry: Registry, events: EventsHub): Re
     res.on('finish', () => {
       const index = (req.body as { index?: unknown } | undefined)?.index;
       if (res.statusCode !== 202 || typeof index !== 'number' || waiting.has(index)) return;
-      if (waiting.size >= MAX_WAITING) waiting.delete(waiting.keys().next().value!);
-      waiting.set(index, arrived);
+      const stored = recentResults.get(index);
+      if (stored === undefined || stored < arrived) return remember(waiting, index, arrived, MAX_WAITING);
+      recentResults.delete(index);
+      latency.observe((stored - arrived) / 1000);
     });
     next();
   };

@@ -19,7 +19,7 @@ const SIZE_BUCKETS: Array<[maxIndex: number, label: string]> = [
 ];
 
 export function sizeBucket(index: unknown): string {
-  if (typeof index !== 'number') return 'invalid';
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) return 'invalid';
   return SIZE_BUCKETS.find(([max]) => index <= max)?.[1] ?? '1M+';
 }
 
