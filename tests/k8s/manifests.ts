@@ -110,7 +110,8 @@ export function wholeCores(quantity: string): number {
 
 /**
  * The environment the kubelet gives `container`: envFrom ConfigMaps, then `env` entries resolved from
- * their ConfigMap key, Secret key (`secrets`, which tests supply) or the container's CPU limit.
+ * their ConfigMap key, Secret key (`secrets`, which tests supply) or the container's CPU limit, with
+ * `$(NAME)` in a value replaced by a variable defined before it, as the kubelet does.
  */
 export function containerEnv(
   container: Container,
@@ -121,7 +122,7 @@ export function containerEnv(
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) Object.assign(env, configMaps[source.configMapRef!.name]);
   for (const { name, value, valueFrom } of container.env ?? []) {
-    if (value !== undefined) env[name] = value;
+    if (value !== undefined) env[name] = value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (reference, variable: string) => env[variable] ?? reference);
     else if (valueFrom?.configMapKeyRef) env[name] = configMaps[valueFrom.configMapKeyRef.name]![valueFrom.configMapKeyRef.key]!;
     else if (valueFrom?.secretKeyRef) env[name] = secrets[valueFrom.secretKeyRef.name]![valueFrom.secretKeyRef.key]!;
     else if (valueFrom?.resourceFieldRef?.resource === 'limits.cpu') {

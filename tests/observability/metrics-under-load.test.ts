@@ -1,8 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { sample } from '../../worker/src/testing/prometheus-text.js';
 import { runLoad } from '../chaos/load.js';
+import { parsePromql, withoutGrafanaVariables } from '../k8s/promql.js';
 import { eventually, startObservedStack, type ObservedStack } from './native-stack.js';
 
 /**
@@ -78,5 +81,17 @@ describe('metrics under load', () => {
     const server = await scrape(`${observed.stack.serverUrl}/metrics`);
     expect(sample(server, 'fibstack_submit_to_stored_seconds_count')).toBe(indexes.length);
     expect(sample(server, 'fibstack_submit_to_stored_seconds_bucket', { le: '+Inf' })).toBe(indexes.length);
+  });
+
+  it('exposes every series the dashboard and the alerts query', async () => {
+    const repoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+    const dashboard = JSON.parse(repoFile('observability/grafana/dashboards/fibstack.json')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const alerts = parse(repoFile('observability/prometheus/alerts.yml')) as { groups: Array<{ rules: Array<{ expr: string }> }> };
+    const queries = [...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)), ...alerts.groups.flatMap((group) => group.rules.map((rule) => rule.expr))];
+    const queried = new Set(queries.flatMap((query) => parsePromql(withoutGrafanaVariables(query)).metrics));
+    const exposed = `${await scrape(workerMetrics)}\n${await scrape(`${observed.stack.serverUrl}/metrics`)}`;
+    const names = new Set(exposed.split('\n').filter((line) => /^[a-z]/.test(line)).map((line) => /^[\w:]+/.exec(line)![0]));
+    expect([...queried].filter((metric) => !names.has(metric))).toEqual([]);
+    expect(queried.size).toBeGreaterThan(5);
   });
 });
