@@ -40,6 +40,9 @@ http {
   access_log off;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
   include ${join(NGINX_DIR, 'conf/http.conf')};
   include ${dir}/default.conf;
 }
