@@ -90,7 +90,7 @@ export function createApp({ pool, queue, redis, events, config, logger }: AppDep
   if (config.CORS_ORIGIN) app.use('/api', cors(config.CORS_ORIGIN));
   if (config.RATE_LIMIT_ENABLED) app.use('/api', rateLimiter(redis, config.RATE_LIMIT_PER_MINUTE, logger));
 
-  app.post('/api/values', submitToStoredLatency(metrics.registry, events));
+  app.use(submitToStoredLatency(metrics.registry, events));
   // Routers declare full paths (not mounted under /api) so `req.route.path` is the whole pattern.
   app.use(valuesRoutes({ store: new ValuesStore(pool), queue, maxIndex: config.MAX_INDEX, logger }));
   app.use(eventsRoutes(events));

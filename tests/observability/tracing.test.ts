@@ -85,8 +85,11 @@ describe('one submission, one trace', () => {
       return parent ? [parent, ...ancestors(parent)] : [];
     };
 
+    const handler = one((span) => span.name === 'route /api/values', 'the route handler');
+    expect(handler.parentSpanId).toBe(http.spanId);
     const enqueue = one((span) => span.name === 'enqueue fibonacci', 'the enqueue span');
-    expect(enqueue).toMatchObject({ service: 'fibstack-server', kind: KIND.PRODUCER });
+    expect(enqueue).toMatchObject({ service: 'fibstack-server', kind: KIND.PRODUCER, parentSpanId: handler.spanId });
+    expect(one((span) => span.name.startsWith('pg.query:submit-values'), 'the submission INSERT').parentSpanId).toBe(handler.spanId);
     expect(ancestors(enqueue)).toContain(http);
     const add = one((span) => span.name === 'addBulk fibonacci', "BullMQ's add");
     expect(add).toMatchObject({ kind: KIND.PRODUCER, parentSpanId: enqueue.spanId });

@@ -25,7 +25,7 @@ function remember(map: Map<number, number>, key: number, value: number, limit: n
  * `fibstack_submit_to_stored_seconds`: from a submission's arrival (answered 202) to its result event
  * reaching this instance, i.e. queued, computed, stored and announced. Each instance measures the
  * submissions it accepted, so with several replicas every submission is counted once. A repeat of a
- * pending index keeps the first arrival. Returns the handler to run on `POST /api/values`.
+ * pending index keeps the first arrival. Returns a middleware that looks at `POST /api/values` only.
  */
 export function submitToStoredLatency(registry: Registry, events: EventsHub): RequestHandler {
   const latency = new Histogram({
@@ -45,6 +45,7 @@ export function submitToStoredLatency(registry: Registry, events: EventsHub): Re
   });
 
   return (req, res, next) => {
+    if (req.method !== 'POST' || req.path !== '/api/values') return next();
     const arrived = performance.now();
     res.on('finish', () => {
       const index = (req.body as { index?: unknown } | undefined)?.index;

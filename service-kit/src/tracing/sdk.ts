@@ -63,7 +63,10 @@ export async function startTracing(): Promise<void> {
         ignoreOutgoingRequestHook: () => true,
       }),
       // Route handlers only: every request passes every middleware and router, which says nothing.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
+      new ExpressInstrumentation({
+        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
+        spanNameHook: (info, defaultName) => (info.layerType === ExpressLayerType.REQUEST_HANDLER ? `route ${info.route}` : defaultName),
+      }),
       // Only inside a trace: the worker's polling, the reconciler and probes would otherwise each start one.
       // Pool check-outs are not worth a span each; the query span shows the wait.
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
