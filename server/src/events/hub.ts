@@ -78,9 +78,9 @@ export class EventsHub {
     if (!event.success) return void this.logger.warn({ message: message.slice(0, 200) }, 'ignored a malformed result event');
     for (const listener of this.resultListeners) listener(event.data);
     const frame = `event: result\ndata: ${JSON.stringify(event.data)}\n\n`;
-    if (!TRACING) return this.broadcast(frame);
+    const carrier = TRACING ? traceContextSchema.safeParse((json as Record<string, unknown>)[TRACE_CONTEXT_KEY]) : undefined;
+    if (!carrier?.success) return this.broadcast(frame);
     // The delivery joins the submission's trace, as a child of the worker's publish.
-    const carrier = traceContextSchema.safeParse((json as Record<string, unknown>)[TRACE_CONTEXT_KEY]);
     void traced(
       'sse deliver',
       { kind: SpanKind.CONSUMER, parent: carrier.data, attributes: { 'fibstack.index': event.data.index, 'fibstack.sse.clients': this.clients.size } },
