@@ -142,12 +142,19 @@ export function configMapsOf(objects: KubeObject[]): Record<string, Record<strin
 
 /**
  * What an operator creates by hand in the namespace before the first deploy (k8s/README.md), with
- * values for tests: the Secret (REDIS_URL only with managed data) and the RDS CA bundle ConfigMap.
+ * values for tests: the Secret (REDIS_URL only with managed data, BULL_BOARD_PASSWORD only with the
+ * bull-board component) and the RDS CA bundle ConfigMap.
  */
 export const CREATED_BY_HAND: {
-  secrets: Record<string, Record<string, string>> & { 'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string } };
+  secrets: Record<string, Record<string, string>> & { 'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string; BULL_BOARD_PASSWORD: string } };
   configMaps: Record<string, Record<string, string>> & { 'rds-ca-bundle': Record<string, string> };
 } = {
-  secrets: { 'fibstack-secrets': { POSTGRES_PASSWORD: 'secret-from-cluster', REDIS_URL: 'rediss://:token@cache.example.internal:6379' } },
+  secrets: {
+    'fibstack-secrets': {
+      POSTGRES_PASSWORD: 'secret-from-cluster',
+      REDIS_URL: 'rediss://:token@cache.example.internal:6379',
+      BULL_BOARD_PASSWORD: 'operators-only-passphrase',
+    },
+  },
   configMaps: { 'rds-ca-bundle': { 'global-bundle.pem': '-----BEGIN CERTIFICATE-----' } },
 };

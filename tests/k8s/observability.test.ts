@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { configMapsOf, containerEnv, CREATED_BY_HAND, workloads } from './manifests.js';
 import { parsePromql, withoutGrafanaVariables } from './promql.js';
+import { loadConfig as loadServerConfig } from '../../server/src/config.js';
 import { KUSTOMIZE, REPO, render } from './render.js';
 
 /**
@@ -223,5 +224,15 @@ describe('the kustomize component `observability`', () => {
     const dashboardMap = render({ overlay: 'base', components: ['observability'] }).find((object) => object.kind === 'ConfigMap' && object.metadata.name === 'fibstack-grafana-dashboard')!;
     expect(dashboardMap.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     expect(JSON.parse((dashboardMap.data as Record<string, string>)['fibstack-dashboard.json']!)).toEqual(dashboard);
+  });
+});
+
+describe('the kustomize component `bull-board`', () => {
+  it("turns the dashboard on with the Secret's password, which the server's config validation accepts", () => {
+    const objects = render({ overlay: 'eks', components: ['bull-board'] });
+    const server = workloads(objects).find(({ object }) => object.metadata.name === 'server')!.template.spec.containers[0]!;
+    const env = containerEnv(server, { ...CREATED_BY_HAND.configMaps, ...configMapsOf(objects) }, CREATED_BY_HAND.secrets);
+    expect(loadServerConfig(env)).toMatchObject({ BULL_BOARD_ENABLED: true, BULL_BOARD_PASSWORD: CREATED_BY_HAND.secrets['fibstack-secrets'].BULL_BOARD_PASSWORD });
+    expect(server.env).toContainEqual({ name: 'BULL_BOARD_PASSWORD', valueFrom: { secretKeyRef: { name: 'fibstack-secrets', key: 'BULL_BOARD_PASSWORD' } } });
   });
 });

@@ -107,6 +107,7 @@ export function deployables(): Deployable[] {
     ['eks-managed-data + gateway-api', { overlay: 'eks-managed-data', components: ['gateway-api'] }],
     ['kustomize base + observability', { overlay: 'base', components: ['observability'] }],
     ['eks + observability', { overlay: 'eks', components: ['observability'] }],
+    ['eks + bull-board', { overlay: 'eks', components: ['bull-board'] }],
   ];
   return [
     { name: 'k8s/ (kubectl apply -f k8s)', objects: loadManifests().map(({ object }) => object) },
