@@ -42,6 +42,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'observability',
+          include: ['tests/observability/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'chaos',
           include: ['tests/chaos/**/*.test.ts'],
           testTimeout: 300_000,

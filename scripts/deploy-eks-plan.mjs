@@ -20,6 +20,9 @@ const CRDS = {
   'keda.sh/ScaledObject': 'scaledobjects.keda.sh',
   'gateway.networking.k8s.io/Gateway': 'gateways.gateway.networking.k8s.io',
   'gateway.networking.k8s.io/HTTPRoute': 'httproutes.gateway.networking.k8s.io',
+  'monitoring.coreos.com/ServiceMonitor': 'servicemonitors.monitoring.coreos.com',
+  'monitoring.coreos.com/PodMonitor': 'podmonitors.monitoring.coreos.com',
+  'monitoring.coreos.com/PrometheusRule': 'prometheusrules.monitoring.coreos.com',
 };
 for (const object of objects) {
   const crd = CRDS[`${object.apiVersion.split('/')[0]}/${object.kind}`];

@@ -17,6 +17,7 @@ export type ApiError = z.infer<typeof apiErrorSchema>;
 export const errorStatus = {
   invalid_json: 400,
   invalid_query: 400,
+  unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,

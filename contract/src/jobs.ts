@@ -29,3 +29,11 @@ export const JOB_OPTIONS = {
   removeOnComplete: true,
   removeOnFail: { count: 1_000 },
 } as const;
+
+/**
+ * With tracing on, a result announcement also carries the trace context of its publish (W3C
+ * `traceparent`, `tracestate`) under this key, beside the ResultEvent fields, so the API's delivery to
+ * browsers joins the submission's trace. The API relays the ResultEvent fields only.
+ */
+export const TRACE_CONTEXT_KEY = 'trace';
+export const traceContextSchema = z.record(z.string(), z.string());

@@ -23,6 +23,8 @@ export interface NativeStackOptions {
   redisUrl?: string;
   /** Extra environment for the server and the worker (MAX_INDEX, LOG_LEVEL, …). */
   env?: Record<string, string>;
+  /** Extra environment for one service only (a worker's HEALTH_PORT, a per-service OTEL_* setting). */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Where service output goes: the terminal with a name prefix, or one log file per service. */
   output: 'terminal' | { logDir: string };
 }
@@ -51,6 +53,8 @@ interface ServiceSpec {
 }
 
 const node = process.execPath;
+/** Starts OpenTelemetry before the app when OTEL_EXPORTER_OTLP_ENDPOINT is set; does nothing otherwise. */
+const TRACING_PRELOAD = ['--import', '@fibstack/service-kit/tracing/preload'];
 const tsx = join(REPO_ROOT, 'node_modules/.bin/tsx');
 
 /** Runs a command to completion with the stack's environment; rejects with its output on failure. */
@@ -141,12 +145,12 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     const specs: Record<ServiceName, ServiceSpec> = {
       server: {
         // The same heap cap as the server's image (see server/Dockerfile).
-        command: dev ? [tsx, 'watch', 'server/src/main.ts'] : [node, '--max-old-space-size=128', 'server/dist/main.js'],
-        env: { ...shared, PORT: String(serverPort), ...(dev ? {} : { STATIC_DIR: join(REPO_ROOT, 'client/dist') }) },
+        command: dev ? [tsx, 'watch', 'server/src/main.ts'] : [node, '--max-old-space-size=128', ...TRACING_PRELOAD, 'server/dist/main.js'],
+        env: { ...shared, PORT: String(serverPort), ...(dev ? {} : { STATIC_DIR: join(REPO_ROOT, 'client/dist') }), ...options.serviceEnv?.server },
       },
       worker: {
-        command: dev ? [tsx, 'watch', 'worker/src/main.ts'] : [node, 'worker/dist/main.js'],
-        env: shared,
+        command: dev ? [tsx, 'watch', 'worker/src/main.ts'] : [node, ...TRACING_PRELOAD, 'worker/dist/main.js'],
+        env: { ...shared, ...options.serviceEnv?.worker },
       },
     };
     const running = new Map<ServiceName, ChildProcess>();

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { JobData } from '@fibstack/contract/jobs';
+import { queuesDashboard } from './admin/queues-dashboard.js';
 import type { ServerConfig } from './config.js';
 import { eventsRoutes } from './events/routes.js';
 import type { EventsHub } from './events/hub.js';
@@ -17,6 +18,7 @@ import { rateLimiter } from './http/rate-limit.js';
 import { requestIdFor } from './http/request-id.js';
 import { createMetrics } from './metrics/metrics.js';
 import { staticRoutes } from './static/routes.js';
+import { submitToStoredLatency } from './telemetry/submit-latency.js';
 import { valuesRoutes } from './values/routes.js';
 import { ValuesStore } from './values/store.js';
 
@@ -31,7 +33,8 @@ export interface AppDeps {
   config: Pick<
     ServerConfig,
     'MAX_INDEX' | 'STATIC_DIR' | 'RATE_LIMIT_ENABLED' | 'RATE_LIMIT_PER_MINUTE' | 'TRUST_PROXY' | 'CORS_ORIGIN'
-  >;
+  > &
+    Pick<ServerConfig, 'BULL_BOARD_ENABLED' | 'BULL_BOARD_USERNAME' | 'BULL_BOARD_PASSWORD'>;
   logger: Logger;
 }
 
@@ -81,10 +84,14 @@ export function createApp({ pool, queue, redis, events, config, logger }: AppDep
 
   app.use(healthRoutes(pool, redis, metrics.registry));
   app.get('/metrics', metrics.expose);
+  if (config.BULL_BOARD_ENABLED) {
+    app.use(queuesDashboard(queue, { username: config.BULL_BOARD_USERNAME, password: config.BULL_BOARD_PASSWORD! }));
+  }
 
   if (config.CORS_ORIGIN) app.use('/api', cors(config.CORS_ORIGIN));
   if (config.RATE_LIMIT_ENABLED) app.use('/api', rateLimiter(redis, config.RATE_LIMIT_PER_MINUTE, logger));
 
+  app.use(submitToStoredLatency(metrics.registry, events));
   // Routers declare full paths (not mounted under /api) so `req.route.path` is the whole pattern.
   app.use(valuesRoutes({ store: new ValuesStore(pool), queue, maxIndex: config.MAX_INDEX, logger }));
   app.use(eventsRoutes(events));

@@ -27,6 +27,9 @@ const trustProxyVar = stringVar('loopback, linklocal, uniquelocal')
     'must be a hop count, false, or a comma-separated list of addresses, subnets, loopback, linklocal, uniquelocal ("true" trusts any client)',
   );
 
+/** A dashboard that can retry and delete jobs deserves more than a guessable password. */
+const MIN_ADMIN_PASSWORD = 12;
+
 const serverEnv = z.object({
   ...postgresEnv.shape,
   ...redisEnv.shape,
@@ -48,6 +51,15 @@ const serverEnv = z.object({
    */
   SHUTDOWN_DRAIN_MS: intVar(0, 60_000, 1_000),
   SSE_HEARTBEAT_MS: intVar(100, 300_000, 15_000),
+  /** bull-board, the queue dashboard for operators, under /admin/queues; off unless asked for. */
+  BULL_BOARD_ENABLED: boolVar(false),
+  /** Its HTTP basic auth credentials (the password from a Secret), required when it is on. */
+  BULL_BOARD_USERNAME: stringVar('admin'),
+  BULL_BOARD_PASSWORD: optionalVar(),
+}).superRefine((env, issues) => {
+  if (env.BULL_BOARD_ENABLED && (env.BULL_BOARD_PASSWORD ?? '').length < MIN_ADMIN_PASSWORD) {
+    issues.addIssue({ code: 'custom', path: ['BULL_BOARD_PASSWORD'], message: `must be set, at least ${MIN_ADMIN_PASSWORD} characters, when BULL_BOARD_ENABLED is true` });
+  }
 });
 
 /** The server's settings, validated and converted once at start-up. */

@@ -6,6 +6,7 @@ import { createLogger } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
 import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
 import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
+import { queueTelemetry } from '@fibstack/service-kit/tracing/bullmq';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { EventsHub } from './events/hub.js';
@@ -31,7 +32,7 @@ process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unha
 const pool = createPool(poolConfigFrom(config), logger);
 const commands = createRedis(redisOptionsFrom(config, 'command'), logger, 'server-commands');
 const subscriber = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'server-events');
-const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands });
+const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands, telemetry: queueTelemetry() });
 // The connection itself warns once per outage; BullMQ repeats every reconnect attempt.
 queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
 const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);

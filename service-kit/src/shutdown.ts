@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { flushTracing } from './tracing/switch.js';
 
 /**
  * Runs `stop` once on the first SIGTERM or SIGINT, then exits 0 (or 1 if stopping failed).
@@ -14,12 +15,14 @@ export function onShutdownSignal(logger: Logger, stop: (signal: NodeJS.Signals) 
     stopping = true;
     logger.info({ signal }, 'shutting down');
     stop(signal).then(
-      () => {
+      async () => {
         logger.info('stopped cleanly');
+        await flushTracing();
         process.exit(0);
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
+        await flushTracing();
         process.exit(1);
       },
     );

@@ -15,10 +15,13 @@ describe.each([['docker-compose.yml'], ['docker-compose.dev.yml']])('%s', (file)
     expect(compose).not.toHaveProperty('version');
   });
 
-  it('publishes only the edge, on 3050', () => {
-    const published = Object.entries(compose.services).filter(([, service]) => service.ports);
+  it('publishes only the edge, on 3050 (opt-in profile services only on the loopback address)', () => {
+    const published = Object.entries(compose.services).filter(([, service]) => service.ports && !service.profiles);
     expect(published.map(([name]) => name)).toEqual(['nginx']);
     expect(published[0]![1].ports).toEqual(['${FIBSTACK_PORT:-3050}:80']);
+    for (const [name, service] of Object.entries(compose.services).filter(([, service]) => service.profiles)) {
+      for (const port of (service.ports as string[] | undefined) ?? []) expect(port, name).toMatch(/^"?127\.0\.0\.1:/);
+    }
   });
 
   it('starts server and worker only after migrations and healthy stores', () => {

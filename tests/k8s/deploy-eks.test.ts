@@ -116,6 +116,17 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(calls).toContain('kubectl get crd scaledobjects.keda.sh');
   });
 
+  it('gives components the deployed images: observability reports the commit as the service version', () => {
+    const { status, calls, objects } = deploy({ IMAGE_TAG: 'deadbeef', EKS_COMPONENTS: 'observability' });
+    expect(status).toBe(0);
+    for (const name of ['server', 'worker']) {
+      const deployment = objects.find((object) => object.kind === 'Deployment' && object.metadata.name === name)!;
+      const env = (deployment.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }).template.spec.containers[0]!.env;
+      expect(env.find((variable) => variable.name === 'FIBSTACK_VERSION')?.value, name).toBe('deadbeef');
+    }
+    for (const crd of ['servicemonitors', 'podmonitors', 'prometheusrules']) expect(calls).toContain(`kubectl get crd ${crd}.monitoring.coreos.com`);
+  });
+
   it('says exactly what is missing, and applies nothing, when the cluster is not ready', () => {
     const unreachable = deploy({ UNREACHABLE: '1' });
     expect(unreachable.status).toBe(1);

@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
  * - @kubernetes/client-node (generated from the Kubernetes OpenAPI spec, 1.30+): a kind must exist in a
  *   served API version (removed ones such as extensions/v1beta1 Ingress fail), and every field must be
  *   one the API knows (a typo or an invented field fails, as `kubectl apply --validate=strict` would).
- * Custom resources (Gateway API, KEDA) are checked against their CRDs' schemas by their
+ * Custom resources (Gateway API, KEDA, Prometheus Operator) are checked against their CRDs' schemas by their
  * @kubernetes-models packages (types, required fields, enums; those schemas do not reject unknown fields).
  */
 
@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 const CUSTOM_RESOURCE_PACKAGES: Record<string, string> = {
   'gateway.networking.k8s.io': '@kubernetes-models/gateway-api',
   'keda.sh': '@kubernetes-models/keda',
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
 };
 
 interface AttributeType {

@@ -110,7 +110,8 @@ export function wholeCores(quantity: string): number {
 
 /**
  * The environment the kubelet gives `container`: envFrom ConfigMaps, then `env` entries resolved from
- * their ConfigMap key, Secret key (`secrets`, which tests supply) or the container's CPU limit.
+ * their ConfigMap key, Secret key (`secrets`, which tests supply) or the container's CPU limit, with
+ * `$(NAME)` in a value replaced by a variable defined before it, as the kubelet does.
  */
 export function containerEnv(
   container: Container,
@@ -121,7 +122,7 @@ export function containerEnv(
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) Object.assign(env, configMaps[source.configMapRef!.name]);
   for (const { name, value, valueFrom } of container.env ?? []) {
-    if (value !== undefined) env[name] = value;
+    if (value !== undefined) env[name] = value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (reference, variable: string) => env[variable] ?? reference);
     else if (valueFrom?.configMapKeyRef) env[name] = configMaps[valueFrom.configMapKeyRef.name]![valueFrom.configMapKeyRef.key]!;
     else if (valueFrom?.secretKeyRef) env[name] = secrets[valueFrom.secretKeyRef.name]![valueFrom.secretKeyRef.key]!;
     else if (valueFrom?.resourceFieldRef?.resource === 'limits.cpu') {
@@ -141,12 +142,19 @@ export function configMapsOf(objects: KubeObject[]): Record<string, Record<strin
 
 /**
  * What an operator creates by hand in the namespace before the first deploy (k8s/README.md), with
- * values for tests: the Secret (REDIS_URL only with managed data) and the RDS CA bundle ConfigMap.
+ * values for tests: the Secret (REDIS_URL only with managed data, BULL_BOARD_PASSWORD only with the
+ * bull-board component) and the RDS CA bundle ConfigMap.
  */
 export const CREATED_BY_HAND: {
-  secrets: Record<string, Record<string, string>> & { 'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string } };
+  secrets: Record<string, Record<string, string>> & { 'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string; BULL_BOARD_PASSWORD: string } };
   configMaps: Record<string, Record<string, string>> & { 'rds-ca-bundle': Record<string, string> };
 } = {
-  secrets: { 'fibstack-secrets': { POSTGRES_PASSWORD: 'secret-from-cluster', REDIS_URL: 'rediss://:token@cache.example.internal:6379' } },
+  secrets: {
+    'fibstack-secrets': {
+      POSTGRES_PASSWORD: 'secret-from-cluster',
+      REDIS_URL: 'rediss://:token@cache.example.internal:6379',
+      BULL_BOARD_PASSWORD: 'operators-only-passphrase',
+    },
+  },
   configMaps: { 'rds-ca-bundle': { 'global-bundle.pem': '-----BEGIN CERTIFICATE-----' } },
 };

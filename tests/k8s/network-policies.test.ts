@@ -16,7 +16,12 @@ const impostor = outside('default', { 'app.kubernetes.io/component': 'server', '
 const kedaOperator = outside('keda', { 'app.kubernetes.io/name': 'keda-operator', app: 'keda-operator' });
 /** A client on the internet, as the load balancer delivers it (externalTrafficPolicy: Local keeps its address). */
 const internet: Endpoint = { ip: '203.0.113.10' };
-const EXTERNAL_SOURCES = ['internet', 'impostor', 'keda-operator'];
+/** Prometheus as kube-prometheus-stack labels it, in `monitoring`; and the same labels in another namespace. */
+const prometheus = outside('monitoring', { 'app.kubernetes.io/name': 'prometheus' });
+const strayPrometheus = outside('default', { 'app.kubernetes.io/name': 'prometheus' });
+/** The OpenTelemetry Collector's pods as its Helm chart labels them, in the namespace its address names. */
+const collectorIn = (namespace: string) => outside(namespace, { 'app.kubernetes.io/name': 'opentelemetry-collector' });
+const EXTERNAL_SOURCES = ['internet', 'impostor', 'keda-operator', 'prometheus', 'stray-prometheus'];
 
 /** The flows of one way of deploying: what the app needs (from its env) and what the policies allow. */
 function flowsOf({ objects, variant }: Deployable) {
@@ -80,12 +85,37 @@ function flowsOf({ objects, variant }: Deployable) {
       for (const from of EXTERNAL_SOURCES) flows.add(`${from} → ${to.pod}:${to.port}`);
     }
     if (objects.some((object) => object.kind === 'ScaledObject') && !managed) flows.add('keda-operator → redis:6379');
+    // Tracing: the collector named by OTEL_EXPORTER_OTLP_ENDPOINT (http://<service>.<namespace>.svc:<port>).
+    for (const pod of pods) {
+      const containers = containersOf(pod.template);
+      for (const container of containers) {
+        const endpoint = containerEnv(container, configMaps, CREATED_BY_HAND.secrets, containers).OTEL_EXPORTER_OTLP_ENDPOINT;
+        if (endpoint) flows.add(`${pod.name} → otel-collector:${new URL(endpoint).port}`);
+      }
+    }
+    // Scraping: the pods and ports the ServiceMonitors (through their Service) and PodMonitors select.
+    for (const monitor of objects.filter((object) => object.kind === 'ServiceMonitor')) {
+      const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string }> };
+      for (const service of objects.filter((object) => object.kind === 'Service' && matches(spec.selector.matchLabels, object.metadata.labels))) {
+        const ports = (service.spec as { ports: Array<{ name: string; port: number }> }).ports;
+        for (const { port } of spec.endpoints) {
+          const to = target(service.metadata.name, ports.find((candidate) => candidate.name === port)!.port);
+          flows.add(`prometheus → ${to.pod}:${to.port}`);
+        }
+      }
+    }
+    for (const monitor of objects.filter((object) => object.kind === 'PodMonitor')) {
+      const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string }> };
+      for (const pod of pods.filter(({ endpoint }) => matches(spec.selector.matchLabels, endpoint.labels))) {
+        for (const { port } of spec.podMetricsEndpoints) flows.add(`prometheus → ${pod.name}:${pod.endpoint.ports.find((candidate) => candidate.name === port)!.containerPort}`);
+      }
+    }
     return [...flows].sort();
   }
 
   /** Every connection the policies allow between the app's pods, from outside, and to the managed services. */
   function open(): string[] {
-    const external = { internet, impostor, 'keda-operator': kedaOperator };
+    const external = { internet, impostor, 'keda-operator': kedaOperator, prometheus, 'stray-prometheus': strayPrometheus };
     const sources = [...pods.map(({ name, endpoint }) => [name, endpoint] as const), ...Object.entries(external)];
     const flows: string[] = [];
     for (const [from, source] of sources) {
@@ -100,6 +130,8 @@ function flowsOf({ objects, variant }: Deployable) {
       for (const [store, port] of [['postgres', 5432], ['redis', 6379]] as const) {
         if (managedHosts[store] && allowed(policies, endpoint, managedHosts[store], port)) flows.push(`${name} → managed ${store}:${port}`);
       }
+      // The collector, in the namespace the component's address names (whether or not this variant uses it).
+      if (allowed(policies, endpoint, collectorIn('observability'), 4318)) flows.push(`${name} → otel-collector:4318`);
     }
     return flows.sort();
   }
@@ -143,6 +175,12 @@ describe('the NetworkPolicy model itself', () => {
 const all = deployables();
 
 describe('the flows the app needs, from its configuration', () => {
+  it('with observability: Prometheus scrapes the API and the worker, which export spans to the collector', () => {
+    const flows = flowsOf(all.find((deployable) => deployable.name === 'kustomize base + observability')!);
+    const added = flows.needed().filter((flow) => !flowsOf(all[0]!).needed().includes(flow));
+    expect(added).toEqual(['prometheus → server:5000', 'prometheus → worker:9090', 'server → otel-collector:4318', 'worker → otel-collector:4318']);
+  });
+
   it('in k8s/: anyone to the edge, the edge to the client and server, the apps to the stores, the backup to Postgres', () => {
     expect(flowsOf(all[0]!).needed()).toEqual([
       'edge → client:8080',
@@ -151,8 +189,10 @@ describe('the flows the app needs, from its configuration', () => {
       'internet → edge:80',
       'keda-operator → edge:80',
       'postgres-backup → postgres:5432',
+      'prometheus → edge:80',
       'server → postgres:5432',
       'server → redis:6379',
+      'stray-prometheus → edge:80',
       'worker → postgres:5432',
       'worker → redis:6379',
     ]);
@@ -165,8 +205,10 @@ describe('the flows the app needs, from its configuration', () => {
       'impostor → edge:80',
       'internet → edge:80',
       'keda-operator → edge:80',
+      'prometheus → edge:80',
       'server → managed postgres:5432',
       'server → managed redis:6379',
+      'stray-prometheus → edge:80',
       'worker → managed postgres:5432',
       'worker → managed redis:6379',
     ]);

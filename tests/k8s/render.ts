@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,12 +61,18 @@ export function render(variant: Variant): KubeObject[] {
   if (!components.length && !images && !config) return parseObjects(kustomizeBuild(overlayDir(overlay)));
   const dir = mkdtempSync(join(tmpdir(), 'fibstack-kustomize-'));
   try {
+    // As scripts/deploy-eks does: the images are set below the components, which see the deployed ones.
+    let base = relative(dir, overlayDir(overlay));
+    if (images) {
+      mkdirSync(join(dir, 'images'));
+      writeFileSync(join(dir, 'images', 'kustomization.yaml'), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [join('..', base)], images }));
+      base = 'images';
+    }
     const kustomization = {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
-      resources: [relative(dir, overlayDir(overlay))],
+      resources: [base],
       ...(components.length ? { components: components.map((name) => relative(dir, join(KUSTOMIZE, 'components', name))) } : {}),
-      ...(images ? { images } : {}),
       ...(config
         ? {
             configMapGenerator: [
@@ -99,6 +105,9 @@ export function deployables(): Deployable[] {
     ['eks + gateway-api', { overlay: 'eks', components: ['gateway-api'] }],
     ['eks + nlb-tls', { overlay: 'eks', components: ['nlb-tls'] }],
     ['eks-managed-data + gateway-api', { overlay: 'eks-managed-data', components: ['gateway-api'] }],
+    ['kustomize base + observability', { overlay: 'base', components: ['observability'] }],
+    ['eks + observability', { overlay: 'eks', components: ['observability'] }],
+    ['eks + bull-board', { overlay: 'eks', components: ['bull-board'] }],
   ];
   return [
     { name: 'k8s/ (kubectl apply -f k8s)', objects: loadManifests().map(({ object }) => object) },

@@ -5,11 +5,13 @@ import { createLogger } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
 import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
 import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
+import { queueTelemetry } from '@fibstack/service-kit/tracing/bullmq';
 import { loadConfig } from './config.js';
 import { FibonacciPool } from './fibonacci/pool.js';
 import { startHealthServer } from './health/health-server.js';
 import { createProcessor } from './jobs/processor.js';
 import { ResultsStore } from './jobs/results-store.js';
+import { createWorkerMetrics } from './metrics/worker-metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
 function readConfig() {
@@ -34,15 +36,17 @@ const commands = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'work
 // Results stored together are announced together: PUBLISHes issued in one tick share one write.
 const publisher = createRedis({ ...redisOptionsFrom(config, 'blocking'), enableAutoPipelining: true }, logger, 'worker-publisher');
 const threads = new FibonacciPool(config.COMPUTE_THREADS, config.JOB_TIMEOUT_MS);
+const metrics = createWorkerMetrics(threads);
 
 const worker = new Worker(
   QUEUE_NAME,
-  createProcessor({ store: new ResultsStore(pool), pool: threads, publisher, logger }),
+  metrics.timed(createProcessor({ store: new ResultsStore(pool), pool: threads, publisher, logger })),
   {
     connection: blocking,
     concurrency: config.WORKER_CONCURRENCY,
     lockDuration: config.WORKER_LOCK_DURATION_MS,
     stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+    telemetry: queueTelemetry(),
   },
 );
 worker.on('error', (error) => logger.warn({ err: error }, 'worker connection error'));
@@ -50,13 +54,14 @@ worker.on('failed', (job, error) =>
   logger.warn({ jobId: job?.id, index: job?.data.index, attempt: job?.attemptsMade, err: error }, 'job failed'),
 );
 
-const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands });
+const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands, telemetry: queueTelemetry() });
 queue.on('error', (error) => logger.debug({ err: error }, 'reconciler queue connection error'));
-const reconciler = new Reconciler(pool, queue, logger);
+metrics.observe(worker, queue);
+const reconciler = new Reconciler(pool, queue, logger, metrics.requeued);
 reconciler.start(config.RECONCILE_INTERVAL_MS);
 
 let closing = false;
-const health = config.HEALTH_PORT ? startHealthServer(config.HEALTH_PORT, () => closing) : undefined;
+const health = config.HEALTH_PORT ? startHealthServer(config.HEALTH_PORT, () => closing, metrics.registry) : undefined;
 logger.info({ concurrency: config.WORKER_CONCURRENCY, threads: config.COMPUTE_THREADS }, 'worker started');
 
 onShutdownSignal(logger, async () => {

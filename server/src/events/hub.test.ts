@@ -1,7 +1,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { RESULTS_CHANNEL, TRACE_CONTEXT_KEY } from '@fibstack/contract/jobs';
 import type { ResultEvent } from '@fibstack/contract/values';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
@@ -76,6 +76,15 @@ describe('GET /api/events', () => {
     await t.redis.publish(RESULTS_CHANNEL, JSON.stringify(event));
     const text = await stream.until(/event: result\ndata: .*\n\n/);
     expect(JSON.parse(/event: result\ndata: (.*)\n\n/.exec(text)![1]!)).toEqual(event);
+    stream.req.destroy();
+  });
+
+  it("relays the event fields only, never the worker's trace context", async () => {
+    const stream = await openStream();
+    const traced = { ...event, index: 11, [TRACE_CONTEXT_KEY]: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } };
+    await t.redis.publish(RESULTS_CHANNEL, JSON.stringify(traced));
+    const text = await stream.until(/event: result\ndata: .*"index":11.*\n\n/);
+    expect(JSON.parse(/event: result\ndata: (.*"index":11.*)\n\n/.exec(text)![1]!)).toEqual({ ...event, index: 11 });
     stream.req.destroy();
   });
 

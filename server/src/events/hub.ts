@@ -1,8 +1,10 @@
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RESULTS_CHANNEL } from '@fibstack/contract/jobs';
-import { resultEventSchema } from '@fibstack/contract/values';
+import { RESULTS_CHANNEL, TRACE_CONTEXT_KEY, traceContextSchema } from '@fibstack/contract/jobs';
+import { resultEventSchema, type ResultEvent } from '@fibstack/contract/values';
+import { SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
+import { TRACING } from '@fibstack/service-kit/tracing/switch';
 import { HttpError } from '../http/errors.js';
 
 /** A client that lets this much pile up unread is stalled; its browser reconnects and refetches. */
@@ -22,6 +24,7 @@ function parseJson(text: string): unknown {
  */
 export class EventsHub {
   private readonly clients = new Set<Response>();
+  private readonly resultListeners: Array<(event: ResultEvent) => void> = [];
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
 
@@ -41,6 +44,11 @@ export class EventsHub {
   /** Subscribes to the results channel; ioredis re-subscribes by itself after a reconnect. */
   async start(): Promise<void> {
     await this.subscriber.subscribe(RESULTS_CHANNEL);
+  }
+
+  /** Calls `listener` with every well-formed result this instance relays (the submit → stored metric). */
+  onResult(listener: (event: ResultEvent) => void): void {
+    this.resultListeners.push(listener);
   }
 
   /** How many streams are open now. */
@@ -65,9 +73,19 @@ export class EventsHub {
 
   /** Only a well-formed ResultEvent is relayed, re-serialised, so no message can break the SSE framing. */
   private relay(message: string): void {
-    const event = resultEventSchema.safeParse(parseJson(message));
+    const json = parseJson(message);
+    const event = resultEventSchema.safeParse(json);
     if (!event.success) return void this.logger.warn({ message: message.slice(0, 200) }, 'ignored a malformed result event');
-    this.broadcast(`event: result\ndata: ${JSON.stringify(event.data)}\n\n`);
+    for (const listener of this.resultListeners) listener(event.data);
+    const frame = `event: result\ndata: ${JSON.stringify(event.data)}\n\n`;
+    const carrier = TRACING ? traceContextSchema.safeParse((json as Record<string, unknown>)[TRACE_CONTEXT_KEY]) : undefined;
+    if (!carrier?.success) return this.broadcast(frame);
+    // The delivery joins the submission's trace, as a child of the worker's publish.
+    void traced(
+      'sse deliver',
+      { kind: SpanKind.CONSUMER, parent: carrier.data, attributes: { 'fibstack.index': event.data.index, 'fibstack.sse.clients': this.clients.size } },
+      () => this.broadcast(frame),
+    );
   }
 
   private broadcast(frame: string): void {

@@ -2,6 +2,9 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { JOB_OPTIONS, jobIdFor, type JobData } from '@fibstack/contract/jobs';
 import { MicroBatcher } from '@fibstack/service-kit/batch';
+import { jobTelemetry } from '@fibstack/service-kit/tracing/bullmq';
+import { SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
+import { TRACING } from '@fibstack/service-kit/tracing/switch';
 import { withDeadline } from '../deadline.js';
 
 /** How long a request waits for Redis before it answers without it. */
@@ -10,16 +13,23 @@ const ENQUEUE_TIMEOUT_MS = 1_000;
 const MAX_JOBS_PER_ADD = 500;
 const ADDS_IN_FLIGHT = 2;
 
+/** A job to add, with the trace context of the request that queued it (tracing on). */
+interface JobToAdd {
+  data: JobData;
+  telemetry: { metadata: string } | undefined;
+}
+
 /**
  * Queues the Fibonacci job of each submission. Jobs queued at about the same time go to Redis together
  * in one `addBulk`. The deterministic job id makes a repeat of a pending index a no-op in BullMQ.
  */
 export class FibonacciEnqueuer {
-  private readonly adds: MicroBatcher<JobData, unknown>;
+  private readonly adds: MicroBatcher<JobToAdd, unknown>;
 
-  constructor(queue: Queue<JobData>) {
+  constructor(private readonly queue: Queue<JobData>) {
     this.adds = new MicroBatcher(
-      (jobs: JobData[]) => queue.addBulk(jobs.map((data) => ({ name: 'fibonacci', data, opts: { ...JOB_OPTIONS, jobId: jobIdFor(data.index) } }))),
+      (jobs: JobToAdd[]) =>
+        queue.addBulk(jobs.map(({ data, telemetry }) => ({ name: 'fibonacci', data, opts: { ...JOB_OPTIONS, jobId: jobIdFor(data.index), telemetry } }))),
       { maxBatch: MAX_JOBS_PER_ADD, maxInFlight: ADDS_IN_FLIGHT },
     );
   }
@@ -29,8 +39,15 @@ export class FibonacciEnqueuer {
    * slow) is logged, not raised: the worker's reconciler queues every submission that has no result, and
    * the caller still gets its 202.
    */
-  async enqueue(data: JobData, logger: Logger): Promise<boolean> {
-    const add = this.adds.run(data);
+  enqueue(data: JobData, logger: Logger): Promise<boolean> {
+    if (!TRACING) return this.add(data, logger);
+    // The job's trace parent: this request's own span, whichever request's turn sends the batch.
+    const attributes = { 'messaging.destination.name': this.queue.name, 'messaging.message.id': jobIdFor(data.index) };
+    return traced('enqueue fibonacci', { kind: SpanKind.PRODUCER, attributes }, () => this.add(data, logger));
+  }
+
+  private async add(data: JobData, logger: Logger): Promise<boolean> {
+    const add = this.adds.run({ data, telemetry: jobTelemetry(this.queue.opts.telemetry) });
     try {
       await withDeadline(add, ENQUEUE_TIMEOUT_MS, 'queue add');
       return true;

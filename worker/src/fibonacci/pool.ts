@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { computeFibonacci, type ComputedValue } from './fibonacci.js';
 
@@ -18,6 +19,17 @@ interface Task {
   n: number;
   resolve: (value: ComputedValue) => void;
   reject: (error: Error) => void;
+  /** When a thread took it (performance.now()). */
+  startedAt?: number;
+}
+
+/** What the pool is doing, for the worker's metrics. */
+export interface PoolUsage {
+  threads: number;
+  busy: number;
+  waiting: number;
+  /** Thread time spent computing since start, summed over threads; its rate over `threads` is the utilisation. */
+  busySeconds: number;
 }
 
 const closedError = () => new Error('the compute pool is closed');
@@ -36,9 +48,10 @@ export class FibonacciPool {
   private readonly busy = new Map<Worker, Task>();
   private readonly waiting: Task[] = [];
   private closed = false;
+  private finishedBusyMs = 0;
 
   constructor(
-    size: number,
+    private readonly size: number,
     private readonly timeoutMs: number,
   ) {
     for (let i = 0; i < size; i++) this.start();
@@ -52,6 +65,13 @@ export class FibonacciPool {
       this.waiting.push({ n, resolve, reject });
       this.dispatch();
     });
+  }
+
+  usage(): PoolUsage {
+    const now = performance.now();
+    let runningMs = 0;
+    for (const task of this.busy.values()) runningMs += now - (task.startedAt ?? now);
+    return { threads: this.size, busy: this.busy.size, waiting: this.waiting.length, busySeconds: (this.finishedBusyMs + runningMs) / 1000 };
   }
 
   /** Fails the waiting and running tasks and terminates every thread. */
@@ -89,9 +109,11 @@ export class FibonacciPool {
   }
 
   private run(thread: Worker, task: Task): void {
+    task.startedAt = performance.now();
     this.busy.set(thread, task);
     const finish = (settle: () => void, reusable: boolean) => {
       clearTimeout(timer);
+      this.finishedBusyMs += performance.now() - task.startedAt!;
       thread.removeAllListeners('message').removeAllListeners('error');
       if (!this.busy.delete(thread)) return; // close() has failed the task and terminated the thread
       if (reusable) this.idle.push(thread);

@@ -1,8 +1,9 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { jobDataSchema, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { jobDataSchema, RESULTS_CHANNEL, TRACE_CONTEXT_KEY } from '@fibstack/contract/jobs';
 import { previewOf, type ResultEvent } from '@fibstack/contract/values';
+import { currentTraceCarrier, SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
 import { INLINE_MAX_INDEX, type FibonacciPool } from '../fibonacci/pool.js';
 import type { ResultsStore } from './results-store.js';
 
@@ -35,8 +36,13 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       log.info('value already stored; nothing to compute');
       return { index, stored: false };
     }
-    const { value, computeMs } = await pool.compute(index);
-    const computedAt = await store.insert(index, value, computeMs);
+    const onThread = index > INLINE_MAX_INDEX;
+    const { value, computeMs } = await traced('fibonacci compute', { attributes: { 'fibstack.index': index, 'fibstack.compute.on_thread': onThread } }, () =>
+      pool.compute(index),
+    );
+    const computedAt = await traced('results insert', { attributes: { 'fibstack.index': index, 'fibstack.digits': value.length } }, () =>
+      store.insert(index, value, computeMs),
+    );
     if (!computedAt) {
       log.info('value already stored; kept the stored one');
       return { index, stored: false };
@@ -48,7 +54,10 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       computedAt: computedAt.toISOString(),
       ...previewOf(value),
     };
-    await publisher.publish(RESULTS_CHANNEL, JSON.stringify(event)).catch((error: unknown) => {
+    // The message carries the publish's trace context, so the API's delivery to browsers joins this trace.
+    await traced('results publish', { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': RESULTS_CHANNEL } }, () =>
+      publisher.publish(RESULTS_CHANNEL, JSON.stringify({ ...event, [TRACE_CONTEXT_KEY]: currentTraceCarrier() })),
+    ).catch((error: unknown) => {
       // The value is stored; live viewers miss one event and catch up on their next page load.
       log.warn({ err: error }, 'could not announce the result');
     });

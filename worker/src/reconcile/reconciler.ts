@@ -19,6 +19,8 @@ export class Reconciler {
     private readonly pool: pg.Pool,
     private readonly queue: Queue<JobData>,
     private readonly logger: Logger,
+    /** Told how many jobs each pass added or retried (the re-queue metric). */
+    private readonly onRequeued: (count: number) => void = () => undefined,
   ) {}
 
   /** One pass over all unresolved indexes; returns how many jobs it added or retried. */
@@ -38,7 +40,10 @@ export class Reconciler {
       if (rows.length < BATCH) break;
       after = rows[rows.length - 1]!.index;
     }
-    if (repaired > 0) this.logger.info({ repaired }, 'reconciler re-queued unresolved submissions');
+    if (repaired > 0) {
+      this.logger.info({ repaired }, 'reconciler re-queued unresolved submissions');
+      this.onRequeued(repaired);
+    }
     return repaired;
   }
 
@@ -56,13 +61,16 @@ export class Reconciler {
         }
       }),
     );
-    await this.queue.addBulk(
-      missing.map((index) => ({
-        name: 'fibonacci',
-        data: { index, requestId: 'reconciler' },
-        opts: { ...JOB_OPTIONS, jobId: jobIdFor(index) },
-      })),
-    );
+    // Nothing missing is the usual case: no round trip (and no empty traced add) for it.
+    if (missing.length) {
+      await this.queue.addBulk(
+        missing.map((index) => ({
+          name: 'fibonacci',
+          data: { index, requestId: 'reconciler' },
+          opts: { ...JOB_OPTIONS, jobId: jobIdFor(index) },
+        })),
+      );
+    }
     return missing.length + retried;
   }
 

@@ -1,0 +1,69 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIdFor, JOB_OPTIONS } from '@fibstack/contract/jobs';
+import { loadConfig } from '../config.js';
+import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
+
+const PASSWORD = 'correct horse battery';
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('the queue dashboard (bull-board) when off, as by default', () => {
+  let t: AppUnderTest;
+  beforeAll(async () => {
+    t = await startAppUnderTest();
+  });
+  afterAll(() => t.close());
+
+  it('does not exist', async () => {
+    const response = await request(t.app).get('/admin/queues').set('Authorization', basic('admin', PASSWORD));
+    expect(response.status).toBe(404);
+    expect(response.body.error.code).toBe('not_found');
+  });
+});
+
+describe('the queue dashboard when on', () => {
+  let t: AppUnderTest;
+  beforeAll(async () => {
+    t = await startAppUnderTest({ BULL_BOARD_ENABLED: 'true', BULL_BOARD_USERNAME: 'ops', BULL_BOARD_PASSWORD: PASSWORD });
+    await t.queue.add('fibonacci', { index: 77, requestId: 'dashboard' }, { ...JOB_OPTIONS, jobId: jobIdFor(77) });
+  });
+  afterAll(() => t.close());
+
+  it.each([
+    ['no credentials', undefined],
+    ['a wrong password', basic('ops', 'guess')],
+    ['a wrong user', basic('admin', PASSWORD)],
+    ['another scheme', `Bearer ${PASSWORD}`],
+    ['garbage', 'Basic !!!'],
+  ])('refuses %s with a 401 challenge and the JSON error', async (_case, authorization) => {
+    for (const path of ['/admin/queues', '/admin/queues/api/queues']) {
+      const call = request(t.app).get(path);
+      const response = await (authorization ? call.set('Authorization', authorization) : call);
+      expect(response.status).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Basic realm="fibstack queues", charset="UTF-8"');
+      expect(response.body.error.code).toBe('unauthorized');
+    }
+  });
+
+  it('serves the dashboard and its API with the right credentials', async () => {
+    const page = await request(t.app).get('/admin/queues').set('Authorization', basic('ops', PASSWORD));
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<base href="/admin/queues/"');
+    const api = await request(t.app).get('/admin/queues/api/queues').set('Authorization', basic('ops', PASSWORD));
+    expect(api.status).toBe(200);
+    const fibonacci = (api.body.queues as Array<{ name: string; counts: Record<string, number> }>).find((queue) => queue.name === 'fibonacci');
+    expect(fibonacci?.counts.waiting).toBe(1);
+  });
+});
+
+describe('its configuration', () => {
+  it.each([[{}], [{ BULL_BOARD_PASSWORD: 'short' }]])('requires a password of 12 characters or more when on (%o)', (env) => {
+    expect(() => loadConfig({ BULL_BOARD_ENABLED: 'true', ...env })).toThrow(
+      /BULL_BOARD_PASSWORD: must be set, at least 12 characters, when BULL_BOARD_ENABLED is true/,
+    );
+  });
+
+  it('needs nothing when off', () => {
+    expect(loadConfig({})).toMatchObject({ BULL_BOARD_ENABLED: false, BULL_BOARD_USERNAME: 'admin' });
+  });
+});

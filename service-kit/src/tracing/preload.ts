@@ -1,0 +1,13 @@
+/**
+ * The tracing entry point, loaded before the app with `node --import @fibstack/service-kit/tracing/preload`
+ * so that instrumentation can patch http, express, pg and ioredis before the app imports them. With no
+ * OTLP endpoint configured it loads nothing else and the app runs exactly as without it. Worker threads
+ * (the Fibonacci pool) inherit `--import`; they export no spans, so only the main thread starts the SDK.
+ */
+import { isMainThread } from 'node:worker_threads';
+import { tracingRequested } from './switch.js';
+
+if (isMainThread && tracingRequested()) {
+  const { startTracing } = await import('./sdk.js');
+  await startTracing();
+}
