@@ -40,6 +40,8 @@ const EXPLANATIONS: Record<ErrorCode | ClientErrorCode, { field?: true; text: (l
   invalid_query: { text: () => RELOAD },
   unsupported_media_type: { text: () => RELOAD },
   payload_too_large: { text: () => RELOAD },
+  // Only the operators' queue dashboard (/admin) asks for credentials; this page never should.
+  unauthorized: { text: () => RELOAD },
   not_found: { text: () => 'The server does not know this request. Reload the page to get the current version.' },
   rate_limited: { text: () => 'Too many requests from your connection in the last minute. Wait a minute, then try again.' },
   internal_error: { text: () => `Something went wrong on the server. ${LATER}` },
