@@ -47,11 +47,12 @@ export async function docker(args: string[], timeoutMs = 300_000): Promise<strin
 }
 
 /**
- * Makes the official base images available: a no-op where a registry is reachable and they are pulled
- * as usual; on the project's CI machines, which reach no registry, the shared provision script builds
- * local stand-ins under the official names (it also starts dockerd when needed).
+ * Makes the official base images available (those the repository's files name, plus `named`): a no-op
+ * where a registry is reachable and they are pulled as usual; on the project's CI machines, which reach
+ * no registry, the shared provision script builds local stand-ins under the official names (it also
+ * starts dockerd when needed).
  */
-export async function provisionBaseImages(): Promise<void> {
+export async function provisionBaseImages(named: string[] = []): Promise<void> {
   const provision = fileURLToPath(new URL('../../../shared/containers/provision', import.meta.url));
   try {
     await run('test', ['-x', provision]);
@@ -59,6 +60,7 @@ export async function provisionBaseImages(): Promise<void> {
     return;
   }
   await run(provision, ['--from-files', '.'], { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
+  if (named.length) await run(provision, named, { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
 /** Rejects when `promise` takes longer than `ms`. */
