@@ -18,7 +18,7 @@ export class FibonacciEnqueuer {
   private readonly adds: MicroBatcher<JobData, unknown>;
 
   constructor(queue: Queue<JobData>) {
-    this.adds = new MicroBatcher(
+    this.adds = new MicroBatcher<JobData, unknown>(
       (jobs: JobData[]) => queue.addBulk(jobs.map((data) => ({ name: 'fibonacci', data, opts: { ...JOB_OPTIONS, jobId: jobIdFor(data.index) } }))),
       { maxBatch: MAX_JOBS_PER_ADD, maxInFlight: ADDS_IN_FLIGHT },
     );
