@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 const withPostgres = ['devstack/src/vitest-postgres.ts'];
+/** The server and worker tests also run their compiled entry points, so those are built first. */
+const withBuild = ['devstack/src/vitest-build.ts'];
 
 /**
  * One Vitest config covers every workspace and every cross-service suite. Projects that touch Postgres
@@ -15,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['server/src/**/*.test.ts'],
-          globalSetup: withPostgres,
+          globalSetup: [...withBuild, ...withPostgres],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },
@@ -24,7 +26,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['worker/src/**/*.test.ts'],
-          globalSetup: withPostgres,
+          globalSetup: [...withBuild, ...withPostgres],
           testTimeout: 60_000,
           hookTimeout: 30_000,
         },
@@ -37,6 +39,15 @@ export default defineConfig({
           include: ['tests/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'native',
+          include: ['tests/native/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },
