@@ -117,4 +117,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     stack.kill('SIGTERM');
   });
 }
-stack.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+stack.on('exit', (code, signal) => {
+  if (stopping) log(code === 0 ? 'stopped.' : `stopped, with errors (${signal ?? `exit code ${code}`}).`);
+  process.exit(code ?? 1);
+});

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export function copyOfRepository(prefix: string): string {
   const copy = mkdtempSync(join(tmpdir(), prefix));
+  // mkdtemp makes it private (0700); a clone is not, and the Postgres run as its own user must get in.
+  chmodSync(copy, 0o755);
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
     .split('\0')
     .filter((file) => file && existsSync(join(REPO_ROOT, file)));
@@ -38,6 +40,7 @@ export interface Launched {
   output(): string;
   /** Resolves when the output has matched `pattern` (counting only output from now on when `fromNow`). */
   waitFor(pattern: RegExp, timeoutMs: number, fromNow?: boolean): Promise<void>;
+  /** Settles once the process has exited and every process sharing its output has closed it. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** What a terminal does on Ctrl-C: SIGINT to the whole foreground process group. */
   interrupt(): void;
@@ -60,7 +63,7 @@ export function launch(command: string, args: string[], options: { cwd: string; 
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   return {
     child,
