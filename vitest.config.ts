@@ -12,6 +12,7 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'contract', include: ['contract/src/**/*.test.ts'] } },
+      { test: { name: 'devstack', include: ['devstack/src/**/*.test.ts'] } },
       { test: { name: 'service-kit', include: ['service-kit/src/**/*.test.ts'], globalSetup: withPostgres } },
       {
         test: {

@@ -121,6 +121,13 @@ async function supervise(child: ChildProcess, options: NativeRedisOptions, start
   };
 }
 
+/** Starts a Redis of our own from `source`: redis-server, or a container; throws the advice when there is none. */
+export function startRedisFrom(source: RedisSource, options: NativeRedisOptions): Promise<NativeRedis> {
+  if (source.kind === 'none') throw new Error(source.help);
+  if (source.kind === 'url') throw new Error(`Redis at ${source.url} is not ours to start`);
+  return source.kind === 'docker' ? startRedisInDocker(options) : startRedis(options);
+}
+
 /** Spawns `redis-server` from PATH on 127.0.0.1. */
 export async function startRedis(options: NativeRedisOptions): Promise<NativeRedis> {
   if (!hasRedisServer()) throw new Error(redisInstallHelp());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { startPostgres, type NativePostgres } from './postgres.js';
-import { findRedis, startRedis, startRedisInDocker, type NativeRedis } from './redis.js';
+import { findRedis, startRedisFrom, type NativeRedis } from './redis.js';
 
 /** The repository root, from devstack/dist or devstack/src. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -150,10 +150,7 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     const databaseUrl = await postgres.createDatabase('fibstack');
     const redisLog = sinkFor('redis');
     const redisOptions = { port: await freePort(), dataDir: join(options.dataDir, 'redis'), onLog: (line: string) => redisLog(Buffer.from(line)) };
-    const redis =
-      redisSource.kind === 'url'
-        ? undefined
-        : await (redisSource.kind === 'docker' ? startRedisInDocker(redisOptions) : startRedis(redisOptions));
+    const redis = redisSource.kind === 'url' ? undefined : await startRedisFrom(redisSource, redisOptions);
     if (redis) {
       cleanups.unshift(() => redis.stop());
       watchExit('redis', redis.process);
