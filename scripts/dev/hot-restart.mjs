@@ -53,6 +53,8 @@ function sourceFiles(dir) {
 /** Calls `onChange(file)` for every change; polls when file events are not delivered (see above). */
 function watchSources(folders, onChange) {
   const polling = /^(1|true)$/i.test(process.env.CHOKIDAR_USEPOLLING ?? '');
+  const interval = Number(process.env.CHOKIDAR_INTERVAL) || 100;
+  log(`watching ${folders.map((folder) => relative(root, folder)).join(', ')} (${polling ? `polling every ${interval} ms` : 'file events'})`);
   if (!polling) {
     for (const folder of folders) {
       watch(folder, { recursive: true }, (_event, file) => {
@@ -75,13 +77,23 @@ function watchSources(folders, onChange) {
     const changed = [...now].find(([file, value]) => seen.get(file) !== value) ?? [...seen].find(([file]) => !now.has(file));
     seen = now;
     if (changed) onChange(changed[0]);
-  }, Number(process.env.CHOKIDAR_INTERVAL) || 100).unref();
+  }, interval).unref();
 }
 
 cluster.setupPrimary({ exec: entry, args: [], execArgv: ['--conditions=development', '--import', 'tsx', ...process.execArgv] });
 
+/**
+ * Takes an old process out of service: first out of the cluster's round robin (disconnect closes its
+ * listener once every connection already handed to it has been answered), then its SIGTERM. A process
+ * signalled first could exit with a connection still on its way to it, and that client would wait forever.
+ */
+function retire(old) {
+  old.once('disconnect', () => old.process.kill('SIGTERM'));
+  old.disconnect();
+}
+
 let current; // the process serving now
-let starting; // the process being started
+let starting; // true while a restart is under way, then the process being started
 let restartQueued = false;
 let stopping = false;
 
@@ -91,9 +103,11 @@ function start(reason) {
     restartQueued = true;
     return;
   }
+  starting = true;
   const startedAt = Date.now();
   const previous = current;
   const launch = () => {
+    if (stopping) return;
     const next = cluster.fork();
     starting = next;
     const ready = () => {
@@ -101,7 +115,7 @@ function start(reason) {
       starting = undefined;
       current = next;
       log(overlap ? `${entry} listening after ${Date.now() - startedAt} ms` : `${entry} started`);
-      if (overlap && previous && !previous.isDead()) previous.process.kill('SIGTERM');
+      if (overlap && previous && !previous.isDead()) retire(previous);
       if (restartQueued) {
         restartQueued = false;
         start('a change during the restart');
@@ -111,8 +125,14 @@ function start(reason) {
     next.once('exit', (code, signal) => {
       if (starting === next) {
         starting = undefined;
-        log(`${entry} exited (${signal ?? `code ${code}`}) before it was ready${current && !current.isDead() ? '; the previous one keeps running' : ''}. Waiting for a change.`);
-        restartQueued = false;
+        const kept = current && !current.isDead() ? '; the previous one keeps running' : '';
+        log(`${entry} exited (${signal ?? `code ${code}`}) before it was ready${kept}.`);
+        if (restartQueued) {
+          restartQueued = false;
+          start('a change during the restart');
+        } else {
+          log('Waiting for a change.');
+        }
       } else if (current === next && !stopping) {
         current = undefined;
         log(`${entry} exited (${signal ?? `code ${code}`}). Waiting for a change.`);
