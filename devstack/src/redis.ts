@@ -145,6 +145,7 @@ export async function startRedis(options: NativeRedisOptions): Promise<NativeRed
  */
 export async function startRedisInDocker(options: NativeRedisOptions): Promise<NativeRedis> {
   await mkdir(options.dataDir, { recursive: true });
+  // As the current user, and past the image's entrypoint, which would hand the files to its `redis` user.
   const user = process.getuid && process.getgid ? ['--user', `${process.getuid()}:${process.getgid()}`] : [];
   const child = spawn(
     'docker',
@@ -153,8 +154,10 @@ export async function startRedisInDocker(options: NativeRedisOptions): Promise<N
       '--name', `fibstack-native-redis-${options.port}`,
       '-p', `127.0.0.1:${options.port}:6379`,
       '-v', `${options.dataDir}:/data`,
+      '-w', '/data',
       ...user,
-      REDIS_IMAGE, 'redis-server', ...REDIS_ARGS,
+      '--entrypoint', 'redis-server',
+      REDIS_IMAGE, ...REDIS_ARGS,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

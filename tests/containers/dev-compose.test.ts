@@ -105,10 +105,10 @@ describe('docker-compose.dev.yml', () => {
   it('runs every Node service as the owner of the checkout, not root', async () => {
     for (const service of ['server', 'worker', 'client']) {
       const id = (await compose(project, ['ps', '-q', service])).trim();
-      const processes = (await docker(['top', id, '-eo', 'uid,args'])).split('\n').slice(1).map((line) => line.trim().split(/\s+/));
-      const node = processes.filter(([, command]) => basename(command ?? '') === 'node');
+      const processes = (await docker(['top', id, '-eo', 'pid,uid,args'])).split('\n').slice(1).map((line) => line.trim().split(/\s+/));
+      const node = processes.filter(([, , command]) => basename(command ?? '') === 'node');
       expect(node.length).toBeGreaterThan(0);
-      for (const [uid] of node) expect(Number(uid)).toBe(owner);
+      for (const [, uid] of node) expect(Number(uid)).toBe(owner);
     }
   });
 
@@ -151,13 +151,14 @@ describe('docker-compose.dev.yml', () => {
     const since = new Date();
     const [server, worker] = [await follow('server', since), await follow('worker', since)];
     const marker = `kit-${Date.now()}`;
-    const seen = [server, worker].map((logs) => logs.waitFor(new RegExp(`"edit":"${marker}"`), SERVED_WITHIN_MS));
-    const started = Date.now();
+    let started = 0;
+    const seen = [server, worker].map((logs) =>
+      logs.waitFor(new RegExp(`"edit":"${marker}"`), SERVED_WITHIN_MS).then(() => Date.now() - started),
+    );
+    started = Date.now();
     editServiceKit(copy, marker);
-    await seen[0];
-    timings['service-kit/ edit → server restarted'] = Date.now() - started;
-    await seen[1];
-    timings['service-kit/ edit → worker restarted'] = Date.now() - started;
+    timings['service-kit/ edit → server restarted'] = await seen[0]!;
+    timings['service-kit/ edit → worker restarted'] = await seen[1]!;
   });
 
   it('restarts the worker on an edit to worker/, and it computes', async () => {
