@@ -59,23 +59,23 @@ export function findRedis(env: NodeJS.ProcessEnv = process.env, platform: NodeJS
   return { kind: 'none', help: redisInstallHelp(platform) };
 }
 
-/** One PING over a fresh connection: true on +PONG, false on anything else (refused, reset, silence). */
-function pings(port: number): Promise<boolean> {
+/** One PING over a fresh connection; resolves to Redis's answer line, or to what went wrong instead. */
+function ping(port: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let answer = '';
-    const finish = (ok: boolean) => {
+    const finish = (result: string) => {
       socket.destroy();
-      resolve(ok);
+      resolve(result);
     };
-    socket.setTimeout(1_000, () => finish(false));
+    socket.setTimeout(1_000, () => finish('no answer'));
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       answer += chunk.toString();
-      if (answer.includes('\r\n')) finish(answer.startsWith('+PONG'));
+      if (answer.includes('\r\n')) finish(answer.split('\r\n')[0]!);
     });
-    socket.on('error', () => finish(false));
-    socket.on('close', () => finish(false));
+    socket.on('error', (error) => finish(error.message));
+    socket.on('close', () => finish('connection closed'));
   });
 }
 
@@ -85,9 +85,9 @@ function pings(port: number): Promise<boolean> {
  */
 async function waitForPing(port: number, timeoutMs: number, exited: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await pings(port))) {
+  for (let answer = await ping(port); answer !== '+PONG'; answer = await ping(port)) {
     if (exited()) throw new Error(`Redis exited during start (port ${port})`);
-    if (Date.now() > deadline) throw new Error(`Redis did not answer on ${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`Redis did not answer PING on ${port} within ${timeoutMs} ms (last: ${answer.slice(0, 200)})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -157,7 +157,8 @@ export async function startRedisInDocker(options: NativeRedisOptions): Promise<N
       '-w', '/data',
       ...user,
       '--entrypoint', 'redis-server',
-      REDIS_IMAGE, ...REDIS_ARGS,
+      // Docker's port proxy is not loopback to Redis; the port is published on the host's loopback only.
+      REDIS_IMAGE, ...REDIS_ARGS, '--protected-mode', 'no',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
