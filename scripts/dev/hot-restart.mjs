@@ -102,7 +102,10 @@ function takeSpare() {
   return next;
 }
 function forkSpare() {
-  if (!stopping && !spare) spare = forkWarm();
+  if (stopping || spare) return;
+  const child = forkWarm();
+  spare = child;
+  void child.warm.then(() => spare === child && log('ready for the next change'));
 }
 
 /**

@@ -8,7 +8,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
 import { copyOfRepository, launch, type Launched } from '../native/checkout.js';
-import { editClient, editContract, editServer, editServiceKit, editWorker, get, until } from '../native/dev-loop.js';
+import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady, until } from '../native/dev-loop.js';
 import { compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const BASE = 'http://127.0.0.1:3050';
@@ -76,6 +76,16 @@ describe('docker-compose.dev.yml', () => {
     return logs;
   }
 
+  /** Waits until the server's and the worker's runners have their next process loaded (a developer's pace). */
+  async function runnersReady() {
+    const logsOf = async (service: string) => {
+      const id = (await compose(project, ['ps', '-q', service])).trim();
+      const { stdout } = await promisify(execFile)('docker', ['logs', id], { maxBuffer: 64 * 1024 * 1024 });
+      return stdout;
+    };
+    await until(async () => runnerReady(await logsOf('server')) && runnerReady(await logsOf('worker')), 60_000, 'the runners');
+  }
+
   beforeAll(async () => {
     await provisionBaseImages();
     copy = copyOfRepository('fibstack-dev-');
@@ -123,12 +133,14 @@ describe('docker-compose.dev.yml', () => {
   });
 
   it('serves an edit to server/, and no request fails at the edge during the restart', async () => {
+    await runnersReady();
     const served = await editServer(copy, BASE, SERVED_WITHIN_MS);
     timings['server/ edit → served'] = served.ms;
     expect(served.failures).toEqual([]);
   });
 
   it('serves an edit to contract/ from the API and in the open page, nothing built', async () => {
+    await runnersReady();
     const started = Date.now();
     const served = await editContract(copy, BASE, SERVED_WITHIN_MS);
     timings['contract/ edit → served by the API'] = served.ms;
@@ -148,6 +160,7 @@ describe('docker-compose.dev.yml', () => {
   });
 
   it('restarts the server and the worker on an edit to service-kit/', async () => {
+    await runnersReady();
     const since = new Date();
     const [server, worker] = [await follow('server', since), await follow('worker', since)];
     const marker = `kit-${Date.now()}`;
@@ -162,6 +175,7 @@ describe('docker-compose.dev.yml', () => {
   });
 
   it('restarts the worker on an edit to worker/, and it computes', async () => {
+    await runnersReady();
     const worker = await follow('worker', new Date());
     const marker = `worker-${Date.now()}`;
     const seen = worker.waitFor(new RegExp(`worker started \\(${marker}\\)`), SERVED_WITHIN_MS);

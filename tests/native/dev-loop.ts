@@ -36,6 +36,15 @@ export async function until(check: () => Promise<boolean>, timeoutMs: number, wh
   }
 }
 
+/**
+ * True when the hot-restart runner whose output is `log` has its next process loaded, as it has when edits
+ * come at a developer's pace; an edit the moment the previous one was served meets a process still loading.
+ */
+export function runnerReady(log: string): boolean {
+  const last = log.split('\n').filter((line) => line.includes('[hot-restart]')).at(-1);
+  return last?.includes('ready for the next change') ?? false;
+}
+
 export interface Served {
   /** Milliseconds from the edit until the new code answered. */
   ms: number;

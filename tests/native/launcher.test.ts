@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { copyOfRepository, launch, processesIn, type Launched } from './checkout.js';
-import { editClient, editContract, editServer, editServiceKit, editWorker, get, until } from './dev-loop.js';
+import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady, until } from './dev-loop.js';
 
 /** Edits are measured against this bound: generous for a loaded CI machine (the README has the numbers). */
 const SERVED_WITHIN_MS = 30_000;
@@ -68,6 +68,12 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       await dev.waitFor(/fibstack is up in/, 600_000);
     });
 
+    /** Waits until the server's and the worker's runners have their next process loaded (a developer's pace). */
+    async function runnersReady() {
+      const linesOf = (service: string) => dev.output().split('\n').filter((line) => line.startsWith(`[${service}] `)).join('\n');
+      await until(async () => runnerReady(linesOf('server')) && runnerReady(linesOf('worker')), 60_000, 'the runners');
+    }
+
     afterAll(async () => {
       if (dev?.child.exitCode === null && dev.child.signalCode === null) {
         dev.interrupt();
@@ -89,12 +95,14 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
     });
 
     it('serves an edit to server/ with no failed request during the restart', async () => {
+      await runnersReady();
       const served = await editServer(copy, `http://127.0.0.1:${port}`, SERVED_WITHIN_MS);
       timings.server = served.ms;
       expect(served.failures).toEqual([]);
     });
 
     it('serves an edit to contract/ from the API and to the browser, with no failed request', async () => {
+      await runnersReady();
       const served = await editContract(copy, `http://127.0.0.1:${port}`, SERVED_WITHIN_MS);
       timings.contract = served.ms;
       expect(served.failures).toEqual([]);
@@ -106,6 +114,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
     });
 
     it('restarts the server and the worker on an edit to service-kit/', async () => {
+      await runnersReady();
       const marker = `kit-${Date.now()}`;
       const pattern = new RegExp(`"edit":"${marker}"`);
       const started = Date.now();
@@ -119,6 +128,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
     });
 
     it('restarts the worker on an edit to worker/, and it computes', async () => {
+      await runnersReady();
       const marker = `worker-${Date.now()}`;
       const started = Date.now();
       const seen = dev.waitFor(new RegExp(`\\[worker\\] .*worker started \\(${marker}\\)`), SERVED_WITHIN_MS, true);
