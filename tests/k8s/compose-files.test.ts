@@ -6,7 +6,11 @@ import { composeErrors } from './compose-schema.js';
 
 const read = (file: string) => readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8');
 
-describe.each([['docker-compose.yml'], ['docker-compose.dev.yml']])('%s', (file) => {
+// The production edge is published on every interface; the dev edge (Vite, source maps) on loopback unless asked.
+describe.each([
+  ['docker-compose.yml', '${FIBSTACK_PORT:-3050}:80'],
+  ['docker-compose.dev.yml', '${FIBSTACK_HOST:-127.0.0.1}:${FIBSTACK_PORT:-3050}:80'],
+])('%s', (file, edgePorts) => {
   const source = read(file);
   const compose = parse(source, { merge: true }) as { services: Record<string, Record<string, unknown>> };
 
@@ -18,7 +22,7 @@ describe.each([['docker-compose.yml'], ['docker-compose.dev.yml']])('%s', (file)
   it('publishes only the edge, on 3050 (opt-in profile services only on the loopback address)', () => {
     const published = Object.entries(compose.services).filter(([, service]) => service.ports && !service.profiles);
     expect(published.map(([name]) => name)).toEqual(['nginx']);
-    expect(published[0]![1].ports).toEqual(['${FIBSTACK_PORT:-3050}:80']);
+    expect(published[0]![1].ports).toEqual([edgePorts]);
     for (const [name, service] of Object.entries(compose.services).filter(([, service]) => service.profiles)) {
       for (const port of (service.ports as string[] | undefined) ?? []) expect(port, name).toMatch(/^"?127\.0\.0\.1:/);
     }

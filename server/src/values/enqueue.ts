@@ -27,7 +27,7 @@ export class FibonacciEnqueuer {
   private readonly adds: MicroBatcher<JobToAdd, unknown>;
 
   constructor(private readonly queue: Queue<JobData>) {
-    this.adds = new MicroBatcher(
+    this.adds = new MicroBatcher<JobToAdd, unknown>(
       (jobs: JobToAdd[]) =>
         queue.addBulk(jobs.map(({ data, telemetry }) => ({ name: 'fibonacci', data, opts: { ...JOB_OPTIONS, jobId: jobIdFor(data.index), telemetry } }))),
       { maxBatch: MAX_JOBS_PER_ADD, maxInFlight: ADDS_IN_FLIGHT },
