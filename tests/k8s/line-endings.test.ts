@@ -17,7 +17,11 @@ describe('line endings (.gitattributes)', () => {
 
   it('checks every file out with LF even where Git would write CRLF', () => {
     execFileSync('git', ['-c', 'core.autocrlf=true', 'checkout-index', '--all', '--force', `--prefix=${checkout}/`], { cwd: REPO_ROOT });
-    const files = execFileSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+    // `--eol` says how Git sees each file in the index: `i/-text` is binary (a PNG may hold \r\n bytes).
+    const files = execFileSync('git', ['ls-files', '--eol', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((entry) => entry && !entry.startsWith('i/-text'))
+      .map((entry) => entry.slice(entry.indexOf('\t') + 1));
     const withCrlf = files.filter((file) => readFileSync(join(checkout, file)).includes('\r\n'));
     expect(withCrlf).toEqual([]);
   });
