@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobIdFor, QUEUE_NAME } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
 import type { NativeRedis } from '@fibstack/devstack/redis';
-import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 
 /**
  * The compiled entry points as they ship (`node dist/main.js`, `node dist/migrate.js`), run as real
@@ -120,9 +120,9 @@ describe('node dist/main.js', () => {
     expect(Date.now() - signalled).toBeLessThan(15_000);
     expect(server.output()).toContain('stopped cleanly');
 
-    const pool = new pg.Pool({ connectionString: databaseUrl });
+    const pool = testPool({ connectionString: databaseUrl });
     const { rowCount } = await pool.query('SELECT 1 FROM submissions WHERE index = 42');
-    await pool.end();
+    await closeTestPool(pool);
     expect(rowCount).toBe(1);
     const connection = new Redis(redisServer.url);
     const queue = new Queue(QUEUE_NAME, { connection });
@@ -167,6 +167,7 @@ describe('node dist/migrate.js', () => {
   async function emptyDatabase(): Promise<string> {
     const name = `migrate_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: adminUrl() });
+    admin.on('error', () => undefined);
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
@@ -183,11 +184,11 @@ describe('node dist/migrate.js', () => {
     expect(await second.exited).toBe(0);
     expect(second.output()).toContain('"applied":0');
 
-    const pool = new pg.Pool({ connectionString: databaseUrl });
+    const pool = testPool({ connectionString: databaseUrl });
     const { rows } = await pool.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
-    await pool.end();
+    await closeTestPool(pool);
     expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations', 'submissions']);
   });
 

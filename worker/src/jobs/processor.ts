@@ -36,6 +36,8 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       return { index, stored: false };
     }
     const { value, computeMs } = await pool.compute(index);
+    // Logged where the work happens, so a computation whose result is then discarded still shows.
+    log.info({ digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
     const computedAt = await store.insert(index, value, computeMs);
     if (!computedAt) {
       log.info('value already stored; kept the stored one');
@@ -52,7 +54,6 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       // The value is stored; live viewers miss one event and catch up on their next page load.
       log.warn({ err: error }, 'could not announce the result');
     });
-    log.info({ digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
     return { index, stored: true, digits: value.length };
   };
 }

@@ -1,11 +1,11 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
-import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
 import { eventually } from '../testing/worker-process.js';
 import { Reconciler } from './reconciler.js';
@@ -17,7 +17,7 @@ let queue: Queue<JobData>;
 let reconciler: Reconciler;
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: await createTestDatabase(inject('postgresAdminUrl')) });
+  pool = testPool({ connectionString: await createTestDatabase(inject('postgresAdminUrl')) });
   redisServer = await startTestRedis();
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   queue = new Queue<JobData>(QUEUE_NAME, { connection: redis });
@@ -32,7 +32,7 @@ afterEach(async () => {
 afterAll(async () => {
   await queue.close();
   redis.disconnect();
-  await pool.end();
+  await closeTestPool(pool);
   await redisServer.stop();
 });
 
