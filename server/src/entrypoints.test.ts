@@ -2,6 +2,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -59,6 +60,31 @@ function spawnEntry(script: string, env: Record<string, string>): Spawned {
       }
     },
   };
+}
+
+/** One POST on a connection of its own, as a client a balancer just sent here would make. */
+function submitOnFreshConnection(baseUrl: string, index: number): Promise<{ status?: number; error?: string }> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ index });
+    const req = request(`${baseUrl}/api/values`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode }));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end(body);
+  });
+}
+
+/** When the first log line with this message was written (ms since the epoch). */
+function loggedAt(output: string, message: string): number {
+  const line = output.split('\n').find((text) => text.includes(`"msg":"${message}"`));
+  if (!line) throw new Error(`no log line "${message}" in:\n${output}`);
+  return Date.parse((JSON.parse(line) as { time: string }).time);
 }
 
 describe('node dist/main.js', () => {
@@ -129,6 +155,34 @@ describe('node dist/main.js', () => {
     expect((await queue.getJob(jobIdFor(42)))?.data).toEqual({ index: 42, requestId: 'in-flight-1' });
     await queue.close();
     connection.disconnect();
+  });
+
+  it('answers every new connection during SHUTDOWN_DRAIN_MS after SIGTERM', async () => {
+    const server = await startServer({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, SHUTDOWN_DRAIN_MS: '3000' });
+    server.child.kill('SIGTERM');
+    await server.logged('shutting down');
+    const outcomes: Array<{ status?: number; error?: string; answeredAt: number }> = [];
+    for (let index = 500; !server.output().includes('drain over; closing the listener'); index++) {
+      outcomes.push({ ...(await submitOnFreshConnection(server.baseUrl, index)), answeredAt: Date.now() });
+    }
+    // Everything answered before the server said the drain was over was sent during the drain. (Requests
+    // answered after that may have met the closed listener, as they should.)
+    const drainOver = loggedAt(server.output(), 'drain over; closing the listener');
+    const duringDrain = outcomes.filter((outcome) => outcome.answeredAt < drainOver);
+    expect(duringDrain.length).toBeGreaterThan(0);
+    expect(duringDrain.filter((outcome) => outcome.status !== 202)).toEqual([]);
+    expect(await server.exited).toBe(0);
+  });
+
+  it('exits at once on a second SIGTERM while it is still stopping', async () => {
+    // The drain alone would outlast this test's timeout: only the second signal can end the process in time.
+    const server = await startServer({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, SHUTDOWN_DRAIN_MS: '60000' });
+    server.child.kill('SIGTERM');
+    await server.logged('shutting down');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('second signal while stopping; exiting now');
+    expect(server.output()).not.toContain('stopped cleanly');
   });
 
   it('keeps serving while Postgres and Redis are both unreachable, then still shuts down cleanly', async () => {

@@ -52,6 +52,7 @@ onShutdownSignal(logger, async () => {
   // Keep serving while balancers stop routing here, then end the never-ending SSE streams (browsers
   // reconnect elsewhere), stop accepting, and let in-flight requests finish, bounded by SHUTDOWN_TIMEOUT_MS.
   await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+  logger.info({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'drain over; closing the listener');
   events.close();
   await closeServer(config.SHUTDOWN_TIMEOUT_MS);
   await queue.close();

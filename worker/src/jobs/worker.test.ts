@@ -1,6 +1,6 @@
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
@@ -173,6 +173,44 @@ describe('the worker process', () => {
     await eventually(async () => (await storedValue(4_000)) !== undefined, 15_000, 'the restarted worker to finish');
     expect(await storedValue(4_000)).toBe(fibonacci(4_000).toString());
     expect(await resultCount()).toBe(2);
+  });
+
+  it('exits 1 at SHUTDOWN_TIMEOUT_MS after SIGTERM when Postgres and Redis died under its job', async () => {
+    // Stores of this test's own, so they can be taken away.
+    const ownRedis = await startTestRedis();
+    const ownDatabaseUrl = await createTestDatabase(inject('postgresAdminUrl'));
+    const connection = new Redis(ownRedis.url, { maxRetriesPerRequest: 1 });
+    connection.on('error', () => undefined);
+    const ownQueue = new Queue(QUEUE_NAME, { connection });
+    ownQueue.on('error', () => undefined);
+    const admin = new pg.Client({ connectionString: inject('postgresAdminUrl') });
+    admin.on('error', () => undefined);
+    try {
+      const job = await ownQueue.add('fibonacci', { index: 8_000_000, requestId: 'doomed' }, { ...JOB_OPTIONS, jobId: jobIdFor(8_000_000) });
+      const worker = startWorkerProcess({
+        DATABASE_URL: ownDatabaseUrl,
+        REDIS_URL: ownRedis.url,
+        WORKER_CONCURRENCY: '1',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+      });
+      running.push(worker);
+      await eventually(async () => (await ownQueue.getJobState(job.id!)) === 'active', 15_000, 'the job to start');
+      await ownQueue.close();
+      connection.disconnect();
+      await ownRedis.stop();
+      await admin.connect();
+      await admin.query(`DROP DATABASE ${pg.escapeIdentifier(new URL(ownDatabaseUrl).pathname.slice(1))} WITH (FORCE)`);
+
+      worker.child.kill('SIGTERM');
+      // Without the bound the worker waits for Redis to come back, and this test times out.
+      expect(await worker.exited).toBe(1);
+      expect(worker.output()).toContain('shutdown did not finish in time; exiting now');
+      expect(worker.output()).not.toContain('stopped cleanly');
+    } finally {
+      connection.disconnect();
+      await ownRedis.stop();
+      await admin.end();
+    }
   });
 
   it('loses nothing when killed with SIGKILL mid-job: every job completes after a restart, once', async () => {
