@@ -2,12 +2,19 @@ import { defineConfig } from 'vitest/config';
 
 const withPostgres = ['devstack/src/vitest-postgres.ts'];
 
+/** .ci/run sets this to collect a JSON report of every run, which it then checks (.ci/check-test-reports.mjs). */
+const reportDir = process.env.FIBSTACK_TEST_REPORT_DIR;
+
 /**
  * One Vitest config covers every workspace and every cross-service suite. Projects that touch Postgres
  * share one real server per run (global setup); each test file makes its own database and redis-server.
  */
 export default defineConfig({
   test: {
+    ...(reportDir && {
+      reporters: ['default', 'json'],
+      outputFile: { json: `${reportDir}/vitest-${process.pid}.json` },
+    }),
     projects: [
       { test: { name: 'contract', include: ['contract/src/**/*.test.ts'] } },
       { test: { name: 'service-kit', include: ['service-kit/src/**/*.test.ts'], globalSetup: withPostgres } },

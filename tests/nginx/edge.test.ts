@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { EDGE_ERROR_CASES } from './edge-errors.js';
 import { checkConfig, clientLayout, edgeLayout, hasNginx, NGINX_MISSING_HELP, runNginx, type RunningNginx } from './nginx.js';
-import { rawRequest } from './raw-http.js';
+import { rawRequest } from '../support/raw-http.js';
 
 /**
  * Every nginx configuration in the repository, checked and run by the real nginx binary, without Docker:
