@@ -38,7 +38,7 @@ const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
 events.start().catch((error: unknown) => logger.warn({ err: error }, 'results subscription pending Redis'));
 
 const server = createServer(createApp({ pool, queue, redis: commands, events, config, logger }));
-// Longer than the edge's upstream keep-alive, so nginx never reuses a connection we are closing.
+// Longer than a proxy's idle upstream keep-alive (a cloud balancer's 60 s), so none reuses a connection we are closing.
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 const closeServer = gracefulCloser(server);
