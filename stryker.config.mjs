@@ -16,6 +16,9 @@ export default {
     '!**/*.test.ts',
   ],
   coverageAnalysis: 'perTest',
+  // Mutants in code that runs when a module loads (constants, top-level tables) would each need the whole
+  // suite, half of the run's time for a tenth of the mutants; they are left out of the score.
+  ignoreStatic: true,
   concurrency: 2,
   timeoutMS: 5_000,
   incremental: true,
