@@ -246,6 +246,24 @@ describe('node dist/migrate.js', () => {
     expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations', 'submissions']);
   });
 
+  it('exits 1 when a migration fails, leaving nothing of it behind', async () => {
+    const databaseUrl = await emptyDatabase();
+    // A table in the way of the first migration's CREATE TABLE results, which comes after it has created
+    // the submissions table: only a rollback of the whole migration removes that again.
+    const pool = testPool({ connectionString: databaseUrl });
+    await pool.query('CREATE TABLE results (legacy text)');
+    const run = spawnEntry('dist/migrate.js', { DATABASE_URL: databaseUrl });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('migration failed');
+    expect(run.output()).toContain('migration 001_submissions_and_results.sql failed');
+    const { rows } = await pool.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+    );
+    expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations']);
+    expect((await pool.query('SELECT 1 FROM schema_migrations')).rowCount).toBe(0);
+    await closeTestPool(pool);
+  });
+
   it('exits 1 naming the variable when the configuration is bad', async () => {
     const run = spawnEntry('dist/migrate.js', { DATABASE_URL: 'mysql://localhost/db' });
     expect(await run.exited).toBe(1);
