@@ -10,12 +10,16 @@ declare module 'vitest' {
     globalNamespace: string;
     mode: 'dry-run' | 'mutant';
   }
+  export interface TaskMeta {
+    mutantCoverage?: unknown;
+    hitCount?: number;
+  }
 }
 
 const namespace = inject('globalNamespace');
 // Vitest requires the (unused) fixture context to be written as a destructuring pattern.
 afterAll(({}, suite) => {
-  const stryker = (globalThis as Record<string, { mutantCoverage?: unknown; hitCount?: number } | undefined>)[namespace];
+  const stryker = (globalThis as unknown as Record<string, { mutantCoverage?: unknown; hitCount?: number } | undefined>)[namespace];
   if (inject('mode') === 'mutant') suite.meta.hitCount = stryker?.hitCount;
   else suite.meta.mutantCoverage = stryker?.mutantCoverage;
 });
