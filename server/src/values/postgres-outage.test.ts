@@ -41,7 +41,7 @@ describe('when Postgres is unreachable', () => {
   it('answers writes and reads with a 503 JSON error, and queues nothing', async () => {
     const response = await request(app).post('/api/values').send({ index: 5 });
     expect(response.status).toBe(503);
-    expect(response.body.error.code).toBe('service_unavailable');
+    expect(response.body.error).toEqual({ code: 'service_unavailable', message: 'the database is unavailable, try again shortly' });
     for (const call of [request(app).get('/api/values'), request(app).get('/api/values/5')]) {
       const read = await call;
       expect(read.status).toBe(503);

@@ -241,6 +241,11 @@ describe('GET /api/values/:index', () => {
     expect(new Date(body.computedAt).getTime()).not.toBeNaN();
   });
 
+  it('says in the message why a path has no resource', async () => {
+    expect((await request(t.app).get('/api/values/%E0%A4%A')).body.error.message).toBe('the path is not validly encoded');
+    expect((await request(t.app).get('/api/nope')).body.error.message).toMatch(/^no route for GET \/(api\/)?nope$/);
+  });
+
   it('says in the message why an index has no value', async () => {
     expect((await request(t.app).get('/api/values/13')).body.error.message).toBe('index 13 has not been submitted');
     expect((await request(t.app).get('/api/values/abc')).body.error.message).toBe('no value for index "abc"');
