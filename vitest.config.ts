@@ -4,12 +4,19 @@ const withPostgres = ['devstack/src/vitest-postgres.ts'];
 /** The server and worker tests also run their compiled entry points, so those are built first. */
 const withBuild = ['devstack/src/vitest-build.ts'];
 
+/** .ci/run sets this to collect a JSON report of every run, which it then checks (.ci/check-test-reports.mjs). */
+const reportDir = process.env.FIBSTACK_TEST_REPORT_DIR;
+
 /**
  * One Vitest config covers every workspace and every cross-service suite. Projects that touch Postgres
  * share one real server per run (global setup); each test file makes its own database and redis-server.
  */
 export default defineConfig({
   test: {
+    ...(reportDir && {
+      reporters: ['default', 'json'],
+      outputFile: { json: `${reportDir}/vitest-${process.pid}.json` },
+    }),
     projects: [
       { test: { name: 'contract', include: ['contract/src/**/*.test.ts'] } },
       { test: { name: 'devstack', include: ['devstack/src/**/*.test.ts'] } },
@@ -33,6 +40,7 @@ export default defineConfig({
         },
       },
       'client/vite.config.ts',
+      { test: { name: 'nginx', include: ['tests/nginx/**/*.test.ts'] } },
       { test: { name: 'k8s', include: ['tests/k8s/**/*.test.ts'] } },
       {
         test: {

@@ -16,6 +16,38 @@ declare module 'vitest' {
   }
 }
 
+const openClients = new WeakMap<pg.Pool, Set<pg.Client>>();
+
+/**
+ * A pool for tests. Postgres ending one of its idle connections (an outage test, a forced DROP DATABASE)
+ * must not become an uncaught error in the test process, so the pool has an error listener (the next
+ * query gets a fresh connection). It also tracks its connections, for `closeTestPool`.
+ */
+export function testPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => undefined);
+  const open = new Set<pg.Client>();
+  openClients.set(pool, open);
+  pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
+  });
+  return pool;
+}
+
+/**
+ * Ends a `testPool` and waits until every one of its connections has closed. `pool.end()` alone resolves
+ * while Postgres may still be reading the goodbye of the last connections: dropping or stopping the
+ * database then would end them with an error (57P01) the test never handles.
+ */
+export async function closeTestPool(pool: pg.Pool): Promise<void> {
+  const closed = [...(openClients.get(pool) ?? [])].map(
+    (client) => new Promise<void>((resolve) => client.once('end', () => resolve())),
+  );
+  await pool.end();
+  await Promise.all(closed);
+}
+
 /**
  * Creates a fresh, migrated database on the test run's Postgres server and returns its URL.
  * Each test file gets its own, so files never see each other's rows.
@@ -23,6 +55,7 @@ declare module 'vitest' {
 export async function createTestDatabase(adminUrl: string): Promise<string> {
   const name = `test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => undefined);
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
@@ -31,11 +64,11 @@ export async function createTestDatabase(adminUrl: string): Promise<string> {
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  const pool = testPool({ connectionString: url.toString(), max: 1 });
   try {
     await migrate(pool, pino({ level: 'silent' }));
   } finally {
-    await pool.end();
+    await closeTestPool(pool);
   }
   return url.toString();
 }

@@ -2,6 +2,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobIdFor, QUEUE_NAME } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
 import type { NativeRedis } from '@fibstack/devstack/redis';
-import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 
 /**
  * The compiled entry points as they ship (`node dist/main.js`, `node dist/migrate.js`), run as real
@@ -61,6 +62,31 @@ function spawnEntry(script: string, env: Record<string, string>): Spawned {
   };
 }
 
+/** One POST on a connection of its own, as a client a balancer just sent here would make. */
+function submitOnFreshConnection(baseUrl: string, index: number): Promise<{ status?: number; error?: string }> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ index });
+    const req = request(`${baseUrl}/api/values`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode }));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end(body);
+  });
+}
+
+/** When the first log line with this message was written (ms since the epoch). */
+function loggedAt(output: string, message: string): number {
+  const line = output.split('\n').find((text) => text.includes(`"msg":"${message}"`));
+  if (!line) throw new Error(`no log line "${message}" in:\n${output}`);
+  return Date.parse((JSON.parse(line) as { time: string }).time);
+}
+
 describe('node dist/main.js', () => {
   let databaseUrl: string;
   let redisServer: NativeRedis;
@@ -101,7 +127,6 @@ describe('node dist/main.js', () => {
     const socketClosed = once(socket, 'close');
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    const signalled = Date.now();
     server.child.kill('SIGTERM');
     await server.logged('shutting down');
     await streamEnded;
@@ -117,18 +142,45 @@ describe('node dist/main.js', () => {
     expect(reply).toMatch(/\r\nconnection: close\r\n/i);
     expect(reply).toContain('{"index":42,"status":"pending"}');
     expect(await server.exited).toBe(0);
-    expect(Date.now() - signalled).toBeLessThan(15_000);
     expect(server.output()).toContain('stopped cleanly');
 
-    const pool = new pg.Pool({ connectionString: databaseUrl });
+    const pool = testPool({ connectionString: databaseUrl });
     const { rowCount } = await pool.query('SELECT 1 FROM submissions WHERE index = 42');
-    await pool.end();
+    await closeTestPool(pool);
     expect(rowCount).toBe(1);
     const connection = new Redis(redisServer.url);
     const queue = new Queue(QUEUE_NAME, { connection });
     expect((await queue.getJob(jobIdFor(42)))?.data).toEqual({ index: 42, requestId: 'in-flight-1' });
     await queue.close();
     connection.disconnect();
+  });
+
+  it('answers every new connection during SHUTDOWN_DRAIN_MS after SIGTERM', async () => {
+    const server = await startServer({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, SHUTDOWN_DRAIN_MS: '3000' });
+    server.child.kill('SIGTERM');
+    await server.logged('shutting down');
+    const outcomes: Array<{ status?: number; error?: string; answeredAt: number }> = [];
+    for (let index = 500; !server.output().includes('drain over; closing the listener'); index++) {
+      outcomes.push({ ...(await submitOnFreshConnection(server.baseUrl, index)), answeredAt: Date.now() });
+    }
+    // Everything answered before the server said the drain was over was sent during the drain. (Requests
+    // answered after that may have met the closed listener, as they should.)
+    const drainOver = loggedAt(server.output(), 'drain over; closing the listener');
+    const duringDrain = outcomes.filter((outcome) => outcome.answeredAt < drainOver);
+    expect(duringDrain.length).toBeGreaterThan(0);
+    expect(duringDrain.filter((outcome) => outcome.status !== 202)).toEqual([]);
+    expect(await server.exited).toBe(0);
+  });
+
+  it('exits at once on a second SIGTERM while it is still stopping', async () => {
+    // The drain alone would outlast this test's timeout: only the second signal can end the process in time.
+    const server = await startServer({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, SHUTDOWN_DRAIN_MS: '60000' });
+    server.child.kill('SIGTERM');
+    await server.logged('shutting down');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('second signal while stopping; exiting now');
+    expect(server.output()).not.toContain('stopped cleanly');
   });
 
   it('keeps serving while Postgres and Redis are both unreachable, then still shuts down cleanly', async () => {
@@ -140,7 +192,6 @@ describe('node dist/main.js', () => {
       RATE_LIMIT_ENABLED: 'true',
     });
     for (let i = 0; i < 3; i++) {
-      const started = Date.now();
       const submitted = await fetch(`${server.baseUrl}/api/values`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
@@ -148,7 +199,6 @@ describe('node dist/main.js', () => {
       });
       expect(submitted.status).toBe(503);
       expect(((await submitted.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
-      expect(Date.now() - started).toBeLessThan(2_000);
     }
     expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(503);
     expect((await fetch(`${server.baseUrl}/metrics`)).status).toBe(200);
@@ -167,6 +217,7 @@ describe('node dist/migrate.js', () => {
   async function emptyDatabase(): Promise<string> {
     const name = `migrate_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: adminUrl() });
+    admin.on('error', () => undefined);
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
@@ -183,12 +234,30 @@ describe('node dist/migrate.js', () => {
     expect(await second.exited).toBe(0);
     expect(second.output()).toContain('"applied":0');
 
-    const pool = new pg.Pool({ connectionString: databaseUrl });
+    const pool = testPool({ connectionString: databaseUrl });
     const { rows } = await pool.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
-    await pool.end();
+    await closeTestPool(pool);
     expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations', 'submissions']);
+  });
+
+  it('exits 1 when a migration fails, leaving nothing of it behind', async () => {
+    const databaseUrl = await emptyDatabase();
+    // A table in the way of the first migration's CREATE TABLE results, which comes after it has created
+    // the submissions table: only a rollback of the whole migration removes that again.
+    const pool = testPool({ connectionString: databaseUrl });
+    await pool.query('CREATE TABLE results (legacy text)');
+    const run = spawnEntry('dist/migrate.js', { DATABASE_URL: databaseUrl });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('migration failed');
+    expect(run.output()).toContain('migration 001_submissions_and_results.sql failed');
+    const { rows } = await pool.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+    );
+    expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations']);
+    expect((await pool.query('SELECT 1 FROM schema_migrations')).rowCount).toBe(0);
+    await closeTestPool(pool);
   });
 
   it('exits 1 naming the variable when the configuration is bad', async () => {

@@ -39,7 +39,7 @@ const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
 events.start().catch((error: unknown) => logger.warn({ err: error }, 'results subscription pending Redis'));
 
 const server = createServer(createApp({ pool, queue, redis: commands, events, config, logger }));
-// Longer than the edge's upstream keep-alive, so nginx never reuses a connection we are closing.
+// Longer than a proxy's idle upstream keep-alive (a cloud balancer's 60 s), so none reuses a connection we are closing.
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 const closeServer = gracefulCloser(server);
@@ -53,6 +53,7 @@ onShutdownSignal(logger, async () => {
   // Keep serving while balancers stop routing here, then end the never-ending SSE streams (browsers
   // reconnect elsewhere), stop accepting, and let in-flight requests finish, bounded by SHUTDOWN_TIMEOUT_MS.
   await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+  logger.info({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'drain over; closing the listener');
   events.close();
   await closeServer(config.SHUTDOWN_TIMEOUT_MS);
   await queue.close();

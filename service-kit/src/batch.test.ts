@@ -54,6 +54,20 @@ describe('MicroBatcher', () => {
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  it('never runs more than maxInFlight flushes at once: the rest of a crowd waits for one to finish', async () => {
+    const { batches, flush, releaseAll } = recordingFlush();
+    const batcher = new MicroBatcher(flush, { maxBatch: 2, maxInFlight: 2 });
+    const results = Promise.all([1, 2, 3, 4, 5].map((item) => batcher.run(item)));
+    await nextTurn();
+    expect(batches).toEqual([[1, 2], [3, 4]]);
+    releaseAll();
+    await nextTurn();
+    await nextTurn();
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+    releaseAll();
+    expect(await results).toEqual([2, 4, 6, 8, 10]);
+  });
+
   it('gives a failed flush to every caller of that batch, and keeps serving the next ones', async () => {
     let fail = true;
     const batcher = new MicroBatcher(

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 
+/** The migrations that ship with the service (a test may pass another folder). */
 const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
 
 /** Any constant works; it only has to be the same for every process that migrates this database. */
@@ -11,10 +12,11 @@ const MIGRATION_LOCK_KEY = 7_400_137;
  * Applies each `migrations/NNN_name.sql` not yet recorded in `schema_migrations`, in name order, each in
  * its own transaction. A session advisory lock serialises concurrent runs (several replicas starting at
  * once), and the second runner finds nothing left to do, so running it again is always safe.
+ * A migration that fails is rolled back whole and stops the run with an error naming it.
  * Returns the names applied by this call.
  */
-export async function migrate(pool: pg.Pool, logger: Logger): Promise<string[]> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).sort();
+export async function migrate(pool: pg.Pool, logger: Logger, directory: URL = MIGRATIONS_DIR): Promise<string[]> {
+  const files = (await readdir(directory)).filter((name) => name.endsWith('.sql')).sort();
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -27,7 +29,7 @@ export async function migrate(pool: pg.Pool, logger: Logger): Promise<string[]> 
     );
     const applied: string[] = [];
     for (const name of files.filter((file) => !done.has(file))) {
-      const sql = await readFile(new URL(name, MIGRATIONS_DIR), 'utf8');
+      const sql = await readFile(new URL(name, directory), 'utf8');
       await client.query('BEGIN');
       try {
         await client.query(sql);

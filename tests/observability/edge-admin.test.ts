@@ -63,6 +63,7 @@ describe('the queue dashboard behind the edge', () => {
     '/admin/queues/',
     '/admin/queues/api/queues',
     '/admin/queues/../../api/values',
+    '/admin/queues/../../api',
     '/admin/queues/%2e%2e/%2e%2e/api/values',
     '/admin/queues/..%2f..%2fapi/values',
     '/admin/queues/queue/..%2f..%2f..%2fapi/values',

@@ -11,6 +11,7 @@ describe('worker configuration', () => {
       RECONCILE_INTERVAL_MS: 30_000,
       WORKER_LOCK_DURATION_MS: 30_000,
       WORKER_STALLED_INTERVAL_MS: 30_000,
+      SHUTDOWN_TIMEOUT_MS: 35_000,
     });
     expect(config.HEALTH_PORT).toBeUndefined();
   });
@@ -23,6 +24,7 @@ describe('worker configuration', () => {
       HEALTH_PORT: '9090',
       WORKER_LOCK_DURATION_MS: '1000',
       WORKER_STALLED_INTERVAL_MS: '',
+      SHUTDOWN_TIMEOUT_MS: '2000',
     });
     expect(config).toMatchObject({
       WORKER_CONCURRENCY: 3,
@@ -31,6 +33,7 @@ describe('worker configuration', () => {
       HEALTH_PORT: 9090,
       WORKER_LOCK_DURATION_MS: 1_000,
       WORKER_STALLED_INTERVAL_MS: 30_000,
+      SHUTDOWN_TIMEOUT_MS: 2_000,
     });
   });
 

@@ -23,6 +23,11 @@ const workerEnv = z.object({
   /** How long a job's lock lasts without renewal; a crashed worker's jobs are retried after it. */
   WORKER_LOCK_DURATION_MS: intVar(1_000, 600_000, 30_000),
   WORKER_STALLED_INTERVAL_MS: intVar(1_000, 600_000, 30_000),
+  /**
+   * After SIGTERM, how long jobs in progress may take to finish before the worker exits 1 anyway: above
+   * JOB_TIMEOUT_MS, below the platform's grace period (compose 40 s, Kubernetes 60 s).
+   */
+  SHUTDOWN_TIMEOUT_MS: intVar(1_000, 600_000, 35_000),
   /** When set, GET /healthz answers on this port (Kubernetes liveness, compose healthcheck). */
   HEALTH_PORT: optionalVar().pipe(
     z.optional(

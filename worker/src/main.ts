@@ -64,16 +64,21 @@ let closing = false;
 const health = config.HEALTH_PORT ? startHealthServer(config.HEALTH_PORT, () => closing, metrics.registry) : undefined;
 logger.info({ concurrency: config.WORKER_CONCURRENCY, threads: config.COMPUTE_THREADS }, 'worker started');
 
-onShutdownSignal(logger, async () => {
-  closing = true;
-  // Stop taking jobs and wait for the ones in progress (their locks keep being renewed meanwhile).
-  await worker.close();
-  await reconciler.stop();
-  await threads.close();
-  await queue.close();
-  health?.close();
-  commands.disconnect();
-  publisher.disconnect();
-  blocking.disconnect();
-  await pool.end();
-});
+onShutdownSignal(
+  logger,
+  async () => {
+    closing = true;
+    // Stop taking jobs and wait for the ones in progress (their locks keep being renewed meanwhile).
+    await worker.close();
+    await reconciler.stop();
+    await threads.close();
+    await queue.close();
+    health?.close();
+    commands.disconnect();
+    publisher.disconnect();
+    blocking.disconnect();
+    await pool.end();
+  },
+  // Finishing a job needs Postgres and Redis; should they be gone for good, stop waiting for them.
+  { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+);

@@ -22,7 +22,9 @@ describe('CORS', () => {
 
   it('allows the configured origin, and answers its preflight without touching the store', async () => {
     const response = await request(withCors.app).get('/api/values').set('Origin', ORIGIN);
+    expect(response.status).toBe(200);
     expect(response.headers['access-control-allow-origin']).toBe(ORIGIN);
+    expect(response.headers.vary).toMatch(/\bOrigin\b/);
     expect(response.headers['access-control-expose-headers']).toBe('X-Request-Id');
     const preflight = await request(withCors.app)
       .options('/api/values')
@@ -32,6 +34,7 @@ describe('CORS', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-methods']).toContain('POST');
     expect(preflight.headers['access-control-allow-headers']).toMatch(/content-type/i);
+    expect(preflight.headers['access-control-max-age']).toBe('600');
     expect(await withCors.count('submissions')).toBe(0);
   });
 });

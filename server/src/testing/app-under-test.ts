@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
-import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
 import { redisOptionsFrom } from '@fibstack/service-kit/redis';
 import { createApp, type AppDeps } from '../app.js';
@@ -53,7 +53,7 @@ export async function startAppUnderTest(env: Record<string, string> = {}): Promi
 async function wire(databaseUrl: string, redisServer: NativeRedis, env: Record<string, string>): Promise<AppUnderTest> {
   const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, SSE_HEARTBEAT_MS: '200', ...env });
   const logger = pino({ level: 'silent' });
-  const pool = new pg.Pool({ connectionString: databaseUrl, connectionTimeoutMillis: 1_000 });
+  const pool = testPool({ connectionString: databaseUrl, connectionTimeoutMillis: 1_000 });
   const commands = new Redis(redisOptionsFrom(config, 'command'));
   commands.on('error', () => undefined);
   const subscriber = new Redis(redisOptionsFrom(config, 'blocking'));
@@ -88,7 +88,7 @@ async function wire(databaseUrl: string, redisServer: NativeRedis, env: Record<s
       await queue.close().catch(() => undefined);
       commands.disconnect();
       redis.disconnect();
-      await pool.end();
+      await closeTestPool(pool);
       await redisServer.stop();
     },
   };

@@ -1,12 +1,12 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
-import { startTestRedis } from '@fibstack/devstack/test-database';
+import { closeTestPool, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
 import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
@@ -23,8 +23,7 @@ describe('when Postgres is unreachable', () => {
   beforeAll(async () => {
     redisServer = await startTestRedis();
     const closedPort = await freePort();
-    pool = new pg.Pool({ host: '127.0.0.1', port: closedPort, connectionTimeoutMillis: 500 });
-    pool.on('error', () => undefined);
+    pool = testPool({ host: '127.0.0.1', port: closedPort, connectionTimeoutMillis: 500 });
     redis = new Redis(redisServer.url);
     const logger = pino({ level: 'silent' });
     queue = new Queue(QUEUE_NAME, { connection: redis });
@@ -35,16 +34,14 @@ describe('when Postgres is unreachable', () => {
     events.close();
     await queue.close();
     redis.disconnect();
-    await pool.end();
+    await closeTestPool(pool);
     await redisServer.stop();
   });
 
-  it('answers writes and reads with a quick 503 JSON error, and queues nothing', async () => {
-    const started = Date.now();
+  it('answers writes and reads with a 503 JSON error, and queues nothing', async () => {
     const response = await request(app).post('/api/values').send({ index: 5 });
     expect(response.status).toBe(503);
-    expect(response.body.error.code).toBe('service_unavailable');
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(response.body.error).toEqual({ code: 'service_unavailable', message: 'the database is unavailable, try again shortly' });
     for (const call of [request(app).get('/api/values'), request(app).get('/api/values/5')]) {
       const read = await call;
       expect(read.status).toBe(503);

@@ -145,6 +145,19 @@ describe('POST /api/values', () => {
     expect(await t.count('submissions')).toBe(1);
   });
 
+  it.each([
+    ['a top-level array', '[10]', 'send a JSON object such as {"index": 10}'],
+    ['malformed JSON', '{"index":', 'request body is not valid JSON'],
+    ['a body over 16 KB', JSON.stringify({ index: 1, pad: 'x'.repeat(17_000) }), 'request body must be at most 16KB'],
+  ])('explains %s in its message', async (_what, body, message) => {
+    expect((await post(body)).body.error.message).toBe(message);
+  });
+
+  it('explains a missing Content-Type in its message', async () => {
+    const response = await request(t.app).post('/api/values');
+    expect(response.body.error.message).toBe('send the body as JSON with Content-Type: application/json');
+  });
+
   it('names the broken rule in the message', async () => {
     const response = await post('{"index": 1001}');
     expect(response.body.error.message).toBe('index must be at most 1000, got 1001');
@@ -190,7 +203,24 @@ describe('GET /api/values', () => {
     expect(body.nextCursor).toBeNull();
   });
 
-  it.each([['limit=0'], ['limit=101'], ['limit=abc'], ['cursor=abc'], ['cursor=-1'], ['cursor=1%20OR%201=1']])(
+  it('accepts the page-size bounds 1 and 100, and gives no cursor for a page that holds the rest exactly', async () => {
+    for (let index = 0; index < 3; index++) await post(JSON.stringify({ index }));
+    const one = await request(t.app).get('/api/values?limit=1');
+    expect(one.status).toBe(200);
+    expect(one.body.items).toHaveLength(1);
+    expect(one.body.nextCursor).toEqual(expect.any(String));
+    const exact = await request(t.app).get('/api/values?limit=3');
+    expect(exact.body.items).toHaveLength(3);
+    expect(exact.body.nextCursor).toBeNull();
+    expect((await request(t.app).get('/api/values?limit=100')).status).toBe(200);
+  });
+
+  it('explains a bad limit and a bad cursor in the message', async () => {
+    expect((await request(t.app).get('/api/values?limit=0')).body.error.message).toBe('limit must be a whole number from 1 to 100');
+    expect((await request(t.app).get('/api/values?cursor=abc')).body.error.message).toBe('cursor must be the nextCursor of a previous page');
+  });
+
+  it.each([['limit=0'], ['limit=101'], ['limit=abc'], ['limit=x10'], ['limit=10x'], ['limit=1000'], ['cursor=abc'], ['cursor=-1'], ['cursor=1%20OR%201=1']])(
     'rejects %s with 400 invalid_query',
     async (query) => {
       const response = await request(t.app).get(`/api/values?${query}`);
@@ -209,6 +239,16 @@ describe('GET /api/values/:index', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ index: 900, status: 'done', value: long, digits: 5_000, computeMs: 1.5 });
     expect(new Date(body.computedAt).getTime()).not.toBeNaN();
+  });
+
+  it('says in the message why a path has no resource', async () => {
+    expect((await request(t.app).get('/api/values/%E0%A4%A')).body.error.message).toBe('the path is not validly encoded');
+    expect((await request(t.app).get('/api/nope')).body.error.message).toMatch(/^no route for GET \/(api\/)?nope$/);
+  });
+
+  it('says in the message why an index has no value', async () => {
+    expect((await request(t.app).get('/api/values/13')).body.error.message).toBe('index 13 has not been submitted');
+    expect((await request(t.app).get('/api/values/abc')).body.error.message).toBe('no value for index "abc"');
   });
 
   it('says pending for a submitted index without a value', async () => {

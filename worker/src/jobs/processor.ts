@@ -40,6 +40,8 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
     const { value, computeMs } = await traced('fibonacci compute', { attributes: { 'fibstack.index': index, 'fibstack.compute.on_thread': onThread } }, () =>
       pool.compute(index),
     );
+    // Logged where the work happens, so a computation whose result is then discarded still shows.
+    log.info({ digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
     const computedAt = await traced('results insert', { attributes: { 'fibstack.index': index, 'fibstack.digits': value.length } }, () =>
       store.insert(index, value, computeMs),
     );
@@ -61,7 +63,6 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       // The value is stored; live viewers miss one event and catch up on their next page load.
       log.warn({ err: error }, 'could not announce the result');
     });
-    log.info({ digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
     return { index, stored: true, digits: value.length };
   };
 }

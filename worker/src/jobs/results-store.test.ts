@@ -1,16 +1,16 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '@fibstack/devstack/test-database';
+import { closeTestPool, createTestDatabase, testPool } from '@fibstack/devstack/test-database';
 import { ResultsStore } from './results-store.js';
 
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: await createTestDatabase(inject('postgresAdminUrl')) });
+  pool = testPool({ connectionString: await createTestDatabase(inject('postgresAdminUrl')) });
 });
 
 afterAll(async () => {
-  await pool.end();
+  await closeTestPool(pool);
 });
 
 describe('ResultsStore', () => {

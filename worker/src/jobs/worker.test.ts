@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
 import { resultEventSchema } from '@fibstack/contract/values';
-import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
 import { fibonacci } from '../fibonacci/fibonacci.js';
 import { eventually, startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
@@ -41,10 +41,15 @@ async function jobState(job: Job): Promise<string> {
   return (await queue.getJobState(job.id!)) as string;
 }
 
+/** Completed jobs are removed, so "finished" is any state but waiting or in progress. */
+async function jobFinished(job: Job): Promise<boolean> {
+  return !['waiting', 'active'].includes(await jobState(job));
+}
+
 beforeAll(async () => {
   databaseUrl = await createTestDatabase(inject('postgresAdminUrl'));
   redisServer = await startTestRedis();
-  pool = new pg.Pool({ connectionString: databaseUrl });
+  pool = testPool({ connectionString: databaseUrl });
   redis = new Redis(redisServer.url);
   queue = new Queue(QUEUE_NAME, { connection: redis });
 });
@@ -61,7 +66,7 @@ afterEach(async () => {
 afterAll(async () => {
   await queue.close();
   redis.disconnect();
-  await pool.end();
+  await closeTestPool(pool);
   await redisServer.stop();
 });
 
@@ -102,8 +107,8 @@ describe('the worker process', () => {
     await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (20000, '144', 3, 0.5)`);
     const job = await submit(20_000);
     const worker = startWorker();
-    await eventually(async () => (await jobState(job)) !== 'waiting' && (await jobState(job)) !== 'active', 15_000, 'job done');
-    expect(worker.output()).toContain('value already stored; nothing to compute');
+    await eventually(() => worker.output().includes('value already stored; nothing to compute'), 15_000, 'the worker to skip it');
+    await eventually(() => jobFinished(job), 15_000, 'job done');
     expect(worker.output()).not.toContain('value computed');
     const { rows } = await pool.query('SELECT value, compute_ms FROM results WHERE index = 20000');
     expect(rows).toEqual([{ value: '144', compute_ms: 0.5 }]);
@@ -118,11 +123,16 @@ describe('the worker process', () => {
     try {
       const job = await submit(12);
       const worker = startWorker();
-      await eventually(async () => (await jobState(job)) !== 'waiting' && (await jobState(job)) !== 'active', 15_000, 'job done');
-      expect(worker.output()).toContain('value already stored; kept the stored one');
+      // The log arrives through a pipe and the job state through Redis: wait for each, not one for the other.
+      await eventually(() => worker.output().includes('value already stored; kept the stored one'), 15_000, 'the log line');
+      await eventually(() => jobFinished(job), 15_000, 'job done');
       const { rows } = await pool.query('SELECT compute_ms FROM results WHERE index = 12');
       expect(rows).toEqual([{ compute_ms: 0.5 }]);
-      expect(announced).toEqual([]);
+      // A subscriber gets a channel's messages in publish order, and the worker publishes before its job
+      // completes: once a marker published now has arrived, anything the worker announced has too.
+      await redis.publish(RESULTS_CHANNEL, 'marker');
+      await eventually(() => announced.includes('marker'), 5_000, 'the marker');
+      expect(announced).toEqual(['marker']);
     } finally {
       subscriber.disconnect();
     }
@@ -163,6 +173,44 @@ describe('the worker process', () => {
     await eventually(async () => (await storedValue(4_000)) !== undefined, 15_000, 'the restarted worker to finish');
     expect(await storedValue(4_000)).toBe(fibonacci(4_000).toString());
     expect(await resultCount()).toBe(2);
+  });
+
+  it('exits 1 at SHUTDOWN_TIMEOUT_MS after SIGTERM when Postgres and Redis died under its job', async () => {
+    // Stores of this test's own, so they can be taken away.
+    const ownRedis = await startTestRedis();
+    const ownDatabaseUrl = await createTestDatabase(inject('postgresAdminUrl'));
+    const connection = new Redis(ownRedis.url, { maxRetriesPerRequest: 1 });
+    connection.on('error', () => undefined);
+    const ownQueue = new Queue(QUEUE_NAME, { connection });
+    ownQueue.on('error', () => undefined);
+    const admin = new pg.Client({ connectionString: inject('postgresAdminUrl') });
+    admin.on('error', () => undefined);
+    try {
+      const job = await ownQueue.add('fibonacci', { index: 8_000_000, requestId: 'doomed' }, { ...JOB_OPTIONS, jobId: jobIdFor(8_000_000) });
+      const worker = startWorkerProcess({
+        DATABASE_URL: ownDatabaseUrl,
+        REDIS_URL: ownRedis.url,
+        WORKER_CONCURRENCY: '1',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+      });
+      running.push(worker);
+      await eventually(async () => (await ownQueue.getJobState(job.id!)) === 'active', 15_000, 'the job to start');
+      await ownQueue.close();
+      connection.disconnect();
+      await ownRedis.stop();
+      await admin.connect();
+      await admin.query(`DROP DATABASE ${pg.escapeIdentifier(new URL(ownDatabaseUrl).pathname.slice(1))} WITH (FORCE)`);
+
+      worker.child.kill('SIGTERM');
+      // Without the bound the worker waits for Redis to come back, and this test times out.
+      expect(await worker.exited).toBe(1);
+      expect(worker.output()).toContain('shutdown did not finish in time; exiting now');
+      expect(worker.output()).not.toContain('stopped cleanly');
+    } finally {
+      connection.disconnect();
+      await ownRedis.stop();
+      await admin.end();
+    }
   });
 
   it('loses nothing when killed with SIGKILL mid-job: every job completes after a restart, once', async () => {

@@ -1,11 +1,11 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
-import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
 import { eventually } from '../testing/worker-process.js';
 import { Reconciler } from './reconciler.js';
@@ -17,7 +17,7 @@ let queue: Queue<JobData>;
 let reconciler: Reconciler;
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: await createTestDatabase(inject('postgresAdminUrl')) });
+  pool = testPool({ connectionString: await createTestDatabase(inject('postgresAdminUrl')) });
   redisServer = await startTestRedis();
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   queue = new Queue<JobData>(QUEUE_NAME, { connection: redis });
@@ -32,7 +32,7 @@ afterEach(async () => {
 afterAll(async () => {
   await queue.close();
   redis.disconnect();
-  await pool.end();
+  await closeTestPool(pool);
   await redisServer.stop();
 });
 
@@ -57,6 +57,42 @@ describe('reconciler', () => {
     // Jobs that exist are left alone: a second pass adds nothing.
     expect(await reconciler.reconcile()).toBe(0);
     expect(await queue.getWaitingCount()).toBe(4);
+  });
+
+  it('queues "fibonacci" jobs marked as the reconciler\'s, and says how many it repaired (and nothing when none)', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const logging = new Reconciler(pool, queue, logger);
+    await submit(50, 51);
+    expect(await logging.reconcile()).toBe(2);
+    const [job] = await queue.getWaiting();
+    expect(job).toMatchObject({ name: 'fibonacci', data: { index: expect.any(Number), requestId: 'reconciler' } });
+    expect(lines).toEqual([expect.objectContaining({ repaired: 2, msg: 'reconciler re-queued unresolved submissions' })]);
+    expect(await logging.reconcile()).toBe(0);
+    expect(lines).toHaveLength(1);
+  });
+
+  it('passes again every interval until stopped, and survives a failing pass', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    // A second pool whose database is unreachable: every pass of this reconciler fails.
+    const unreachable = testPool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 200 });
+    const failing = new Reconciler(unreachable, queue, logger);
+    failing.start(100);
+    await eventually(() => lines.filter((line) => line.msg === 'reconcile pass failed; will retry').length >= 2, 10_000, 'two failed passes');
+    await failing.stop();
+    await closeTestPool(unreachable);
+
+    const periodic = new Reconciler(pool, queue, pino({ level: 'silent' }));
+    periodic.start(100);
+    try {
+      // Submitted after the first pass: only a later one queues it.
+      await eventually(async () => (await queue.getWaitingCount()) === 0, 5_000, 'the first pass');
+      await submit(60);
+      await eventually(async () => (await queue.getJob(jobIdFor(60))) !== undefined, 10_000, 'a later pass');
+    } finally {
+      await periodic.stop();
+    }
   });
 
   it('walks past one batch of a thousand', async () => {

@@ -1,0 +1,34 @@
+// Mutation testing of the code that carries the product's promises: `npm run test:mutation`.
+// Incremental: a run re-tests only mutants whose code or tests changed since the last one
+// (reports/mutation/incremental.json); `npm run test:mutation -- --force` re-tests everything.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
+  plugins: ['@stryker-mutator/vitest-runner'],
+  mutate: [
+    'contract/src/**/*.ts',
+    'server/src/values/**/*.ts',
+    'server/src/http/**/*.ts',
+    'worker/src/jobs/**/*.ts',
+    'worker/src/reconcile/**/*.ts',
+    'service-kit/src/batch.ts',
+    '!**/*.test.ts',
+  ],
+  coverageAnalysis: 'perTest',
+  // Mutants in code that runs when a module loads (constants, top-level tables) would each need the whole
+  // suite, half of the run's time for a tenth of the mutants; they are left out of the score.
+  ignoreStatic: true,
+  concurrency: 2,
+  timeoutMS: 5_000,
+  incremental: true,
+  incrementalFile: 'reports/mutation/incremental.json',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  thresholds: { high: 90, low: 80, break: null },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  // The sandbox needs the sources, tests and built workspaces, not the client's build or local data.
+  ignorePatterns: ['client', 'bench', 'k8s', 'tests', '.data', 'reports', '.stryker-tmp', '**/*.tsbuildinfo'],
+};
