@@ -8,7 +8,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
 import { copyOfRepository, launch, type Launched } from '../native/checkout.js';
-import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady, until } from '../native/dev-loop.js';
+import { CONTRACT_EDIT_REFUSES, editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady, until } from '../native/dev-loop.js';
 import { compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const BASE = 'http://127.0.0.1:3050';
@@ -148,9 +148,10 @@ describe('docker-compose.dev.yml', () => {
     // The page was open before the edit: its next rule check uses the edited contract.
     await until(
       async () => {
-        await page.getByRole('textbox', { name: 'Index' }).fill('-3');
+        // Before the edit the page accepts this index; from then on its own check refuses it.
+        await page.getByRole('textbox', { name: 'Index' }).fill(String(CONTRACT_EDIT_REFUSES));
         await page.getByRole('button', { name: 'Calculate' }).click();
-        return (await page.getByRole('alert').first().textContent({ timeout: 2_000 }))?.includes('index cannot be negative') ?? false;
+        return (await page.getByRole('alert').first().textContent({ timeout: 2_000 }).catch(() => ''))?.includes('cannot be negative') ?? false;
       },
       SERVED_WITHIN_MS,
       'the edited rule in the page',

@@ -92,10 +92,18 @@ export function editServer(root: string, baseUrl: string, timeoutMs: number): Pr
   );
 }
 
-/** contract/: the rule message for a negative index, which the server answers with (and the client shows). */
+/**
+ * contract/: the rule for a negative index, which server and client both apply. The server's answer shows
+ * the new message; the page shows the new rule: 7 (CONTRACT_EDIT_REFUSES) is refused as negative from then on.
+ */
+export const CONTRACT_EDIT_REFUSES = 7;
 export function editContract(root: string, baseUrl: string, timeoutMs: number): Promise<Served> {
+  const file = join(root, 'contract/src/values.ts');
   return editAndPoll(
-    () => edit(join(root, 'contract/src/values.ts'), 'index must not be negative', 'index cannot be negative'),
+    () => {
+      edit(file, 'if (input < 0) {', `if (input < 0 || input === ${CONTRACT_EDIT_REFUSES}) {`);
+      edit(file, 'index must not be negative', 'index cannot be negative');
+    },
     () => get(`${baseUrl}/api/values`, { method: 'POST', body: '{"index":-1}' }),
     (answer) => messageOf(answer).startsWith('index cannot be negative'),
     422,
@@ -113,7 +121,7 @@ export function editWorker(root: string, marker: string): void {
   edit(join(root, 'worker/src/main.ts'), "'worker started'", `'worker started (${marker})'`);
 }
 
-/** client/: the page's heading. */
+/** client/: the home page's heading. */
 export function editClient(root: string, marker: string): void {
-  edit(join(root, 'client/src/features/values/HomePage.tsx'), /<h1>([^<]*)<\/h1>/, `<h1>$1 ${marker}</h1>`);
+  edit(join(root, 'client/src/features/values/HomePage.tsx'), 'title="Fibonacci calculator"', `title="Fibonacci calculator ${marker}"`);
 }
