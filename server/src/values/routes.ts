@@ -14,6 +14,7 @@ import {
 } from '@fibstack/contract/values';
 import { HttpError } from '../http/errors.js';
 import { jsonBody } from '../http/json-body.js';
+import { sendJson } from '../http/json-response.js';
 import { FibonacciEnqueuer } from './enqueue.js';
 import type { SubmissionRow, ValuesStore } from './store.js';
 
@@ -68,11 +69,11 @@ export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDep
     const known = await store.submit(checked.index);
     if (known) {
       const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
-      return void res.status(200).json(answer);
+      return sendJson(res, 200, answer);
     }
-    await jobs.enqueue({ index: checked.index, requestId: String(req.id) }, req.log ?? logger);
+    await jobs.enqueue({ index: checked.index, requestId: req.id }, req.log ?? logger);
     const answer: SubmitResponse = { index: checked.index, status: 'pending' };
-    res.status(202).json(answer);
+    sendJson(res, 202, answer);
   });
 
   router.get('/api/values', async (req, res) => {
