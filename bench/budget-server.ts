@@ -52,7 +52,7 @@ function ladderApp() {
       index = checked.index;
     }
     if (has('submit (batcher + Postgres)')) await store.submit(index);
-    if (has('enqueue (batcher + BullMQ)')) await jobs.enqueue({ index, requestId: req.id ?? '' }, logger);
+    if (has('enqueue (batcher + BullMQ)')) await jobs.enqueue({ index, requestId: req.id ?? '' });
     sendJson(res, 202, { index, status: 'pending' });
   });
   return app;

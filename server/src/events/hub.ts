@@ -65,6 +65,8 @@ export class EventsHub {
 
   /** Only a well-formed ResultEvent is relayed, re-serialised, so no message can break the SSE framing. */
   private relay(message: string): void {
+    // Under load results arrive by the thousand a second, mostly with no browser watching.
+    if (this.clients.size === 0) return;
     const event = resultEventSchema.safeParse(parseJson(message));
     if (!event.success) return void this.logger.warn({ message: message.slice(0, 200) }, 'ignored a malformed result event');
     this.broadcast(`event: result\ndata: ${JSON.stringify(event.data)}\n\n`);

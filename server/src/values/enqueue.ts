@@ -1,5 +1,4 @@
 import type { Queue } from 'bullmq';
-import type { Logger } from 'pino';
 import { JOB_OPTIONS, jobIdFor, type JobData } from '@fibstack/contract/jobs';
 import { MicroBatcher } from '@fibstack/service-kit/batch';
 import { withDeadline } from '../deadline.js';
@@ -26,19 +25,18 @@ export class FibonacciEnqueuer {
 
   /**
    * Queues one job. The submission is already committed in Postgres, so a failure here (Redis down or
-   * slow) is logged, not raised: the worker's reconciler queues every submission that has no result, and
-   * the caller still gets its 202.
+   * slow) is returned, not raised, for the caller to log: the worker's reconciler queues every submission
+   * that has no result, and the caller still gets its 202.
    */
-  async enqueue(data: JobData, logger: Logger): Promise<boolean> {
+  async enqueue(data: JobData): Promise<{ queued: true } | { queued: false; error: unknown }> {
     const add = this.adds.run(data);
     try {
       await withDeadline(add, ENQUEUE_TIMEOUT_MS, 'queue add');
-      return true;
+      return { queued: true };
     } catch (error) {
       // An add still waiting for Redis may yet land (harmless: same job id) or fail later, unobserved.
       add.catch(() => undefined);
-      logger.warn({ err: error, index: data.index }, 'could not queue the job now; the reconciler will');
-      return false;
+      return { queued: false, error };
     }
   }
 }

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import type { Queue } from 'bullmq';
-import type { Logger } from 'pino';
 import type { JobData } from '@fibstack/contract/jobs';
 import {
   checkIndex,
@@ -18,12 +17,11 @@ import { sendJson } from '../http/json-response.js';
 import { FibonacciEnqueuer } from './enqueue.js';
 import type { SubmissionRow, ValuesStore } from './store.js';
 
-/** What the values routes need: the SQL store, the queue, the configured MAX_INDEX and a fallback logger. */
+/** What the values routes need: the SQL store, the queue and the configured MAX_INDEX. */
 export interface ValuesRoutesDeps {
   store: ValuesStore;
   queue: Queue<JobData>;
   maxIndex: number;
-  logger: Logger;
 }
 
 const CURSOR = /^[1-9]\d{0,17}$/;
@@ -53,7 +51,7 @@ function cursorOf(raw: unknown): string | undefined {
 }
 
 /** `/api/values`: submit an index, list submissions, read one value whole. Mount at the root. */
-export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDeps): Router {
+export function valuesRoutes({ store, queue, maxIndex }: ValuesRoutesDeps): Router {
   const router = Router();
   const jobs = new FibonacciEnqueuer(queue);
 
@@ -71,7 +69,9 @@ export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDep
       const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
       return sendJson(res, 200, answer);
     }
-    await jobs.enqueue({ index: checked.index, requestId: req.id }, req.log ?? logger);
+    const job = await jobs.enqueue({ index: checked.index, requestId: req.id });
+    // The request's logger is made only now, for the rare request that has something to report.
+    if (!job.queued) req.log.warn({ err: job.error, index: checked.index }, 'could not queue the job now; the reconciler will');
     const answer: SubmitResponse = { index: checked.index, status: 'pending' };
     sendJson(res, 202, answer);
   });

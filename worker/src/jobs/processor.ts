@@ -29,16 +29,18 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
     const parsed = jobDataSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${JSON.stringify(job.data).slice(0, 200)}`);
     const { index, requestId } = parsed.data;
-    const log = logger.child({ jobId: job.id, index, requestId, attempt: job.attemptsMade + 1 });
+    // Every line about this job carries these; passed with each line rather than bound to a child
+    // logger, which would cost more than the line itself for a small job.
+    const about = { jobId: job.id, index, requestId, attempt: job.attemptsMade + 1 };
 
     if (index > INLINE_MAX_INDEX && (await store.has(index))) {
-      log.info('value already stored; nothing to compute');
+      logger.info(about, 'value already stored; nothing to compute');
       return { index, stored: false };
     }
     const { value, computeMs } = await pool.compute(index);
     const computedAt = await store.insert(index, value, computeMs);
     if (!computedAt) {
-      log.info('value already stored; kept the stored one');
+      logger.info(about, 'value already stored; kept the stored one');
       return { index, stored: false };
     }
     const event: ResultEvent = {
@@ -50,9 +52,9 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
     };
     await publisher.publish(RESULTS_CHANNEL, JSON.stringify(event)).catch((error: unknown) => {
       // The value is stored; live viewers miss one event and catch up on their next page load.
-      log.warn({ err: error }, 'could not announce the result');
+      logger.warn({ ...about, err: error }, 'could not announce the result');
     });
-    log.info({ digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
+    logger.info({ ...about, digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
     return { index, stored: true, digits: value.length };
   };
 }

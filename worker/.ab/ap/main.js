@@ -1,0 +1,63 @@
+import { Queue, Worker } from 'bullmq';
+import { QUEUE_NAME } from '@fibstack/contract/jobs';
+import { ConfigError } from '@fibstack/service-kit/config';
+import { createLogger } from '@fibstack/service-kit/logger';
+import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
+import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
+import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
+import { loadConfig } from './config.js';
+import { FibonacciPool } from './fibonacci/pool.js';
+import { startHealthServer } from './health/health-server.js';
+import { createProcessor } from './jobs/processor.js';
+import { ResultsStore } from './jobs/results-store.js';
+import { Reconciler } from './reconcile/reconciler.js';
+function readConfig() {
+    try {
+        return loadConfig();
+    }
+    catch (error) {
+        if (error instanceof ConfigError) {
+            console.error(error.message);
+            process.exit(1);
+        }
+        throw error;
+    }
+}
+const config = readConfig();
+const logger = createLogger('worker', config.LOG_LEVEL);
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+const pool = createPool(poolConfigFrom(config), logger);
+const blocking = createRedis({ ...redisOptionsFrom(config, 'blocking'), enableAutoPipelining: true }, logger, 'worker-jobs');
+const commands = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'worker-commands');
+// Results stored together are announced together: PUBLISHes issued in one tick share one write.
+const publisher = createRedis({ ...redisOptionsFrom(config, 'blocking'), enableAutoPipelining: true }, logger, 'worker-publisher');
+const threads = new FibonacciPool(config.COMPUTE_THREADS, config.JOB_TIMEOUT_MS);
+const worker = new Worker(QUEUE_NAME, createProcessor({ store: new ResultsStore(pool), pool: threads, publisher, logger }), {
+    connection: blocking,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDuration: config.WORKER_LOCK_DURATION_MS,
+    stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+});
+worker.on('error', (error) => logger.warn({ err: error }, 'worker connection error'));
+worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, index: job?.data.index, attempt: job?.attemptsMade, err: error }, 'job failed'));
+const queue = new Queue(QUEUE_NAME, { connection: commands });
+queue.on('error', (error) => logger.debug({ err: error }, 'reconciler queue connection error'));
+const reconciler = new Reconciler(pool, queue, logger);
+reconciler.start(config.RECONCILE_INTERVAL_MS);
+let closing = false;
+const health = config.HEALTH_PORT ? startHealthServer(config.HEALTH_PORT, () => closing) : undefined;
+logger.info({ concurrency: config.WORKER_CONCURRENCY, threads: config.COMPUTE_THREADS }, 'worker started');
+onShutdownSignal(logger, async () => {
+    closing = true;
+    // Stop taking jobs and wait for the ones in progress (their locks keep being renewed meanwhile).
+    await worker.close();
+    await reconciler.stop();
+    await threads.close();
+    await queue.close();
+    health?.close();
+    commands.disconnect();
+    publisher.disconnect();
+    blocking.disconnect();
+    await pool.end();
+});
+//# sourceMappingURL=main.js.map
