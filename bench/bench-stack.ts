@@ -6,6 +6,7 @@ import { QUEUE_NAME } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
 import { startNativeStack, type NativeStack, type ServiceName } from '@fibstack/devstack/stack';
 import { ownCpuUs, postgresCpuUs, processCpuUs, type CpuCounters } from './cpu.js';
+import { indexesFrom, postIndexes } from './http-load.js';
 import { waitUntil, within, type Waited } from './wait.js';
 
 /** How long a stopping service may take to finish what it holds before it is killed. */
@@ -21,15 +22,28 @@ export interface BenchStack {
   /** CPU counters of every process involved: server, worker, Postgres, Redis, and this one (the load generator). */
   cpu: CpuCounters;
   /** Stops the server and the worker, empties Postgres and Redis, and starts both again (see resetData). */
-  reset(): Promise<ResetReport>;
+  reset(options?: ResetOptions): Promise<ResetReport>;
   close(): Promise<void>;
+}
+
+export interface ResetOptions {
+  /**
+   * POSTs to send to the new server before the data is emptied a second time, so the phase that follows
+   * measures a warm server (JIT-compiled hot path, connection pools, prepared statements), as the one
+   * before did: a restarted Node process is several times slower for its first thousand requests.
+   */
+  warmUpPosts?: number;
 }
 
 export interface ResetReport {
   /** A service that had to be killed because it did not stop within the bound. */
   killed: ServiceName[];
   workerReady: Waited;
+  warmUp?: Waited;
 }
+
+/** Warm-up submissions use indexes no phase measures (the bench stack accepts up to 10,000,000). */
+const WARM_UP_FIRST_INDEX = 9_000_000;
 
 /**
  * Starts Postgres, Redis, the server and the worker natively in `dataDir`, as production runs them
@@ -57,7 +71,7 @@ export async function startBenchStack(dataDir: string, env: Record<string, strin
       redis: () => processCpuUs(stack.redis?.process.pid),
       'load generator': ownCpuUs,
     },
-    reset: () => resetData(target),
+    reset: (options) => resetData(target, options),
     async close() {
       await queue.close().catch(() => undefined);
       redis.disconnect();
@@ -91,13 +105,29 @@ export function untilWorkerListens(queue: Queue): Promise<Waited> {
  *    requests and queue adds in flight (a load generator that stops at a deadline leaves some), so no
  *    late insert or job can follow the truncation;
  * 2. empty Redis (queued, delayed and retried jobs) and Postgres;
- * 3. start both again and wait until the server answers /readyz and the worker listens on the queue.
+ * 3. start the server, and warm it up if asked: its warm-up submissions are all answered, and all their
+ *    jobs are in Redis, before the data is emptied again, so none of them can land later either;
+ * 4. start the worker and wait until it listens on the queue.
  */
-export async function resetData({ stack, pool, redis, queue }: Pick<BenchStack, 'stack' | 'pool' | 'redis' | 'queue'>): Promise<ResetReport> {
+export async function resetData(
+  { stack, pool, redis, queue }: Pick<BenchStack, 'stack' | 'pool' | 'redis' | 'queue'>,
+  { warmUpPosts = 0 }: ResetOptions = {},
+): Promise<ResetReport> {
   const services: ServiceName[] = ['worker', 'server'];
   const killed = await Promise.all(services.map((name) => stopBounded(stack, name)));
-  await redis.flushall();
-  await pool.query('TRUNCATE submissions, results RESTART IDENTITY');
-  await Promise.all([stack.startService('server'), stack.startService('worker')]);
-  return { killed: services.filter((_, i) => killed[i]), workerReady: await untilWorkerListens(queue) };
+  const empty = async () => {
+    await redis.flushall();
+    await pool.query('TRUNCATE submissions, results RESTART IDENTITY');
+  };
+  await empty();
+  await stack.startService('server');
+  let warmUp: Waited | undefined;
+  if (warmUpPosts > 0) {
+    const answered = await postIndexes(stack.url, 50, { amount: warmUpPosts }, indexesFrom(WARM_UP_FIRST_INDEX));
+    const accepted = answered.requests - answered.non2xx;
+    warmUp = await waitUntil(async () => (await queue.count()) >= accepted, { timeoutMs: 10_000, what: 'every warm-up job to be queued' });
+    await empty();
+  }
+  await stack.startService('worker');
+  return { killed: services.filter((_, i) => killed[i]), workerReady: await untilWorkerListens(queue), ...(warmUp && { warmUp }) };
 }

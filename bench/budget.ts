@@ -12,6 +12,8 @@ export interface BudgetOptions {
   /** Load before each measured run (JIT, pools, prepared statements), longer in the first round. */
   warmSeconds: number;
   connections: number;
+  /** Every rung, or only the ceiling, the base, the last step and the whole app (to keep --smoke short). */
+  rungs: 'all' | 'ends';
   logDir: string;
   nextIndex: () => number;
 }
@@ -40,10 +42,11 @@ const FULL_APP = 'the whole app (createApp: + health, routers, error handling)';
  */
 export async function perRequestBudget(bench: BenchStack, options: BudgetOptions) {
   const env = { DATABASE_URL: bench.stack.databaseUrl, REDIS_URL: bench.stack.redisUrl, LOG_LEVEL: 'info', MAX_INDEX: '10000000' };
+  const steps = BUDGET_LAYERS.map((step, i) => ({ step: `+ ${step}`, script: './budget-server.ts', layers: String(i + 1) }));
   const rungs: Array<{ step: string; server?: ChildServer; script: string; layers?: string }> = [
     { step: 'bare Express (the ceiling)', script: './bare-express.ts' },
     { step: BASE_STEP, script: './budget-server.ts', layers: '0' },
-    ...BUDGET_LAYERS.map((step, i) => ({ step: `+ ${step}`, script: './budget-server.ts', layers: String(i + 1) })),
+    ...(options.rungs === 'all' ? steps : [{ ...steps.at(-1)!, step: `+ every step (${BUDGET_LAYERS.join(', ')})` }]),
     { step: FULL_APP, script: './budget-server.ts', layers: 'all' },
   ];
   const samples = new Map<string, Array<Record<string, number> & { rps: number }>>();

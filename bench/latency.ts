@@ -7,6 +7,7 @@ export interface LatencyOptions {
   samples: number;
   /** How long one value may take to become visible before it is reported as timed out. */
   perSampleTimeoutMs: number;
+  warmUpPosts: number;
 }
 
 /**
@@ -15,7 +16,7 @@ export interface LatencyOptions {
  * answer "done" at once, it is reported, not waited for.
  */
 export async function visibleLatency(bench: BenchStack, options: LatencyOptions) {
-  await bench.reset();
+  await bench.reset({ warmUpPosts: options.warmUpPosts });
   const url = bench.stack.url;
   const streamed = new Map<number, number>();
   const controller = new AbortController();

@@ -35,17 +35,17 @@ const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(
 const settings = smoke
   ? {
       writePath: { seconds: 1, rounds: 1 },
-      budget: { rounds: 1, seconds: 0.5, warmSeconds: 0.3 },
-      pipeline: { submissions: 500, runs: 1 },
-      latency: { samples: 20 },
+      budget: { rounds: 1, seconds: 0.5, warmSeconds: 0.3, rungs: 'ends' as const },
+      pipeline: { submissions: 500, runs: 1, warmUpPosts: 500 },
+      latency: { samples: 20, warmUpPosts: 200 },
       listing: { sizes: [10_000, 50_000] as [number, number], seconds: 1 },
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
     }
   : {
       writePath: { seconds: 4, rounds: 3 },
-      budget: { rounds: 3, seconds: 2, warmSeconds: 0.5 },
-      pipeline: { submissions: 10_000, runs: 3 },
-      latency: { samples: 200 },
+      budget: { rounds: 3, seconds: 2, warmSeconds: 0.5, rungs: 'all' as const },
+      pipeline: { submissions: 10_000, runs: 3, warmUpPosts: 5_000 },
+      latency: { samples: 200, warmUpPosts: 2_000 },
       listing: { sizes: [10_000, 1_000_000] as [number, number], seconds: 5 },
       compute: { sizes: [10_000, 100_000, 500_000, 1_000_000, 2_000_000], parallel: 6 },
     };

@@ -9,6 +9,8 @@ export interface PipelineOptions {
   runs: number;
   /** How long after the last answer every value must be stored; what is missing then counts as lost. */
   storeTimeoutMs: number;
+  /** Submissions that warm the restarted server up before each run (see ResetOptions). */
+  warmUpPosts: number;
 }
 
 export const PIPELINE_TARGET_JOBS_PER_SECOND = 2_000;
@@ -21,7 +23,7 @@ export const PIPELINE_TARGET_JOBS_PER_SECOND = 2_000;
 export async function pipeline(bench: BenchStack, options: PipelineOptions) {
   const runs = [];
   for (let run = 1; run <= options.runs; run++) {
-    const reset = await bench.reset();
+    const reset = await bench.reset({ warmUpPosts: options.warmUpPosts });
     const indexes = Array.from({ length: options.submissions }, (_, i) => (i * 7_919) % options.submissions);
     let workerRssMb = 0;
     const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, rssMb(bench.stack.pid('worker')))), 200);
@@ -51,6 +53,7 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
       cpuUsPerJob: perUnit(cpu, options.submissions),
       workerRssMb,
       resetKilled: reset.killed,
+      ...(reset.warmUp?.ok === false && { warmUp: reset.warmUp.timedOut }),
       load: machineLoad(),
     });
   }

@@ -79,6 +79,11 @@ function summarize(runs: Run[]) {
     p99At10Met: `${p99At10.filter((p99) => p99 < WRITE_PATH_TARGETS.p99At10Ms).length} of ${p99At10.length} rounds`,
     serverCpuUsPerPostAt50: median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.server!)),
     bareCpuUsPerPostAt50: median(pick('bare express', 50).map((run) => run.cpuUsPerPost.server!)),
+    // What the throughput ratio is when each server has a core to itself (a quiet 2-core machine): the
+    // ratio of their CPU per POST. It holds when the machine is shared, where throughput does not.
+    cpuRatioAt50: round(
+      median(pick('bare express', 50).map((run) => run.cpuUsPerPost.server!)) / median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.server!)),
+    ),
     systemCpuUsPerPostAt50: median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.total!)),
   };
 }
