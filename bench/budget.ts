@@ -3,7 +3,8 @@ import type { BenchStack } from './bench-stack.js';
 import { BUDGET_LAYERS } from './budget-layers.js';
 import { machineLoad, ownCpuUs, perUnit, processCpuUs, startCpuMeasure } from './cpu.js';
 import { postIndexes } from './http-load.js';
-import { median } from './stats.js';
+import { median, round } from './stats.js';
+import { WRITE_PATH_TARGETS } from './write-path.js';
 import { startChildServer, type ChildServer } from './servers.js';
 
 export interface BudgetOptions {
@@ -91,5 +92,42 @@ export async function perRequestBudget(bench: BenchStack, options: BudgetOptions
       rounds: runs.map((run) => run.server!),
     });
   }
-  return { connections: options.connections, secondsPerRun: options.seconds, rounds: options.rounds, load: machineLoad(), rows };
+  return {
+    connections: options.connections,
+    secondsPerRun: options.seconds,
+    rounds: options.rounds,
+    load: machineLoad(),
+    rows,
+    ratioTarget: ratioTarget(rows),
+  };
+}
+
+/** Steps a user would lose something without: what each guarantees. */
+const GUARANTEES: Record<string, string> = {
+  '+ request id': 'a request id to quote, on the answer and in the logs',
+  '+ request log': 'a log line per request',
+  '+ security headers': 'helmet security headers and the CSP',
+  '+ metrics': 'Prometheus request metrics',
+  '+ submit (batcher + Postgres)': 'committed in Postgres before the answer',
+  '+ enqueue (batcher + BullMQ)': 'queued in Redis before the answer ("202 means queued")',
+};
+
+/**
+ * What a throughput ratio of 0.6 to bare Express asks of the server's CPU per POST (when the server is
+ * bound by its core, the ratio is bare µs ÷ ours), how far the whole app is from it, and what each
+ * guarantee costs: the steps whose removal alone would close the gap.
+ */
+function ratioTarget(rows: BudgetRow[]) {
+  const bare = rows[0]!.serverUsPerPost;
+  const whole = rows.at(-1)!.serverUsPerPost;
+  const allowed = Math.round(bare / WRITE_PATH_TARGETS.ratioAt50);
+  const over = Math.round(whole - allowed);
+  const costs = rows.filter((row) => row.step in GUARANTEES && row.addsUs !== null);
+  return {
+    cpuRatio: round(bare / whole),
+    serverUsAllowedFor06: allowed,
+    overByUs: over,
+    guaranteeCostsUs: Object.fromEntries(costs.map((row) => [GUARANTEES[row.step]!, row.addsUs])),
+    eachAloneClosesTheGap: over <= 0 ? 'no gap' : costs.filter((row) => row.addsUs! >= over).map((row) => GUARANTEES[row.step]!),
+  };
 }

@@ -70,6 +70,12 @@ export async function developerLoop({ workDir }: { smoke: boolean; workDir: stri
     };
     results.images = await imageSizes(repo);
 
+    // A --no-cache build leaves a second copy of the steps every stage shares (FROM node + WORKDIR), and
+    // the legacy builder then follows the newest one and misses. A developer's cache was made by normal
+    // builds, so settle it with one before measuring a rebuild.
+    const [, settleMs] = await timed(() => compose(production, ['build'], 1_500_000));
+    results.settleBuildSeconds = seconds(settleMs);
+
     const app = join(repo, 'server/src/app.ts');
     writeFileSync(app, `${readFileSync(app, 'utf8')}// a one-line change, made by the benchmark\n`);
     const [rebuild, rebuildMs] = await timed(() => compose(production, ['build', 'server'], 600_000));

@@ -38,7 +38,7 @@ const settings = smoke
       budget: { rounds: 1, seconds: 0.5, warmSeconds: 0.3, rungs: 'ends' as const },
       pipeline: { submissions: 500, runs: 1, warmUpPosts: 500 },
       latency: { samples: 20, warmUpPosts: 200 },
-      listing: { sizes: [10_000, 50_000] as [number, number], seconds: 1 },
+      listing: { sizes: [2_000, 10_000] as [number, number], seconds: 1 },
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
     }
   : {
