@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { BenchStack } from './bench-stack.js';
 import { machineLoad, perUnit, rssMb, startCpuMeasure } from './cpu.js';
 import { eachOf, postIndexes } from './http-load.js';
@@ -57,9 +58,13 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
       load: machineLoad(),
     });
   }
+  const cpuPerJob = median(runs.map((run) => run.cpuUsPerJob.total!));
   return {
     runs,
     medianJobsPerSecond: median(runs.map((run) => run.jobsPerSecond)),
+    // What the machine's cores could do if every one of their µs went to this pipeline: the ceiling the
+    // CPU per job sets, which holds when the machine is shared (measured jobs/s do not).
+    cpuBoundJobsPerSecond: Math.round((availableParallelism() * 1_000_000) / cpuPerJob),
     target: `≥ ${PIPELINE_TARGET_JOBS_PER_SECOND} jobs/s (median), lost 0`,
     lostTotal: runs.reduce((sum, run) => sum + run.lost, 0),
   };
