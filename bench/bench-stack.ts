@@ -5,7 +5,7 @@ import pg from 'pg';
 import { QUEUE_NAME } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
 import { startNativeStack, type NativeStack, type ServiceName } from '@fibstack/devstack/stack';
-import { ownCpuUs, postgresCpuUs, processCpuUs, type CpuCounters } from './cpu.js';
+import { ownCpuUs, postgresCpuUs, postmasterPid, processCpuUs, type CpuCounters } from './cpu.js';
 import { indexesFrom, postIndexes } from './http-load.js';
 import { waitUntil, within, type Waited } from './wait.js';
 
@@ -73,12 +73,22 @@ export async function startBenchStack(dataDir: string, env: Record<string, strin
     },
     reset: (options) => resetData(target, options),
     async close() {
-      await queue.close().catch(() => undefined);
+      await within(queue.close().catch(() => undefined), 5_000);
       redis.disconnect();
-      await pool.end();
-      await stack.stop();
+      await within(pool.end(), 5_000);
+      // The services first, each killed if it does not stop in time, so stopping never hangs.
+      await Promise.all((['worker', 'server'] as const).map((name) => stopBounded(stack, name)));
+      await stopStores(stack, dataDir);
     },
   };
+}
+
+/** Stops Postgres and Redis, killing them if they do not stop in time. */
+async function stopStores(stack: NativeStack, dataDir: string): Promise<void> {
+  const pids = [stack.redis?.process.pid, postmasterPid(join(dataDir, 'postgres'))];
+  if ((await within(stack.stop().then(() => true), STOP_TIMEOUT_MS)) === undefined) {
+    for (const pid of pids) if (pid !== undefined) process.kill(pid, 'SIGKILL');
+  }
 }
 
 /** Stops a service gracefully, killing it if it takes longer than the bound. */

@@ -45,16 +45,25 @@ export function processCpuUs(pid: number | undefined): number {
  * workers, and the backends that have already exited (which the postmaster has reaped).
  */
 export function postgresCpuUs(dataDir: string): number {
-  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const root = readStat(postmaster);
+  const postmaster = postmasterPid(dataDir);
+  const root = postmaster === undefined ? undefined : readStat(postmaster);
   if (!root) return NaN;
   let total = root.ownUs + root.reapedChildrenUs;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
-    if (stat?.ppid === postmaster) total += stat.ownUs;
+    if (stat && stat.ppid === postmaster) total += stat.ownUs;
   }
   return total;
+}
+
+/** The process id of the Postgres server whose data directory is `dataDir`, while it runs. */
+export function postmasterPid(dataDir: string): number | undefined {
+  try {
+    return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU time of this Node process (the load generator runs here), µs. */

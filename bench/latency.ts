@@ -45,16 +45,20 @@ export async function visibleLatency(bench: BenchStack, options: LatencyOptions)
       const index = (i * 5) % 1_000;
       const started = performance.now();
       const answer = await fetch(`${url}/api/values`, {
+        signal: AbortSignal.timeout(options.perSampleTimeoutMs),
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ index }),
-      });
-      if (answer.status !== 202) {
-        problems.push(`index ${index}: answered ${answer.status} instead of 202 pending; not measured`);
+      }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      if (answer instanceof Error || answer.status !== 202) {
+        const what = answer instanceof Error ? `no answer (${answer.message})` : `answered ${answer.status} instead of 202 pending`;
+        problems.push(`index ${index}: ${what}; not measured`);
         continue;
       }
       const read = await waitUntil(
-        async () => ((await (await fetch(`${url}/api/values/${index}`)).json()) as { status: string }).status === 'done',
+        async () =>
+          ((await (await fetch(`${url}/api/values/${index}`, { signal: AbortSignal.timeout(options.perSampleTimeoutMs) })).json()) as { status: string })
+            .status === 'done',
         { timeoutMs: options.perSampleTimeoutMs, intervalMs: 0, what: `index ${index} to be readable` },
       );
       if (!read.ok) {
