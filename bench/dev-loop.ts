@@ -7,7 +7,7 @@ import { launchChromium } from '../tests/e2e/browser.js';
 import { compose, docker, provisionBaseImages, type ComposeProject } from '../tests/containers/docker.js';
 import { machineLoad } from './cpu.js';
 import { round } from './stats.js';
-import { waitUntil, type Waited } from './wait.js';
+import { waitUntil } from './wait.js';
 
 /** Targets of issue 14 for the developer loop. */
 export const DEV_LOOP_TARGETS = { coldUpS: 180, serverRebuildS: 20, devServerEditS: 3, devClientEditS: 1 };
@@ -22,7 +22,6 @@ const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
   const result = await work();
   return [result, performance.now() - started];
 };
-const outcome = (waited: Waited) => (waited.ok ? seconds(waited.ms) : waited.timedOut);
 
 /**
  * The loop a developer lives in, with Docker, in a copy of the working tree (edits never touch it):
@@ -118,7 +117,7 @@ export async function developerLoop({ workDir }: { smoke: boolean; workDir: stri
     results.devCompose = { firstUpSeconds: answered.ok ? seconds(upMs + answered.ms) : answered.timedOut, load: machineLoad() };
     if (answered.ok) {
       Object.assign(results.devCompose as object, {
-        serverEditServedSeconds: outcome(await serverEdit(repo, base)),
+        serverEdit: await serverEdit(repo, base, development),
         clientEdit: await clientEdit(repo, base),
         load: machineLoad(),
       });
@@ -185,12 +184,17 @@ async function imageSizes(repo: string) {
     const image = `fibstack-bench-${service}:devloop`;
     const baseImage = finalBase(readFileSync(join(repo, dockerfile), 'utf8'));
     const [size, baseSize] = await Promise.all([image, baseImage].map(async (name) => Number(await docker(['image', 'inspect', '-f', '{{.Size}}', name]))));
-    const layers = (await docker(['history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', image]))
-      .split('\n')
+    // `docker history` lists newest first: the layers above the base are the first (count - base count).
+    const history = async (name: string) => (await docker(['history', '--no-trunc', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', name])).split('\n');
+    const [ours, theirs] = await Promise.all([history(image), history(baseImage)]);
+    const layers = ours
+      .slice(0, ours.length - theirs.length)
       .map((line) => line.split('\t'))
-      .filter(([layerSize]) => layerSize !== '0B')
+      .map(([bytes, createdBy]) => ({ bytes: Number(bytes), step: createdBy!.replace(/^\/bin\/sh -c (#\(nop\) )?/, '').trim() }))
+      .filter((layer) => layer.bytes > 0)
+      .sort((a, b) => b.bytes - a.bytes)
       .slice(0, 3)
-      .map(([layerSize, createdBy]) => `${layerSize} ${createdBy!.replace(/^\/bin\/sh -c (#\(nop\) )?/, '').slice(0, 70)}`);
+      .map((layer) => `${round(layer.bytes / 1e6, 2)} MB ${layer.step.slice(0, 70)}`);
     sizes[service] = { mb: round(size! / 1e6, 1), base: baseImage, baseMb: round(baseSize! / 1e6, 1), addedMb: round((size! - baseSize!) / 1e6, 2), biggestLayers: layers };
   }
   return sizes;
@@ -203,12 +207,29 @@ function finalBase(dockerfile: string): string {
   return from.replace(/\$\{(\w+)\}/g, (_, name: string) => args[name] ?? '');
 }
 
-/** Changes the API's not-found message in the copy and waits until the dev server serves it. */
-async function serverEdit(repo: string, base: string): Promise<Waited> {
+/**
+ * Changes the API's not-found message in the copy and waits until the dev server serves it. On a
+ * timeout it reports the last answer seen and the server's last log lines.
+ */
+async function serverEdit(repo: string, base: string, project: ComposeProject) {
   const file = join(repo, 'server/src/http/errors.ts');
-  const message = async () => ((await (await fetch(`${base}/api/bench-probe`)).json()) as { error: { message: string } }).error.message;
-  writeFileSync(file, readFileSync(file, 'utf8').replace('`no route for ${req.method}', '`no route (edited) for ${req.method}'));
-  return waitUntil(async () => (await message()).startsWith('no route (edited) for'), { timeoutMs: 60_000, intervalMs: 25, what: 'the edited server message' });
+  let lastAnswer = '';
+  const message = async () => {
+    const response = await fetch(`${base}/api/bench-probe`, { signal: AbortSignal.timeout(5_000) });
+    lastAnswer = `${response.status} ${(await response.text()).slice(0, 120)}`;
+    return lastAnswer;
+  };
+  const before = await message();
+  const source = readFileSync(file, 'utf8');
+  writeFileSync(file, source.replace('`no route for ${req.method}', '`no route (edited) for ${req.method}'));
+  const served = await waitUntil(async () => (await message()).includes('no route (edited) for'), {
+    timeoutMs: 60_000,
+    intervalMs: 25,
+    what: 'the edited server message',
+  });
+  if (served.ok) return { servedSeconds: seconds(served.ms) };
+  const logs = await compose(project, ['logs', '--tail', '20', 'server']).catch((error: unknown) => String(error));
+  return { servedSeconds: served.timedOut, answerBefore: before, lastAnswer, serverLog: logs.split('\n').slice(-20) };
 }
 
 /** Changes the header's brand text in the copy and waits until Chromium shows it, checking the page did not reload. */
