@@ -190,7 +190,7 @@ async function imageSizes(repo: string) {
     const layers = ours
       .slice(0, ours.length - theirs.length)
       .map((line) => line.split('\t'))
-      .map(([bytes, createdBy]) => ({ bytes: Number(bytes), step: createdBy!.replace(/^\/bin\/sh -c (#\(nop\) )?/, '').trim() }))
+      .map(([bytes, createdBy]) => ({ bytes: Number(bytes), step: createdBy!.replace(/^\/bin\/sh -c (#\(nop\) )?/, '').replace(/(dir|file):[0-9a-f]{64} /, '').trim() }))
       .filter((layer) => layer.bytes > 0)
       .sort((a, b) => b.bytes - a.bytes)
       .slice(0, 3)
