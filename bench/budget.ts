@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { SERVER_NODE_FLAGS } from '@fibstack/devstack/stack';
 import type { BenchStack } from './bench-stack.js';
 import { BUDGET_LAYERS } from './budget-layers.js';
 import { machineLoad, ownCpuUs, perUnit, processCpuUs, startCpuMeasure } from './cpu.js';
@@ -55,7 +56,10 @@ export async function perRequestBudget(bench: BenchStack, options: BudgetOptions
     await Promise.all(
       rungs.map(async (rung) => {
         const logFile = join(options.logDir, `budget-${rung.layers ?? 'bare'}.log`);
-        rung.server = await startChildServer(rung.script, rung.layers ? { ...env, LAYERS: rung.layers } : {}, logFile);
+        // The rungs run with the server's own heap settings; bare Express, the ceiling, with Node's defaults.
+        rung.server = rung.layers
+          ? await startChildServer(rung.script, { ...env, LAYERS: rung.layers }, logFile, SERVER_NODE_FLAGS)
+          : await startChildServer(rung.script, {}, logFile);
       }),
     );
     for (let round = 0; round < options.rounds; round++) {

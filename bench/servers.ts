@@ -16,12 +16,17 @@ const READY_TIMEOUT_MS = 60_000;
  * Runs one of the benchmark's own servers (bare-express.ts, budget-server.ts) as a child process on a
  * free port, its output appended to `logFile`, and resolves once it reports 'ready'.
  */
-export async function startChildServer(script: string, env: Record<string, string>, logFile: string): Promise<ChildServer> {
+export async function startChildServer(
+  script: string,
+  env: Record<string, string>,
+  logFile: string,
+  nodeFlags: string[] = [],
+): Promise<ChildServer> {
   const port = await freePort();
   const log = openSync(logFile, 'a');
   const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)), {
     env: { ...process.env, ...env, PORT: String(port) },
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...nodeFlags, '--import', 'tsx'],
     stdio: ['ignore', log, log, 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

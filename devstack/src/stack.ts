@@ -45,6 +45,9 @@ export interface NativeStack {
 
 export type ServiceName = 'server' | 'worker';
 
+/** The server's heap settings, as its image runs it (see server/Dockerfile). */
+export const SERVER_NODE_FLAGS = ['--max-old-space-size=128', '--heap-growing-percent=100'];
+
 interface ServiceSpec {
   command: string[];
   env: Record<string, string>;
@@ -140,8 +143,7 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
 
     const specs: Record<ServiceName, ServiceSpec> = {
       server: {
-        // The same heap cap as the server's image (see server/Dockerfile).
-        command: dev ? [tsx, 'watch', 'server/src/main.ts'] : [node, '--max-old-space-size=128', 'server/dist/main.js'],
+        command: dev ? [tsx, 'watch', 'server/src/main.ts'] : [node, ...SERVER_NODE_FLAGS, 'server/dist/main.js'],
         env: { ...shared, PORT: String(serverPort), ...(dev ? {} : { STATIC_DIR: join(REPO_ROOT, 'client/dist') }) },
       },
       worker: {
