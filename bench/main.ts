@@ -38,12 +38,12 @@ const settings = smoke
       budget: { rounds: 1, seconds: 0.5, warmSeconds: 0.3, rungs: 'ends' as const },
       pipeline: { submissions: 500, runs: 1, warmUpPosts: 500 },
       latency: { samples: 20, warmUpPosts: 200 },
-      listing: { sizes: [2_000, 10_000] as [number, number], seconds: 1 },
+      listing: { sizes: [2_000, 10_000] as [number, number], seconds: 0.5 },
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
     }
   : {
       writePath: { seconds: 4, rounds: 3 },
-      budget: { rounds: 3, seconds: 2, warmSeconds: 0.5, rungs: 'all' as const },
+      budget: { rounds: 5, seconds: 1.5, warmSeconds: 0.5, rungs: 'all' as const },
       pipeline: { submissions: 10_000, runs: 3, warmUpPosts: 5_000 },
       latency: { samples: 200, warmUpPosts: 2_000 },
       listing: { sizes: [10_000, 1_000_000] as [number, number], seconds: 5 },
