@@ -2,15 +2,24 @@ import autocannon from 'autocannon';
 
 export interface LoadResult {
   connections: number;
+  /** Requests answered. */
+  requests: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
   errors: number;
+  timeouts: number;
 }
 
-/** POSTs `{"index": nextIndex()}` to /api/values, for as long (`duration`, s) or as many times (`amount`) as asked. */
-async function postIndexSequence(
+/** How long autocannon waits for one answer before it counts a timeout (the whole run is bounded too). */
+const REQUEST_TIMEOUT_S = 10;
+
+/**
+ * POSTs `{"index": nextIndex()}` to /api/values over `connections` connections, for `duration` seconds
+ * or until `amount` requests are answered.
+ */
+export async function postIndexes(
   url: string,
   connections: number,
   limit: { duration: number } | { amount: number },
@@ -20,6 +29,7 @@ async function postIndexSequence(
     url: `${url}/api/values`,
     connections,
     ...limit,
+    timeout: REQUEST_TIMEOUT_S,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ index: nextIndex() }) }) }],
@@ -27,30 +37,32 @@ async function postIndexSequence(
   return summarize(result, connections);
 }
 
-/** POSTs `{"index": n}` with a new n for each request (wrapping at `maxIndex`), for `seconds`. */
-export function postIndexes(url: string, connections: number, seconds: number, firstIndex: number, maxIndex: number): Promise<LoadResult> {
-  let next = firstIndex;
-  return postIndexSequence(url, connections, { duration: seconds }, () => next++ % (maxIndex + 1));
+/** The next index of a sequence no other phase uses, so no POST finds its index already stored or queued. */
+export function indexesFrom(first: number): () => number {
+  let next = first;
+  return () => next++;
 }
 
-/** POSTs each of `indexes` once, in order, over `connections` connections; resolves when all are answered. */
-export function postEach(url: string, connections: number, indexes: number[]): Promise<LoadResult> {
+/** Each of `indexes` once, in order. */
+export function eachOf(indexes: number[]): () => number {
   let next = 0;
-  return postIndexSequence(url, connections, { amount: indexes.length }, () => indexes[next++]!);
+  return () => indexes[next++]!;
 }
 
 /** GETs one path repeatedly for `seconds`. */
 export async function getPath(url: string, path: string, connections: number, seconds: number): Promise<LoadResult> {
-  return summarize(await autocannon({ url: `${url}${path}`, connections, duration: seconds }), connections);
+  return summarize(await autocannon({ url: `${url}${path}`, connections, duration: seconds, timeout: REQUEST_TIMEOUT_S }), connections);
 }
 
 function summarize(result: autocannon.Result, connections: number): LoadResult {
   return {
     connections,
+    requests: result.requests.total,
     requestsPerSecond: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    timeouts: result.timeouts,
   };
 }

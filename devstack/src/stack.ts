@@ -54,6 +54,9 @@ export interface NativeStack {
 
 export type ServiceName = 'server' | 'worker';
 
+/** The server's heap settings, as its image runs it (see server/Dockerfile). */
+export const SERVER_NODE_FLAGS = ['--max-old-space-size=128', '--heap-growing-percent=100'];
+
 interface ServiceSpec {
   command: string[];
   env: Record<string, string>;
@@ -168,8 +171,8 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
 
     const specs: Record<ServiceName, ServiceSpec> = {
       server: {
-        // The same heap cap as the server's image (see server/Dockerfile).
-        command: dev ? [node, hotRestart, '--overlap', 'server/src/main.ts'] : [node, '--max-old-space-size=128', ...TRACING_PRELOAD, 'server/dist/main.js'],
+        // The same heap flags as the server's image (see server/Dockerfile).
+        command: dev ? [node, hotRestart, '--overlap', 'server/src/main.ts'] : [node, ...SERVER_NODE_FLAGS, ...TRACING_PRELOAD, 'server/dist/main.js'],
         env: {
           ...shared,
           PORT: String(serverPort),

@@ -73,6 +73,8 @@ export class EventsHub {
 
   /** Only a well-formed ResultEvent is relayed, re-serialised, so no message can break the SSE framing. */
   private relay(message: string): void {
+    // Under load results arrive by the thousand a second, mostly with no browser watching.
+    if (this.clients.size === 0 && this.resultListeners.length === 0) return;
     const json = parseJson(message);
     const event = resultEventSchema.safeParse(json);
     if (!event.success) return void this.logger.warn({ message: message.slice(0, 200) }, 'ignored a malformed result event');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -13,3 +14,9 @@ export function requestIdFor(req: IncomingMessage, res: ServerResponse): string 
   res.setHeader('X-Request-Id', id);
   return id;
 }
+
+/** Gives every request its id (`req.id`, see requestIdFor). */
+export const requestId: RequestHandler = (req, res, next) => {
+  req.id = requestIdFor(req, res);
+  next();
+};

@@ -1,5 +1,4 @@
 import type { Queue } from 'bullmq';
-import type { Logger } from 'pino';
 import { JOB_OPTIONS, jobIdFor, type JobData } from '@fibstack/contract/jobs';
 import { MicroBatcher } from '@fibstack/service-kit/batch';
 import { jobTelemetry } from '@fibstack/service-kit/tracing/bullmq';
@@ -12,6 +11,8 @@ const ENQUEUE_TIMEOUT_MS = 1_000;
 /** Jobs sent per `addBulk` at most (one MULTI, one round trip). */
 const MAX_JOBS_PER_ADD = 500;
 const ADDS_IN_FLIGHT = 2;
+
+type EnqueueResult = { queued: true } | { queued: false; error: unknown };
 
 /** A job to add, with the trace context of the request that queued it (tracing on). */
 interface JobToAdd {
@@ -36,26 +37,25 @@ export class FibonacciEnqueuer {
 
   /**
    * Queues one job. The submission is already committed in Postgres, so a failure here (Redis down or
-   * slow) is logged, not raised: the worker's reconciler queues every submission that has no result, and
-   * the caller still gets its 202.
+   * slow) is returned, not raised, for the caller to log: the worker's reconciler queues every submission
+   * that has no result, and the caller still gets its 202.
    */
-  enqueue(data: JobData, logger: Logger): Promise<boolean> {
-    if (!TRACING) return this.add(data, logger);
+  enqueue(data: JobData): Promise<EnqueueResult> {
+    if (!TRACING) return this.add(data);
     // The job's trace parent: this request's own span, whichever request's turn sends the batch.
     const attributes = { 'messaging.destination.name': this.queue.name, 'messaging.message.id': jobIdFor(data.index) };
-    return traced('enqueue fibonacci', { kind: SpanKind.PRODUCER, attributes }, () => this.add(data, logger));
+    return traced('enqueue fibonacci', { kind: SpanKind.PRODUCER, attributes }, () => this.add(data));
   }
 
-  private async add(data: JobData, logger: Logger): Promise<boolean> {
+  private async add(data: JobData): Promise<EnqueueResult> {
     const add = this.adds.run({ data, telemetry: jobTelemetry(this.queue.opts.telemetry) });
     try {
       await withDeadline(add, ENQUEUE_TIMEOUT_MS, 'queue add');
-      return true;
+      return { queued: true };
     } catch (error) {
       // An add still waiting for Redis may yet land (harmless: same job id) or fail later, unobserved.
       add.catch(() => undefined);
-      logger.warn({ err: error, index: data.index }, 'could not queue the job now; the reconciler will');
-      return false;
+      return { queued: false, error };
     }
   }
 }

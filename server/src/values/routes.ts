@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import type { Queue } from 'bullmq';
-import type { Logger } from 'pino';
 import type { JobData } from '@fibstack/contract/jobs';
 import {
   checkIndex,
@@ -14,15 +13,15 @@ import {
 } from '@fibstack/contract/values';
 import { HttpError } from '../http/errors.js';
 import { jsonBody } from '../http/json-body.js';
+import { sendJson } from '../http/json-response.js';
 import { FibonacciEnqueuer } from './enqueue.js';
 import type { SubmissionRow, ValuesStore } from './store.js';
 
-/** What the values routes need: the SQL store, the queue, the configured MAX_INDEX and a fallback logger. */
+/** What the values routes need: the SQL store, the queue and the configured MAX_INDEX. */
 export interface ValuesRoutesDeps {
   store: ValuesStore;
   queue: Queue<JobData>;
   maxIndex: number;
-  logger: Logger;
 }
 
 const CURSOR = /^[1-9]\d{0,17}$/;
@@ -52,7 +51,7 @@ function cursorOf(raw: unknown): string | undefined {
 }
 
 /** `/api/values`: submit an index, list submissions, read one value whole. Mount at the root. */
-export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDeps): Router {
+export function valuesRoutes({ store, queue, maxIndex }: ValuesRoutesDeps): Router {
   const router = Router();
   const jobs = new FibonacciEnqueuer(queue);
 
@@ -68,11 +67,13 @@ export function valuesRoutes({ store, queue, maxIndex, logger }: ValuesRoutesDep
     const known = await store.submit(checked.index);
     if (known) {
       const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
-      return void res.status(200).json(answer);
+      return sendJson(res, 200, answer);
     }
-    await jobs.enqueue({ index: checked.index, requestId: String(req.id) }, req.log ?? logger);
+    const job = await jobs.enqueue({ index: checked.index, requestId: req.id });
+    // The request's logger is made only now, for the rare request that has something to report.
+    if (!job.queued) req.log.warn({ err: job.error, index: checked.index }, 'could not queue the job now; the reconciler will');
     const answer: SubmitResponse = { index: checked.index, status: 'pending' };
-    res.status(202).json(answer);
+    sendJson(res, 202, answer);
   });
 
   router.get('/api/values', async (req, res) => {

@@ -30,10 +30,12 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
     const parsed = jobDataSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${JSON.stringify(job.data).slice(0, 200)}`);
     const { index, requestId } = parsed.data;
-    const log = logger.child({ jobId: job.id, index, requestId, attempt: job.attemptsMade + 1 });
+    // Every line about this job carries these; passed with each line rather than bound to a child
+    // logger, which would cost more than the line itself for a small job.
+    const about = { jobId: job.id, index, requestId, attempt: job.attemptsMade + 1 };
 
     if (index > INLINE_MAX_INDEX && (await store.has(index))) {
-      log.info('value already stored; nothing to compute');
+      logger.info(about, 'value already stored; nothing to compute');
       return { index, stored: false };
     }
     const onThread = index > INLINE_MAX_INDEX;
@@ -41,12 +43,12 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       pool.compute(index),
     );
     // Logged where the work happens, so a computation whose result is then discarded still shows.
-    log.info({ digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
+    logger.info({ ...about, digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');
     const computedAt = await traced('results insert', { attributes: { 'fibstack.index': index, 'fibstack.digits': value.length } }, () =>
       store.insert(index, value, computeMs),
     );
     if (!computedAt) {
-      log.info('value already stored; kept the stored one');
+      logger.info(about, 'value already stored; kept the stored one');
       return { index, stored: false };
     }
     const event: ResultEvent = {
@@ -61,7 +63,7 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       publisher.publish(RESULTS_CHANNEL, JSON.stringify({ ...event, [TRACE_CONTEXT_KEY]: currentTraceCarrier() })),
     ).catch((error: unknown) => {
       // The value is stored; live viewers miss one event and catch up on their next page load.
-      log.warn({ err: error }, 'could not announce the result');
+      logger.warn({ ...about, err: error }, 'could not announce the result');
     });
     return { index, stored: true, digits: value.length };
   };

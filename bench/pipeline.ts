@@ -1,0 +1,75 @@
+import { availableParallelism } from 'node:os';
+import type { BenchStack } from './bench-stack.js';
+import { machineLoad, perUnit, rssMb, startCpuMeasure } from './cpu.js';
+import { eachOf, postIndexes } from './http-load.js';
+import { median } from './stats.js';
+import { waitUntil } from './wait.js';
+
+export interface PipelineOptions {
+  submissions: number;
+  runs: number;
+  /** How long after the last answer every value must be stored; what is missing then counts as lost. */
+  storeTimeoutMs: number;
+  /** Submissions that warm the restarted server up before each run (see ResetOptions). */
+  warmUpPosts: number;
+}
+
+export const PIPELINE_TARGET_JOBS_PER_SECOND = 2_000;
+
+/**
+ * End to end: `submissions` distinct indexes (0 … n-1, shuffled) POSTed over 50 connections until every
+ * value is stored in Postgres, `runs` times from empty tables. Reports jobs/s, losses, and the CPU each
+ * process spent per job (server, worker, Postgres, Redis, load generator).
+ */
+export async function pipeline(bench: BenchStack, options: PipelineOptions) {
+  const runs = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const reset = await bench.reset({ warmUpPosts: options.warmUpPosts });
+    const indexes = Array.from({ length: options.submissions }, (_, i) => (i * 7_919) % options.submissions);
+    let workerRssMb = 0;
+    const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, rssMb(bench.stack.pid('worker')))), 200);
+    const stop = startCpuMeasure(bench.cpu);
+    const startedAt = Date.now();
+    const submitted = await postIndexes(bench.stack.url, 50, { amount: indexes.length }, eachOf(indexes));
+    const submitMs = Date.now() - startedAt;
+    // Polled slowly, so the polling costs Postgres little; the exact end comes from the rows themselves.
+    const stored = await waitUntil(async () => (await count(bench, 'results')) >= options.submissions, {
+      timeoutMs: options.storeTimeoutMs,
+      intervalMs: 200,
+      what: `${options.submissions} values to be stored`,
+    });
+    const cpu = stop();
+    clearInterval(sampler);
+    const { rows } = await bench.pool.query<{ n: number; last: Date | null }>('SELECT count(*)::int AS n, max(computed_at) AS last FROM results');
+    const allStoredMs = (rows[0]!.last?.getTime() ?? Date.now()) - startedAt;
+    runs.push({
+      run,
+      submissions: options.submissions,
+      submitMs,
+      allStoredMs,
+      jobsPerSecond: Math.round(options.submissions / (allStoredMs / 1000)),
+      rejected: submitted.non2xx + submitted.errors + submitted.timeouts,
+      lost: options.submissions - rows[0]!.n,
+      ...(stored.ok ? {} : { timedOut: stored.timedOut }),
+      cpuUsPerJob: perUnit(cpu, options.submissions),
+      workerRssMb,
+      resetKilled: reset.killed,
+      ...(reset.warmUp?.ok === false && { warmUp: reset.warmUp.timedOut }),
+      load: machineLoad(),
+    });
+  }
+  const cpuPerJob = median(runs.map((run) => run.cpuUsPerJob.total!));
+  return {
+    runs,
+    medianJobsPerSecond: median(runs.map((run) => run.jobsPerSecond)),
+    // What the machine's cores could do if every one of their µs went to this pipeline: the ceiling the
+    // CPU per job sets, which holds when the machine is shared (measured jobs/s do not).
+    cpuBoundJobsPerSecond: Math.round((availableParallelism() * 1_000_000) / cpuPerJob),
+    target: `≥ ${PIPELINE_TARGET_JOBS_PER_SECOND} jobs/s (median), lost 0`,
+    lostTotal: runs.reduce((sum, run) => sum + run.lost, 0),
+  };
+}
+
+async function count(bench: BenchStack, table: 'results' | 'submissions'): Promise<number> {
+  return (await bench.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+}

@@ -1,0 +1,55 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@fibstack/devstack/stack';
+
+type Results = Record<string, unknown>;
+type Row = Record<string, unknown>;
+
+const RESULTS_FILE = join(REPO_ROOT, 'bench/results/latest.json');
+
+/** Flattens one level of nested objects into `key.sub` columns, so console.table can show them. */
+function flat(row: Row): Row {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [sub, inner] of Object.entries(value)) out[`${key}.${sub}`] = inner;
+    } else out[key] = Array.isArray(value) ? value.join(' / ') : value;
+  }
+  return out;
+}
+
+function section(title: string, value: unknown, tables: Record<string, (value: Row) => Row[] | undefined> = {}) {
+  console.log(`\n== ${title}`);
+  if (!value || typeof value !== 'object') return void console.log(value ?? 'not run');
+  const { ...rest } = value as Row;
+  for (const [key, rows] of Object.entries(tables)) {
+    const list = rows(rest);
+    if (list?.length) console.table(list.map(flat));
+    delete rest[key];
+  }
+  console.log(rest);
+}
+
+/** Prints every phase: tables where there are rows, the rest as it is stored, each with the load it ran under. */
+export function printReport(results: Results): void {
+  section('machine', results.machine);
+  section('footprint (idle)', results.footprint);
+  section('1. write path: POST /api/values (worker stopped), fibstack vs bare Express, CPU µs per POST by process', results['write-path'], {
+    runs: (value) => value.runs as Row[],
+  });
+  section('2. per-request CPU budget at 50 connections: server µs per POST, each step added to the one before', results.budget, {
+    rows: (value) => value.rows as Row[],
+  });
+  section('3. pipeline: submissions until every value is stored, CPU µs per job by process', results.pipeline, {
+    runs: (value) => value.runs as Row[],
+  });
+  section('4. submit → visible (idle system)', results.latency);
+  section('5. listing GET /api/values?limit=50', results.listing, { rows: (value) => value.rows as Row[] });
+  section('6. compute', results.compute);
+  if (results['dev-loop']) section('7. developer loop (Docker)', results['dev-loop']);
+  console.log(`\nevery figure: ${RESULTS_FILE}`);
+}
+
+export function writeResults(results: Results): void {
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+}
