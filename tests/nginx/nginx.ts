@@ -63,7 +63,7 @@ export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
   await writeFile(join(prefix, 'conf.d/00-fibstack-http.conf'), await readFile(join(nginxDir, 'conf/http.conf'), 'utf8'));
   await writeFile(join(prefix, 'fibstack/api-locations.conf'), await readFile(join(nginxDir, 'conf/api-locations.conf'), 'utf8'));
   const template = await readFile(join(nginxDir, options.templates, 'default.conf.template'), 'utf8');
-  const rendered = renderTemplate(template, { SERVER_UPSTREAM: options.serverUpstream, CLIENT_UPSTREAM: options.clientUpstream });
+  const rendered = renderTemplate(template, { SERVER_UPSTREAM: options.serverUpstream, CLIENT_UPSTREAM: options.clientUpstream, EDGE_RESOLVER: '127.0.0.1' });
   if (!/^\s*listen 80;$/m.test(rendered)) throw new Error(`${options.templates}: expected "listen 80;"`);
   await writeFile(
     join(prefix, 'conf.d/default.conf'),

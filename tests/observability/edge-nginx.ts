@@ -26,6 +26,7 @@ export async function startEdge(upstreams: { server: string; client: string }): 
   const site = template
     .replaceAll('${SERVER_UPSTREAM}', upstreams.server)
     .replaceAll('${CLIENT_UPSTREAM}', upstreams.client)
+    .replaceAll('${EDGE_RESOLVER}', '127.0.0.1')
     .replace(/listen 80;/, `listen 127.0.0.1:${port};`)
     .replace('/etc/nginx/fibstack/api-locations.conf', join(NGINX_DIR, 'conf/api-locations.conf'));
   await writeFile(join(dir, 'default.conf'), site);
