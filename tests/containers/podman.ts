@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,9 +22,19 @@ export async function podman(args: string[], timeoutMs = 300_000, env: Record<st
   return stdout.trim();
 }
 
-/** Copies `images` from Docker's store (where compose builds and provision puts them) into podman's. */
+/**
+ * Copies `images` from Docker's store (where compose builds and provision puts them) into podman's, under
+ * the same names. This machine's `podman-setup` also pins podman's limits to the sandbox's; elsewhere
+ * (Travis) the images are copied with `docker save | podman load`.
+ */
 export async function copyImagesToPodman(images: string[]): Promise<void> {
-  await run(PODMAN_SETUP, images, { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+  if (existsSync(PODMAN_SETUP)) {
+    await run(PODMAN_SETUP, images, { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+    return;
+  }
+  for (const image of images) {
+    await run('sh', ['-c', 'docker save "$1" | podman load -q && podman tag "localhost/$1" "$1" 2>/dev/null || true', 'sh', image], { timeout: 600_000 });
+  }
 }
 
 /** Containers may not raise limits above this sandbox's own (as podman-setup configures). */
