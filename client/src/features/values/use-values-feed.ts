@@ -55,7 +55,8 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
 
   const stream = useResultEvents({
     onResult: (event) => {
-      const fillsIn = isPending(event.index);
+      // This page's own submission counts even when the event comes before the render that lists it.
+      const fillsIn = isPending(event.index) || awaited.current.has(event.index);
       heard.current.set(event.index, event);
       awaited.current.delete(event.index);
       dispatch({ type: 'result', event });
