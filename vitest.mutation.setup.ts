@@ -17,7 +17,7 @@ declare module 'vitest' {
 }
 
 const namespace = inject('globalNamespace');
-// Vitest requires the (unused) fixture context to be written as a destructuring pattern.
+// eslint-disable-next-line no-empty-pattern -- Vitest requires the (unused) fixture context to be a destructuring pattern
 afterAll(({}, suite) => {
   const stryker = (globalThis as unknown as Record<string, { mutantCoverage?: unknown; hitCount?: number } | undefined>)[namespace];
   if (inject('mode') === 'mutant') suite.meta.hitCount = stryker?.hitCount;

@@ -79,7 +79,7 @@ export async function perRequestBudget(bench: BenchStack, options: BudgetOptions
       }
     }
   } finally {
-    await Promise.all(rungs.map((rung) => rung.server?.stop()));
+    await Promise.all(rungs.map(async (rung) => rung.server?.stop()));
   }
   const rows: BudgetRow[] = [];
   for (const rung of rungs) {

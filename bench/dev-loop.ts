@@ -202,7 +202,7 @@ async function imageSizes(repo: string) {
 
 /** The image the last stage of a Dockerfile starts from, with its build arguments' defaults filled in. */
 function finalBase(dockerfile: string): string {
-  const args = Object.fromEntries([...dockerfile.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((match) => [match[1], match[2]]));
+  const args = Object.fromEntries([...dockerfile.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((match): [string, string] => [match[1]!, match[2]!]));
   const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].at(-1)![1]!;
   return from.replace(/\$\{(\w+)\}/g, (_, name: string) => args[name] ?? '');
 }

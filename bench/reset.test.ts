@@ -85,8 +85,8 @@ describe('Ctrl-C during a run', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    run.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    run.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    run.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => run.once('exit', (code) => resolve(code)));
     try {
       const started = await waitUntil(() => output.includes('… write-path') || run.exitCode !== null, {

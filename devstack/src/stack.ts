@@ -75,8 +75,8 @@ function runToCompletion(command: string[], env: Record<string, string>): Promis
     const [file, ...args] = command as [string, ...string[]];
     const child = spawn(file, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command.join(' ')} failed:\n${output}`))));
   });
 }
@@ -96,7 +96,7 @@ function waitForHttp(url: string, timeoutMs: number, child: ChildProcess): Promi
         // not listening yet
       }
       if (Date.now() > deadline) return reject(new Error(`${url} did not answer within ${timeoutMs} ms`));
-      setTimeout(attempt, 100);
+      setTimeout(() => void attempt(), 100);
     };
     void attempt();
   });

@@ -46,8 +46,8 @@ function spawnEntry(script: string, env: Record<string, string>): Spawned {
     output += chunk.toString();
     for (const wake of waiters.splice(0)) wake();
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return {
     child,

@@ -51,7 +51,8 @@ export class MicroBatcher<In, Out> {
     while (this.waiting.length > 0 && this.inFlight < this.options.maxInFlight) {
       const batch = this.waiting.splice(0, this.options.maxBatch);
       this.inFlight++;
-      this.flushBatch(batch).finally(() => {
+      // flushBatch settles every caller itself and never rejects.
+      void this.flushBatch(batch).finally(() => {
         this.inFlight--;
         this.schedule();
       });

@@ -2,7 +2,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../k8s/kubernetes-schema.js';
 import { CREATED_BY_HAND, configMapsOf, containerEnv, workloads, type PodTemplateSpec } from '../k8s/manifests.js';
 import { parseObjects, render, REPO } from '../k8s/render.js';
 import { allComputed, compose, provisionBaseImages, submit } from './docker.js';

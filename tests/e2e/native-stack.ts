@@ -10,7 +10,7 @@ import { installProbes } from './page-probes.js';
 export interface E2eStack {
   stack: NativeStack;
   browser: BrowserContext;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**

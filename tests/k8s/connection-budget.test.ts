@@ -44,7 +44,7 @@ export function connectionBudget(deployable: Deployable) {
     if (!read) continue;
     const template = (deployment.spec as { template: { spec: { containers: Container[]; initContainers?: Container[] } } }).template;
     const main = template.spec.containers[0]!;
-    const pool = read(containerEnv(main, configMaps, CREATED_BY_HAND.secrets, containersOf(template as never))).PG_POOL_MAX;
+    const pool = read(containerEnv(main, configMaps, CREATED_BY_HAND.secrets, containersOf(template))).PG_POOL_MAX;
     const pods = maxPods(objects, deployment);
     lines.push({ who: `${deployment.metadata.name}: ${pods} pods × pool ${pool}`, connections: pods * pool });
   }

@@ -64,7 +64,7 @@ async function schemaErrors(object: KubeObject): Promise<string[]> {
     : ['kubernetes-models', group, version, object.kind].filter(Boolean).join('/');
   let Model: new (data: unknown) => { validate(): void };
   try {
-    Model = (await import(modulePath))[object.kind];
+    Model = ((await import(modulePath)) as Record<string, typeof Model>)[object.kind]!;
   } catch {
     return [`${object.apiVersion} ${object.kind} is not a Kubernetes API`];
   }

@@ -72,7 +72,7 @@ describe('the validator itself', () => {
     [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'g' }, spec: { listeners: [] } }, /gatewayClassName/],
     [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: [{ backendRefs: [{ name: 'edge', port: 'http' }] }] } }, /port/],
   ])('rejects %#', async (object, reason) => {
-    const errors = await validateKubeObject(object as KubeObject);
+    const errors = await validateKubeObject(object);
     expect(errors.join('\n')).toMatch(reason);
   });
 });

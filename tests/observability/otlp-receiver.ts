@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
@@ -128,7 +128,8 @@ export interface OtlpReceiver {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const encodings = new Map<string, Set<string>>();
-  const server = createServer(async (req, res) => {
+  /** Answers every request itself, errors included. */
+  const receive = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'POST' || req.url !== '/v1/traces') {
       res.writeHead(404).end();
       return;
@@ -152,7 +153,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     } catch (error) {
       res.writeHead(400, { 'Content-Type': 'text/plain' }).end(String(error));
     }
-  });
+  };
+  const server = createServer((req, res) => void receive(req, res));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {

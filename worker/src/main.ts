@@ -38,7 +38,7 @@ const publisher = createRedis({ ...redisOptionsFrom(config, 'blocking'), enableA
 const threads = new FibonacciPool(config.COMPUTE_THREADS, config.JOB_TIMEOUT_MS);
 const metrics = createWorkerMetrics(threads);
 
-const worker = new Worker(
+const worker = new Worker<JobData>(
   QUEUE_NAME,
   metrics.timed(createProcessor({ store: new ResultsStore(pool), pool: threads, publisher, logger })),
   {

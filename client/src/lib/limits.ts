@@ -5,7 +5,7 @@ import { requestJson } from './http';
 let request: Promise<Limits> | undefined;
 
 /** `GET /api/limits`, once per page load; a failed attempt is forgotten so the next caller asks again. */
-export function fetchLimits(): Promise<Limits> {
+function fetchLimits(): Promise<Limits> {
   request ??= requestJson('/api/limits', limitsSchema).catch((error: unknown) => {
     request = undefined;
     throw error;

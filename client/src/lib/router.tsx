@@ -10,7 +10,7 @@ window.addEventListener('popstate', () => {
 });
 
 /** Moves to `path` without a page load; every `usePathname` re-renders. */
-export function navigate(path: string): void {
+function navigate(path: string): void {
   navigatedInPage = true;
   window.history.pushState(null, '', path);
   window.scrollTo(0, 0);

@@ -7,7 +7,7 @@ import { Router, type RequestHandler } from 'express';
 import { HttpError } from '../http/errors.js';
 
 /** Where the dashboard lives; the edge nginx refuses this path, so only operators inside reach it. */
-export const QUEUES_DASHBOARD_PATH = '/admin/queues';
+const QUEUES_DASHBOARD_PATH = '/admin/queues';
 
 export interface Credentials {
   username: string;
@@ -22,7 +22,7 @@ function same(given: string, expected: string): boolean {
 }
 
 /** HTTP basic auth against one set of credentials; a wrong or missing one gets 401 with a challenge. */
-export function basicAuth({ username, password }: Credentials): RequestHandler {
+function basicAuth({ username, password }: Credentials): RequestHandler {
   return (req, res, next) => {
     const [scheme, encoded] = (req.headers.authorization ?? '').split(' ');
     const decoded = scheme?.toLowerCase() === 'basic' && encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';

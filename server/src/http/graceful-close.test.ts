@@ -42,7 +42,7 @@ function get(port: number, path: string, agent: Agent): Promise<{ res: IncomingM
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
       let body = '';
-      const socket = res.socket as Socket;
+      const socket = res.socket;
       res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ res, body, socket }));
     });

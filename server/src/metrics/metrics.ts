@@ -41,7 +41,8 @@ export function createMetrics(queue: Queue) {
     const stop = requestDuration.startTimer();
     res.on('finish', () => {
       // Routers declare full paths: req.baseUrl is already reset when an error left the router.
-      const route = req.route?.path ? String(req.route.path) : 'unmatched';
+      const path = (req.route as { path?: string | RegExp } | undefined)?.path;
+      const route = path ? String(path) : 'unmatched';
       stop({ method: req.method, route, status: String(res.statusCode) });
     });
     next();

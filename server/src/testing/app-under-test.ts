@@ -29,7 +29,7 @@ export interface AppUnderTest {
 }
 
 /** Resolves once the connection can take commands (a fail-fast connection rejects them before). */
-export async function untilReady(redis: Redis): Promise<void> {
+async function untilReady(redis: Redis): Promise<void> {
   if (redis.status !== 'ready') await once(redis, 'ready');
 }
 

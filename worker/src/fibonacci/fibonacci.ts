@@ -1,5 +1,5 @@
 /** The largest index `fibonacci` accepts: beyond it the value outgrows V8's BigInt limit (2^30 bits) anyway. */
-export const MAX_COMPUTABLE_INDEX = 2 ** 32 - 1;
+const MAX_COMPUTABLE_INDEX = 2 ** 32 - 1;
 
 /**
  * Fibonacci(n), exact, by fast doubling: walking the bits of n from the top, each step turns

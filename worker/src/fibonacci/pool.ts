@@ -11,7 +11,7 @@ import { computeFibonacci, type ComputedValue } from './fibonacci.js';
 export const INLINE_MAX_INDEX = 10_000;
 
 /** Raised when a computation runs over the pool's time limit. */
-export class ComputeTimeoutError extends Error {
+class ComputeTimeoutError extends Error {
   override name = 'ComputeTimeoutError';
 }
 

@@ -38,7 +38,7 @@ async function resultCount(): Promise<number> {
 }
 
 async function jobState(job: Job): Promise<string> {
-  return (await queue.getJobState(job.id!)) as string;
+  return (await queue.getJobState(job.id!));
 }
 
 /** Completed jobs are removed, so "finished" is any state but waiting or in progress. */

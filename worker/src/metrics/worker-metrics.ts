@@ -132,5 +132,3 @@ export function createWorkerMetrics(pool: { usage(): PoolUsage }) {
     requeued: (count: number) => requeued.inc(count),
   };
 }
-
-export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

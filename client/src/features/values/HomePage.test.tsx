@@ -110,7 +110,9 @@ describe('HomePage', () => {
     try {
       act(() => FakeEventSource.last!.fail({ gaveUp: true }));
       expect(FakeEventSource.opened).toBe(1);
-      act(() => vi.runOnlyPendingTimers());
+      act(() => {
+        vi.runOnlyPendingTimers();
+      });
       expect(FakeEventSource.opened).toBe(2);
     } finally {
       vi.useRealTimers();

@@ -52,7 +52,7 @@ describe('SubmitForm', () => {
     const first = screen.getByRole('alert');
     await submit('abc');
     const second = screen.getByRole('alert');
-    expect(second).toHaveTextContent(first.textContent!);
+    expect(second).toHaveTextContent(first.textContent);
     expect(second).not.toBe(first);
   });
 

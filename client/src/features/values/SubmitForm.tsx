@@ -62,7 +62,7 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (response: SubmitResp
   const formError = failure && !failure.field ? failure : undefined;
 
   return (
-    <form className="submit-form" onSubmit={submit} noValidate>
+    <form className="submit-form" onSubmit={(event) => void submit(event)} noValidate>
       <label htmlFor="index-input">Index</label>
       <div className="submit-row">
         <input
