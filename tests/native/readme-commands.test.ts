@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOfRepository, REPO_ROOT } from './checkout.js';
 
@@ -89,12 +90,13 @@ describe("the README's command table, from a fresh copy right after npm ci", () 
       const { command, env, prints } = RUN_HERE[row] ?? { command: row, prints: /\S/ };
       const result = spawnSync('sh', ['-c', command], {
         cwd: copy,
-        env: { ...process.env, ...env, CI: 'true', FIBSTACK_TEST_REPORT_DIR: '' },
+        env: { ...process.env, ...env, CI: 'true', NO_COLOR: '1', FIBSTACK_TEST_REPORT_DIR: '' },
         encoding: 'utf8',
         timeout: COMMAND_TIMEOUT_MS,
         maxBuffer: 64 * 1024 * 1024,
       });
-      const output = `${result.stdout}${result.stderr}`;
+      // Without colour codes, which some tools print even into a pipe.
+      const output = stripVTControlCharacters(`${result.stdout}${result.stderr}`);
       const tail = output.split('\n').slice(-30).join('\n');
       expect(result.error, `${command}: ${String(result.error)}`).toBeUndefined();
       expect(result.status, `${command} exited ${result.status}:\n${tail}`).toBe(0);
