@@ -59,6 +59,10 @@ describe("the README's command table, from a fresh copy right after npm ci", () 
 
   beforeAll(() => {
     copy = copyOfRepository('fibstack-readme-');
+    // A clone is a git repository (tests/k8s/line-endings.test.ts checks files out of its index).
+    for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=readme', '-c', 'user.email=readme@localhost', 'commit', '-qm', 'fresh clone']]) {
+      execFileSync('git', args, { cwd: copy });
+    }
     // What `npm ci` leaves, without paying for a second install in this suite: the launcher test installs
     // with npm ci from a fresh copy already. The copied workspace links are relative, so they point into
     // the copy, whose workspaces have no dist/.
