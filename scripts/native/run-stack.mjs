@@ -3,6 +3,7 @@
 // group of its own: run-stack.mjs --port 3050 --host 127.0.0.1 [--dev]. It stops everything, each service
 // with one SIGTERM, when it gets SIGTERM, when the launcher goes away, or when one of its own processes
 // dies: a stack with a dead server must not keep Postgres, Redis and the worker running behind nothing.
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,9 @@ import { startNativeStack } from '@fibstack/devstack/stack';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, dev: { type: 'boolean' } } });
 const root = fileURLToPath(new URL('../../', import.meta.url));
+// Postgres listens on a port chosen at each start, so other tools (npm run migrate, psql) read its URL
+// here while the stack runs: DATABASE_URL="$(cat .data/database-url)" npm run migrate
+const databaseUrlFile = join(root, '.data', 'database-url');
 
 // This process stops Postgres itself, after the services that use it.
 leaveSignalsToCaller();
@@ -33,6 +37,7 @@ function stop(reason, exitCode) {
   stopping ??= (async () => {
     if (reason) console.error(`[start] ${reason}; stopping everything.`);
     const stack = await starting.catch(() => undefined);
+    rmSync(databaseUrlFile, { force: true });
     await stack?.stop();
     process.exit(exitCode);
   })();
@@ -45,6 +50,8 @@ try {
   const stack = await starting;
   stack.failed.then((reason) => stop(reason, 1));
   if (!stopping) {
+    writeFileSync(databaseUrlFile, `${stack.databaseUrl}\n`, { mode: 0o600 });
+    console.log(`[start] database: ${stack.databaseUrl} (in .data/database-url while running)`);
     console.log(`[start] fibstack is up in ${Date.now() - startedAt} ms: ${stack.url.replace('127.0.0.1', 'localhost')}  (Ctrl-C to stop)`);
   }
 } catch (error) {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -196,6 +196,17 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       expect(await refuses(otherAddress(), port)).toBe(true);
     });
 
+    it("prints the database's URL and keeps it in .data/database-url, where the README's npm run migrate finds the database", async () => {
+      const url = readFileSync(`${copy}/.data/database-url`, 'utf8').trim();
+      expect(url).toMatch(/^postgres:\/\/[^:]+:[^@]+@127\.0\.0\.1:\d+\/fibstack$/);
+      expect(app.output()).toContain(`[start] database: ${url}`);
+      // As the README writes it: DATABASE_URL="$(cat .data/database-url)" npm run migrate
+      const migrate = launch('sh', ['-c', 'DATABASE_URL="$(cat .data/database-url)" npm run migrate'], { cwd: copy });
+      const { code } = await migrate.exited;
+      expect(migrate.output()).toMatch(/"applied":0,"total":\d+,"msg":"database schema is up to date"/);
+      expect(code).toBe(0);
+    });
+
     it('refuses a port that something else answers on, and starts nothing', async () => {
       const running = processesIn(copy);
       const second = launch('npm', ['start'], { cwd: copy, env: { PORT: String(port) } });
@@ -212,6 +223,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       expect((await app.exited).code).toBe(1);
       expect(app.output()).toContain('[start] server exited (SIGKILL); stopping everything.');
       expect(processesIn(copy)).toEqual([]);
+      expect(existsSync(`${copy}/.data/database-url`)).toBe(false);
     });
   });
 });
