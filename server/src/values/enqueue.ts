@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { JOB_OPTIONS, jobIdFor, type JobData } from '@fibstack/contract/jobs';
+import { fibonacciJob, jobIdFor, type JobData } from '@fibstack/contract/jobs';
 import { MicroBatcher } from '@fibstack/service-kit/batch';
 import { jobTelemetry } from '@fibstack/service-kit/tracing/bullmq';
 import { SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
@@ -30,7 +30,7 @@ export class FibonacciEnqueuer {
   constructor(private readonly queue: Queue<JobData>) {
     this.adds = new MicroBatcher<JobToAdd, unknown>(
       (jobs: JobToAdd[]) =>
-        queue.addBulk(jobs.map(({ data, telemetry }) => ({ name: 'fibonacci', data, opts: { ...JOB_OPTIONS, jobId: jobIdFor(data.index), telemetry } }))),
+        queue.addBulk(jobs.map(({ data, telemetry }) => fibonacciJob(data, telemetry))),
       { maxBatch: MAX_JOBS_PER_ADD, maxInFlight: ADDS_IN_FLIGHT },
     );
   }

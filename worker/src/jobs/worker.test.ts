@@ -3,12 +3,13 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { fibonacciJob, JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
 import { resultEventSchema } from '@fibstack/contract/values';
 import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
+import { eventually } from '@fibstack/devstack/testkit';
 import { fibonacci } from '../fibonacci/fibonacci.js';
-import { eventually, startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
 
 let databaseUrl: string;
 let redisServer: NativeRedis;
@@ -25,7 +26,8 @@ function startWorker(extra: Record<string, string> = {}) {
 
 async function submit(index: number, requestId = `test-${index}`) {
   await pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
-  return queue.add('fibonacci', { index, requestId }, { ...JOB_OPTIONS, jobId: jobIdFor(index) });
+  const job = fibonacciJob({ index, requestId });
+  return queue.add(job.name, job.data, job.opts);
 }
 
 async function storedValue(index: number): Promise<string | undefined> {

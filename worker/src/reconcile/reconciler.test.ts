@@ -4,10 +4,10 @@ import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
+import { fibonacciJob, JOB_OPTIONS, jobIdFor, QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
 import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
-import { eventually } from '../testing/worker-process.js';
+import { eventually } from '@fibstack/devstack/testkit';
 import { Reconciler } from './reconciler.js';
 
 let redisServer: NativeRedis;
@@ -45,7 +45,8 @@ describe('reconciler', () => {
     await submit(30, 31, 31, 32, 33, 34);
     await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (34, '5702887', 7, 1)`);
     for (const index of [30, 31, 32, 33]) {
-      await queue.add('fibonacci', { index, requestId: 'api' }, { ...JOB_OPTIONS, jobId: jobIdFor(index) });
+      const job = fibonacciJob({ index, requestId: 'api' });
+      await queue.add(job.name, job.data, job.opts);
     }
     await redis.flushall();
 
