@@ -25,7 +25,7 @@ describe('production Dockerfiles', () => {
   it('build the server and the worker the same way: the files differ only in the service, its port and its heap settings', () => {
     const worker = read('worker/Dockerfile').replaceAll('worker', 'server').replace('# Worker image.', '# API server image.').split('\n');
     const server = read('server/Dockerfile').split('\n');
-    expect(worker.filter((line) => !server.includes(line))).toEqual(['EXPOSE 9090', 'CMD ["node", "dist/main.js"]']);
+    expect(worker.filter((line) => !server.includes(line))).toEqual(['EXPOSE 9090', 'CMD ["node", "--import", "@fibstack/service-kit/tracing/preload", "dist/main.js"]']);
     expect(server.filter((line) => !worker.includes(line))).toEqual([
       'EXPOSE 5000',
       '# The heap is capped to fit the 256 MiB container limit (k8s/30-server.yaml): without a cap V8 lets',
@@ -33,7 +33,7 @@ describe('production Dockerfiles', () => {
       '# cap that small V8 lets the heap grow only ~1.3x between full collections, and marking it again and',
       "# again cost a fifth of the server's CPU per request (npm run bench): letting it double keeps the cap",
       '# and costs 9 MB of RSS under load (136 MB).',
-      'CMD ["node", "--max-old-space-size=128", "--heap-growing-percent=100", "dist/main.js"]',
+      'CMD ["node", "--max-old-space-size=128", "--heap-growing-percent=100", "--import", "@fibstack/service-kit/tracing/preload", "dist/main.js"]',
     ]);
   });
 });
