@@ -1,12 +1,10 @@
-import { z } from 'zod';
-import { configOrExit, logLevelVar, parseEnv } from '@fibstack/service-kit/config';
+import { configOrExit, parseEnv } from '@fibstack/service-kit/config';
 import { createLogger } from '@fibstack/service-kit/logger';
 import { migrate } from '@fibstack/service-kit/migrate';
-import { createPool, poolConfigFrom, postgresEnv } from '@fibstack/service-kit/postgres';
+import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
+import { migrateEnv } from './config.js';
 
 /** `node dist/migrate.js`: brings the database schema up to date, then exits 0, or 1 saying why not. */
-const migrateEnv = z.object({ ...postgresEnv.shape, LOG_LEVEL: logLevelVar });
-
 const config = configOrExit(() => parseEnv(migrateEnv, process.env));
 const logger = createLogger('migrate', config.LOG_LEVEL);
 // Migrations may wait on the advisory lock or a slow first connection; give them time.
