@@ -4,7 +4,7 @@ import { MicroBatcher } from '@fibstack/service-kit/batch';
 import { jobTelemetry } from '@fibstack/service-kit/tracing/bullmq';
 import { SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
 import { TRACING } from '@fibstack/service-kit/tracing/switch';
-import { withDeadline } from '../deadline.js';
+import { withDeadline } from '@fibstack/service-kit/deadline';
 
 /** How long a request waits for Redis before it answers without it. */
 const ENQUEUE_TIMEOUT_MS = 1_000;
