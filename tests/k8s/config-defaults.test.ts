@@ -205,8 +205,9 @@ describe('one source for every default: the services’ validated configuration'
     expect(envExampleProblems(repoFile('.env.example'))).toEqual([]);
   });
 
+  // Rendered while the tests are collected, as tests/k8s/manifests.test.ts does: kustomize takes seconds.
+  const all = deployables();
   it('the Kubernetes manifests, every overlay and component, set only what differs from the defaults', () => {
-    const all = deployables();
     expect(all.length).toBeGreaterThan(5);
     expect(all.flatMap(({ name, objects }) => kubernetesProblems(name, objects))).toEqual([]);
   });
@@ -249,5 +250,35 @@ describe('the server’s port: its PORT default is the port every other file con
     const ports = [...repoFile(file).matchAll(pattern)].map((match) => match[1]);
     expect(ports.length).toBeGreaterThan(0);
     expect(new Set(ports)).toEqual(new Set([port]));
+  });
+});
+
+describe('the README configuration table states the defaults the code has', () => {
+  /** `| `A`, `B` | used by | `1`, `2` (note) | meaning |` rows: the variables and the defaults they state. */
+  const rows = [...repoFile('README.md').matchAll(/^\| (`[A-Z][A-Z0-9_]*`(?:, `[A-Z][A-Z0-9_]*`)*)[^|]* \| [^|]+ \| ([^|]+) \|/gm)].map(([, names, defaults]) => ({
+    names: [...names!.matchAll(/`(\w+)`/g)].map((match) => match[1]!),
+    // What a row states before any parenthesis ("`false` (`true` in compose and k8s)"); "unset" is no default.
+    // A row with a default per service ("`10000` (server), `35000` (worker)") is read by a person, not here.
+    perService: /\((server|worker)\)/.test(defaults!),
+    stated: defaults!.split('(')[0]!.split(',').map((part) => part.trim()).map((part) => (/^`(.*)`$/.exec(part)?.[1] ?? (part.startsWith('unset') ? '' : undefined))),
+  }));
+
+  it('for every variable of the server and the worker it lists with one default each', () => {
+    const compared: string[] = [];
+    for (const { names, stated, perService } of rows) {
+      if (perService || (stated.length !== names.length && stated.length !== 1)) continue;
+      names.forEach((name, i) => {
+        const value = stated.length === 1 ? stated[0] : stated[i];
+        const schemas = [SERVER, WORKER].filter((schema) => name in schema.shape);
+        if (value === undefined || !schemas.length) return;
+        for (const schema of schemas) {
+          const fallback = schema.shape[name]!.safeParse(undefined);
+          const expected = fallback.success && fallback.data !== undefined ? String(fallback.data) : '';
+          expect(value, `README default of ${name}`).toBe(expected);
+        }
+        compared.push(name);
+      });
+    }
+    expect(compared).toEqual(expect.arrayContaining(['PORT', 'MAX_INDEX', 'RATE_LIMIT_PER_MINUTE', 'WORKER_CONCURRENCY', 'JOB_TIMEOUT_MS', 'PGUSER']));
   });
 });
