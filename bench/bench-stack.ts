@@ -7,7 +7,8 @@ import { freePort } from '@fibstack/devstack/ports';
 import { startNativeStack, type NativeStack, type ServiceName } from '@fibstack/devstack/stack';
 import { ownCpuUs, postgresCpuUs, postmasterPid, processCpuUs, type CpuCounters } from './cpu.js';
 import { indexesFrom, postIndexes } from './http-load.js';
-import { waitUntil, within, type Waited } from './wait.js';
+import { within } from '@fibstack/devstack/testkit';
+import { waitUntil, type Waited } from './wait.js';
 
 /** How long a stopping service may take to finish what it holds before it is killed. */
 const STOP_TIMEOUT_MS = 30_000;

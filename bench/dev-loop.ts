@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
 import { REPO_ROOT } from '@fibstack/devstack/stack';
 import { launchChromium } from '../tests/e2e/browser.js';
 import { compose, docker, provisionBaseImages, type ComposeProject } from '../tests/containers/docker.js';
+import { copyOfWorkingTree } from '../tests/native/checkout.js';
 import { machineLoad } from './cpu.js';
 import { round } from './stats.js';
 import { waitUntil } from './wait.js';
@@ -127,18 +127,6 @@ export async function developerLoop({ workDir }: { smoke: boolean; workDir: stri
     await docker(['rmi', ...OWN_IMAGES, ...DEV_IMAGES]).catch(() => undefined);
   }
   return results;
-}
-
-/** A copy of the working tree as git sees it (tracked and new files; deleted ones stay deleted). */
-function copyOfWorkingTree(copy: string): string {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
-    .split('\0')
-    .filter((file) => file && existsSync(join(REPO_ROOT, file)));
-  for (const file of files) {
-    mkdirSync(dirname(join(copy, file)), { recursive: true });
-    cpSync(join(REPO_ROOT, file), join(copy, file));
-  }
-  return copy;
 }
 
 /** A compose override that gives every image built here a name of its own. */

@@ -1,7 +1,8 @@
 import type { BenchStack } from './bench-stack.js';
 import { machineLoad } from './cpu.js';
 import { percentile, round } from './stats.js';
-import { sleep, waitUntil } from './wait.js';
+import { sleep } from '@fibstack/devstack/testkit';
+import { waitUntil } from './wait.js';
 
 export interface LatencyOptions {
   samples: number;

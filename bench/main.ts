@@ -23,7 +23,7 @@ import { visibleLatency } from './latency.js';
 import { listing } from './listing.js';
 import { pipeline } from './pipeline.js';
 import { printReport, writeResults } from './report.js';
-import { sleep, within } from './wait.js';
+import { sleep, within } from '@fibstack/devstack/testkit';
 import { writePath } from './write-path.js';
 
 const argv = process.argv.slice(2);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { submitIndex } from '@fibstack/devstack/testkit';
 import { startBenchStack, type BenchStack } from './bench-stack.js';
 import { waitUntil } from './wait.js';
 
@@ -26,15 +27,6 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function submit(index: number): Promise<number> {
-  const response = await fetch(`${bench.stack.url}/api/values`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ index }),
-  });
-  return response.status;
-}
-
 const indexesIn = async (table: 'results' | 'submissions') =>
   (await bench.pool.query<{ index: number }>(`SELECT index FROM ${table} ORDER BY index`)).rows.map((row) => row.index);
 
@@ -45,7 +37,7 @@ describe("the benchmark's reset between phases", () => {
     await subscriber.subscribe(RESULTS_CHANNEL);
     subscriber.on('message', (_channel, message: string) => announced.push((JSON.parse(message) as { index: number }).index));
     try {
-      expect(await submit(LATE_INDEX)).toBe(202);
+      expect(await submitIndex(bench.stack.url, LATE_INDEX)).toBe(202);
       const active = await waitUntil(async () => (await bench.queue.getJobState(jobIdFor(LATE_INDEX))) === 'active', {
         timeoutMs: 30_000,
         what: 'the late job to be in the worker',
@@ -65,7 +57,7 @@ describe("the benchmark's reset between phases", () => {
 
       // The next phase starts clean: its first index is new (202, not an already stored 200), and once
       // its value is stored it is the only one.
-      expect(await submit(7)).toBe(202);
+      expect(await submitIndex(bench.stack.url, 7)).toBe(202);
       const stored = await waitUntil(async () => (await indexesIn('results')).includes(7), { timeoutMs: 30_000, what: 'index 7' });
       expect(stored.ok).toBe(true);
       expect(await indexesIn('results')).toEqual([7]);

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@fibstack/devstack/ports';
-import { within } from './wait.js';
+import { within } from '@fibstack/devstack/testkit';
 
 export interface ChildServer {
   url: string;

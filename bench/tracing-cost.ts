@@ -26,7 +26,7 @@ import pg from 'pg';
 import { freePort } from '@fibstack/devstack/ports';
 import { startPostgres } from '@fibstack/devstack/postgres';
 import { startRedis } from '@fibstack/devstack/redis';
-import { REPO_ROOT } from '@fibstack/devstack/stack';
+import { REPO_ROOT, SERVER_NODE_FLAGS } from '@fibstack/devstack/stack';
 
 const { values: args } = parseArgs({
   options: { baseline: { type: 'string' }, seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } },
@@ -65,7 +65,7 @@ async function startSink(): Promise<{ url: string; requests: () => number; close
 
 async function startServer(variant: Variant, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const flags = ['--max-old-space-size=128', ...(variant.preload ? ['--import', '@fibstack/service-kit/tracing/preload'] : [])];
+  const flags = [...SERVER_NODE_FLAGS, ...(variant.preload ? ['--import', '@fibstack/service-kit/tracing/preload'] : [])];
   const child = spawn(process.execPath, [...flags, 'server/dist/main.js'], {
     cwd: variant.root,
     env: { PATH: process.env.PATH, ...env, ...variant.env, PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' },

@@ -30,6 +30,22 @@ export const JOB_OPTIONS = {
   removeOnFail: { count: 1_000 },
 } as const;
 
+/** The name every Fibonacci job carries in the queue. */
+export const JOB_NAME = 'fibonacci';
+
+/**
+ * The one way to build a Fibonacci job, for BullMQ's `add`/`addBulk`: the API's enqueuer and the
+ * worker's reconciler both use it, so a job re-added by the reconciler is the same job (same id, same
+ * retry policy) as the one the API queued. `telemetry` carries the queuing request's trace context.
+ */
+export function fibonacciJob(data: JobData, telemetry?: { metadata: string }) {
+  return {
+    name: JOB_NAME,
+    data,
+    opts: { ...JOB_OPTIONS, jobId: jobIdFor(data.index), ...(telemetry && { telemetry }) },
+  };
+}
+
 /**
  * With tracing on, a result announcement also carries the trace context of its publish (W3C
  * `traceparent`, `tracestate`) under this key, beside the ResultEvent fields, so the API's delivery to

@@ -9,7 +9,7 @@ describe('server configuration', () => {
       PORT: 5000,
       MAX_INDEX: 100_000,
       RATE_LIMIT_ENABLED: false,
-      RATE_LIMIT_PER_MINUTE: 300,
+      RATE_LIMIT_PER_MINUTE: 600,
       TRUST_PROXY: 'loopback, linklocal, uniquelocal',
       SHUTDOWN_TIMEOUT_MS: 10_000,
       SSE_HEARTBEAT_MS: 15_000,

@@ -30,7 +30,8 @@ const trustProxyVar = stringVar('loopback, linklocal, uniquelocal')
 /** A dashboard that can retry and delete jobs deserves more than a guessable password. */
 const MIN_ADMIN_PASSWORD = 12;
 
-const serverEnv = z.object({
+/** Every variable the server reads, with its default: the one place those defaults are written. */
+export const serverEnv = z.object({
   ...postgresEnv.shape,
   ...redisEnv.shape,
   PORT: intVar(1, 65535, 5000),
@@ -40,8 +41,10 @@ const serverEnv = z.object({
   MAX_INDEX: intVar(0, 10_000_000, DEFAULT_MAX_INDEX),
   /** Built client to serve with SPA fallback (native `npm start`); containers use nginx instead. */
   STATIC_DIR: optionalVar(),
+  /** Off for a developer's own machine (`npm start`); compose and Kubernetes turn it on. */
   RATE_LIMIT_ENABLED: boolVar(false),
-  RATE_LIMIT_PER_MINUTE: intVar(1, 1_000_000, 300),
+  /** Per client address: ten a second on average, room for everyone behind one office NAT. */
+  RATE_LIMIT_PER_MINUTE: intVar(1, 1_000_000, 600),
   /** Express `trust proxy`: which hops may set X-Forwarded-For (the edge nginx, an ingress). */
   TRUST_PROXY: trustProxyVar,
   /** Allowed cross-origin caller; unset means no CORS headers at all (the client is same-origin). */
@@ -63,6 +66,9 @@ const serverEnv = z.object({
     issues.addIssue({ code: 'custom', path: ['BULL_BOARD_PASSWORD'], message: `must be set, at least ${MIN_ADMIN_PASSWORD} characters, when BULL_BOARD_ENABLED is true` });
   }
 });
+
+/** What `node dist/migrate.js` reads: the database settings and the log level. */
+export const migrateEnv = z.object({ ...postgresEnv.shape, LOG_LEVEL: logLevelVar });
 
 /** The server's settings, validated and converted once at start-up. */
 export type ServerConfig = z.infer<typeof serverEnv>;

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { Queue } from 'bullmq';
 import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
-import { ConfigError } from '@fibstack/service-kit/config';
+import { configOrExit } from '@fibstack/service-kit/config';
 import { createLogger } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
 import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
@@ -12,19 +12,7 @@ import { loadConfig } from './config.js';
 import { EventsHub } from './events/hub.js';
 import { gracefulCloser } from './http/graceful-close.js';
 
-function readConfig() {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
-
-const config = readConfig();
+const config = configOrExit(loadConfig);
 const logger = createLogger('server', config.LOG_LEVEL);
 // A dependency outage must never take the process down: log a stray rejection and keep serving.
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));

@@ -1,23 +1,11 @@
-import { z } from 'zod';
-import { ConfigError, logLevelVar, parseEnv } from '@fibstack/service-kit/config';
+import { configOrExit, parseEnv } from '@fibstack/service-kit/config';
 import { createLogger } from '@fibstack/service-kit/logger';
 import { migrate } from '@fibstack/service-kit/migrate';
-import { createPool, poolConfigFrom, postgresEnv } from '@fibstack/service-kit/postgres';
+import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
+import { migrateEnv } from './config.js';
 
 /** `node dist/migrate.js`: brings the database schema up to date, then exits 0, or 1 saying why not. */
-const migrateEnv = z.object({ ...postgresEnv.shape, LOG_LEVEL: logLevelVar });
-
-function readConfig() {
-  try {
-    return parseEnv(migrateEnv, process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    createLogger('migrate', 'info').fatal(error.message);
-    process.exit(1);
-  }
-}
-
-const config = readConfig();
+const config = configOrExit(() => parseEnv(migrateEnv, process.env));
 const logger = createLogger('migrate', config.LOG_LEVEL);
 // Migrations may wait on the advisory lock or a slow first connection; give them time.
 const pool = createPool({ ...poolConfigFrom(config), max: 1, connectionTimeoutMillis: 10_000 }, logger);

@@ -20,6 +20,20 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv)
   throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
 }
 
+/**
+ * For an entry point: the configuration `load` returns, or, when it throws a ConfigError, that message
+ * (every bad variable) on stderr and exit 1 before anything starts. Other errors are bugs and propagate.
+ */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
 /** An unset or empty variable counts as absent, so `FOO=` in a .env file falls back to the default. */
 const absentIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 

@@ -14,7 +14,8 @@ import { closeTestPool, testPool } from '@fibstack/devstack/test-database';
 import { fibonacci } from '../../worker/src/fibonacci/fibonacci.js';
 import { INLINE_MAX_INDEX } from '../../worker/src/fibonacci/pool.js';
 import { openEventStream } from '../support/event-stream.js';
-import { runLoad, sleep, submitOnce } from './load.js';
+import { eventually, sleep, submitOnFreshConnection } from '@fibstack/devstack/testkit';
+import { runLoad } from './load.js';
 
 /**
  * Fault injection against the real native stack (Postgres, Redis, API server, worker processes):
@@ -53,14 +54,6 @@ async function allStored(indexes: number[], timeoutMs: number): Promise<number> 
     await sleep(200);
   }
   return Date.now() - started;
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /**
@@ -119,7 +112,7 @@ describe('faults', () => {
 
     await stack.startService('worker');
     // Kill once the worker is busy: some values stored, most still queued, some jobs in its hands.
-    await until(
+    await eventually(
       async () => (await missingResults(indexes)) < 1_900 && (await queue.getActiveCount()) > 0,
       60_000,
       'the worker to be busy with the load',
@@ -132,7 +125,7 @@ describe('faults', () => {
 
     // Postgres finishes a statement the worker sent before it died, so an insert may still commit now:
     // wait until no statement of anyone else is running (nothing else writes meanwhile).
-    await until(
+    await eventually(
       async () =>
         (
           await pool.query<{ n: number }>(
@@ -166,7 +159,7 @@ describe('faults', () => {
     // The count itself must work: every value missing at the restart shows as computed after it. (Log
     // lines reach the file a little after the values reach Postgres.)
     const missingAtRestart = indexes.filter((index) => !storedBeforeRestart.has(index));
-    await until(
+    await eventually(
       async () => new Set(afterRestart().map(({ index }) => index)).size >= missingAtRestart.length,
       10_000,
       'a logged computation of every value missing at the restart',
@@ -198,7 +191,7 @@ describe('faults', () => {
     const worker = stack.pid('worker');
     const indexes = range(40_000, 300);
     // Jobs the killed worker held are retried once their locks expire; let them finish first.
-    await until(async () => (await queue.getJobCountByTypes('waiting', 'active', 'delayed')) === 0, 60_000, 'an idle queue');
+    await eventually(async () => (await queue.getJobCountByTypes('waiting', 'active', 'delayed')) === 0, 60_000, 'an idle queue');
     // Paused, the running worker takes nothing, so all 300 jobs are still queued when Redis loses them.
     await queue.pause();
     try {
@@ -231,7 +224,7 @@ describe('faults', () => {
     const restartedAt = Date.now();
     let firstSuccessMs: number | undefined;
     while (firstSuccessMs === undefined && Date.now() - restartedAt < 30_000) {
-      const outcome = await submitOnce(stack.url, 59_999);
+      const outcome = await submitOnFreshConnection(stack.url, 59_999);
       if ('status' in outcome && outcome.status < 300) firstSuccessMs = Date.now() - restartedAt;
       else await sleep(100);
     }
@@ -296,7 +289,7 @@ describe('faults', () => {
       // The stream opened before the outage carries results again once the server has re-subscribed.
       let resumed = false;
       for (let index = 70_500; !resumed && index < 70_530; index++) {
-        expect(await submitOnce(stack.url, index)).toEqual({ status: 202 });
+        expect(await submitOnFreshConnection(stack.url, index)).toEqual({ status: 202 });
         resumed = await stream.waitFor(`"index":${index},`, 1_000).then(
           () => true,
           () => false,

@@ -1,24 +1,4 @@
-import { request } from 'node:http';
-
-export type Outcome = { status: number } | { error: string };
-
-/** One POST /api/values on a fresh connection (no keep-alive), so a refused connection is visible. */
-export function submitOnce(baseUrl: string, index: number): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const body = JSON.stringify({ index });
-    const req = request(
-      `${baseUrl}/api/values`,
-      { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error('ETIMEDOUT')));
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
-    req.end(body);
-  });
-}
+import { submitOnFreshConnection, type Outcome } from '@fibstack/devstack/testkit';
 
 export interface LoadReport {
   outcomes: Map<number, Outcome>;
@@ -37,12 +17,10 @@ export async function runLoad(baseUrl: string, indexes: number[], concurrency: n
     Array.from({ length: concurrency }, async () => {
       while (next < indexes.length && !stop?.()) {
         const index = indexes[next++]!;
-        outcomes.set(index, await submitOnce(baseUrl, index));
+        outcomes.set(index, await submitOnFreshConnection(baseUrl, index));
       }
     }),
   );
   const accepted = [...outcomes].filter(([, outcome]) => 'status' in outcome && outcome.status < 300).map(([index]) => index);
   return { outcomes, accepted, count: (predicate) => [...outcomes.values()].filter(predicate).length };
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,8 @@ import { runUserJourney } from '../e2e/flow.js';
 import { EDGE_ERROR_CASES } from '../nginx/edge-errors.js';
 import { openEventStream } from '../support/event-stream.js';
 import { rawRequest } from '../support/raw-http.js';
-import { allComputed, compose, docker, eventually, provisionBaseImages, submit, type ComposeProject } from './docker.js';
+import { submitIndex } from '@fibstack/devstack/testkit';
+import { allComputed, compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const BASE = 'http://127.0.0.1:3050';
 const PORT = 3050;
@@ -21,14 +22,7 @@ function clientAddress(n: number): string {
   return `198.51.100.${n}`;
 }
 
-async function submitAs(client: string, index: number): Promise<number> {
-  const response = await fetch(`${BASE}/api/values`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': client },
-    body: JSON.stringify({ index }),
-  });
-  return response.status;
-}
+const submitAs = (client: string, index: number) => submitIndex(BASE, index, { 'X-Forwarded-For': client });
 
 let polls = 0;
 
@@ -113,7 +107,7 @@ describe('docker-compose.yml', () => {
       expect(stream.contentType).toContain('text/event-stream');
       await stream.waitFor('retry:', 10_000);
       const index = 4_242;
-      expect(await submit(BASE, index)).toBe(202);
+      expect(await submitIndex(BASE, index)).toBe(202);
       // Bounded: buffered by a proxy, the event would wait for a full buffer (minutes of heartbeats).
       await stream.waitFor(`"index":${index},`, 20_000);
       expect(stream.text()).toMatch(new RegExp(`event: result\\ndata: \\{"index":${index},`));

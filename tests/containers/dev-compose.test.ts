@@ -8,7 +8,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
 import { copyOfRepository, launch, type Launched } from '../native/checkout.js';
-import { CONTRACT_EDIT_REFUSES, editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady, until } from '../native/dev-loop.js';
+import { CONTRACT_EDIT_REFUSES, editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady } from '../native/dev-loop.js';
 import { compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const BASE = 'http://127.0.0.1:3050';
@@ -83,7 +83,7 @@ describe('docker-compose.dev.yml', () => {
       const { stdout } = await promisify(execFile)('docker', ['logs', id], { maxBuffer: 64 * 1024 * 1024 });
       return stdout;
     };
-    await until(async () => runnerReady(await logsOf('server')) && runnerReady(await logsOf('worker')), 60_000, 'the runners');
+    await eventually(async () => runnerReady(await logsOf('server')) && runnerReady(await logsOf('worker')), 60_000, 'the runners');
   }
 
   beforeAll(async () => {
@@ -125,7 +125,7 @@ describe('docker-compose.dev.yml', () => {
   it('serves the client from the Vite dev server and the API through the edge', async () => {
     expect((await get(`${BASE}/`)).body).toContain('/@vite/client');
     expect((await get(`${BASE}/api/values`, { method: 'POST', body: '{"index":10}' })).status).toBe(202);
-    await until(async () => JSON.parse((await get(`${BASE}/api/values/10`)).body).status === 'done', 60_000, 'fib(10)');
+    await eventually(async () => JSON.parse((await get(`${BASE}/api/values/10`)).body).status === 'done', 60_000, 'fib(10)');
   });
 
   it("proxies Vite's hot-module-replacement WebSocket through the edge", async () => {
@@ -146,7 +146,7 @@ describe('docker-compose.dev.yml', () => {
     timings['contract/ edit → served by the API'] = served.ms;
     expect(served.failures).toEqual([]);
     // The page was open before the edit: its next rule check uses the edited contract.
-    await until(
+    await eventually(
       async () => {
         // Before the edit the page accepts this index; from then on its own check refuses it.
         await page.getByRole('textbox', { name: 'Index' }).fill(String(CONTRACT_EDIT_REFUSES));
@@ -185,7 +185,7 @@ describe('docker-compose.dev.yml', () => {
     await seen;
     timings['worker/ edit → worker restarted'] = Date.now() - started;
     expect((await get(`${BASE}/api/values`, { method: 'POST', body: '{"index":88}' })).status).toBe(202);
-    await until(async () => JSON.parse((await get(`${BASE}/api/values/88`)).body).status === 'done', 60_000, 'fib(88)');
+    await eventually(async () => JSON.parse((await get(`${BASE}/api/values/88`)).body).status === 'done', 60_000, 'fib(88)');
   });
 
   it('shows an edit to client/ in the open page without reloading it (HMR)', async () => {

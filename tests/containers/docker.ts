@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { eventually as pollUntil, sleep } from '@fibstack/devstack/testkit';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -63,30 +64,12 @@ export async function provisionBaseImages(named: string[] = []): Promise<void> {
   if (named.length) await run(provision, named, { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
-/** Rejects when `promise` takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
- * Polls `check` every 250 ms until it returns true; fails after `timeoutMs` naming `what`. Each attempt
- * is bounded too: Docker's port proxy can accept a connection for a container that is not listening
- * yet and then never answer it.
+ * `eventually` as the container tests poll: every 250 ms, each attempt bounded too, because Docker's port
+ * proxy can accept a connection for a container that is not listening yet and then never answer it.
  */
-export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await within(check(), 10_000)) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+export const eventually = (check: () => Promise<boolean>, timeoutMs: number, what: string) =>
+  pollUntil(check, timeoutMs, what, { intervalMs: 250, attemptMs: 10_000 });
 
 /**
  * Waits until every index has its value through the API at `baseUrl`. It reads one page of the list per
@@ -99,19 +82,10 @@ export async function allComputed(baseUrl: string, indexes: number[], timeoutMs:
       if (!response.ok) return false;
       const page = (await response.json()) as { items: Array<{ index: number; status: string }> };
       const done = new Set(page.items.filter((item) => item.status === 'done').map((item) => item.index));
-      await new Promise((resolve) => setTimeout(resolve, 750));
+      await sleep(750);
       return indexes.every((index) => done.has(index));
     },
     timeoutMs,
     `values for ${indexes.length} indexes`,
   );
-}
-
-export async function submit(baseUrl: string, index: number): Promise<number> {
-  const response = await fetch(`${baseUrl}/api/values`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ index }),
-  });
-  return response.status;
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../k8s/eb-bundle.js';
-import { allComputed, compose, docker, eventually, provisionBaseImages, submit, type ComposeProject } from './docker.js';
+import { submitIndex } from '@fibstack/devstack/testkit';
+import { allComputed, compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const DOCKER_ID = 'fibstack-ci';
 const TAG = 'bundle-test';
@@ -48,7 +49,7 @@ describe('EB bundle', () => {
 
   it('serves the app and computes values through nginx', async () => {
     expect(await (await fetch(`${base}/values/10`)).text()).toContain('<div id="root">');
-    expect(await submit(base, 30)).toBe(202);
+    expect(await submitIndex(base, 30)).toBe(202);
     await allComputed(base, [30], 60_000);
     const value = (await (await fetch(`${base}/api/values/30`)).json()) as { value: string };
     expect(value.value).toBe('832040');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATED_BY_HAND, configMapsOf, containerEnv, workloads, type PodTemplateSpec } from '../k8s/manifests.js';
 import { parseObjects, render, REPO } from '../k8s/render.js';
-import { allComputed, compose, provisionBaseImages, submit } from './docker.js';
+import { submitIndex } from '@fibstack/devstack/testkit';
+import { allComputed, compose, provisionBaseImages } from './docker.js';
 import {
   copyImagesToPodman,
   createNetworkAndSecret,
@@ -144,7 +145,7 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
       await waitReady(name);
     }
     const api = `http://${await podIp(lab, 'server')}:5000`;
-    for (const index of SUBMISSIONS) expect([200, 202]).toContain(await submit(api, index));
+    for (const index of SUBMISSIONS) expect([200, 202]).toContain(await submitIndex(api, index));
     await allComputed(api, INDEXES, 120_000);
 
     before = await databaseContents();
@@ -198,7 +199,7 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
       expect(((await response.json()) as { value?: string }).value).toBe(fibonacci(index));
     }
     // A new submission gets the next id: the identity sequence came back with the rows.
-    expect(await submit(api, 12)).toBe(200);
+    expect(await submitIndex(api, 12)).toBe(200);
     const after = await databaseContents();
     const lastId = Math.max(...before!.submissions.map(({ id }) => id));
     expect(after!.submissions.slice(0, -1)).toEqual(before!.submissions);

@@ -1,7 +1,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAxe, WCAG_TAGS } from './axe.js';
-import { computed, startE2eStack, submitElsewhere, type E2eStack } from './native-stack.js';
+import { submitIndex } from '@fibstack/devstack/testkit';
+import { computed, startE2eStack, type E2eStack } from './native-stack.js';
 
 /** The page background of each scheme: the dark palette must really apply when the system asks for it. */
 const BACKGROUND = { light: 'rgb(255, 255, 255)', dark: 'rgb(13, 17, 23)' };
@@ -88,12 +89,12 @@ describe(`accessibility (axe-core: ${WCAG_TAGS.join(', ')})`, () => {
 
   it('the home page and the detail page with values, pending and computed, short and long', async () => {
     for (const index of [10, 12, 10, 5000]) {
-      expect(await submitElsewhere(base, index)).toBeLessThan(300);
+      expect(await submitIndex(base, index)).toBeLessThan(300);
       await computed(base, index);
     }
     await e2e.stack.stopService('worker');
     try {
-      expect(await submitElsewhere(base, 600)).toBe(202);
+      expect(await submitIndex(base, 600)).toBe(202);
       const home = await open('/');
       await home.getByText('pending…').waitFor();
       await home.getByRole('link', { name: '(1,045 digits, see all)' }).waitFor();
@@ -143,7 +144,7 @@ describe(`accessibility (axe-core: ${WCAG_TAGS.join(', ')})`, () => {
   });
 
   it('every page while the API is down', async () => {
-    expect(await submitElsewhere(base, 10)).toBeLessThan(300);
+    expect(await submitIndex(base, 10)).toBeLessThan(300);
     await computed(base, 10);
     // One page has the detail page's code already; the other must fetch it once the server is gone.
     const page = await open('/values/10');

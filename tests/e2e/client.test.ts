@@ -1,7 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computed, relayed, startE2eStack, submitElsewhere, type E2eStack } from './native-stack.js';
+import { submitIndex } from '@fibstack/devstack/testkit';
+import { computed, relayed, startE2eStack, type E2eStack } from './native-stack.js';
 import { probed, resetProbes } from './page-probes.js';
 
 /** The client's first load must stay within this much JavaScript, gzipped (React alone is ~60 KiB). */
@@ -125,7 +126,7 @@ describe('the client in Chromium', () => {
   });
 
   it('asks for each first resource once, however the event stream opens', async () => {
-    expect(await submitElsewhere(base, 10)).toBeLessThan(300);
+    expect(await submitIndex(base, 10)).toBeLessThan(300);
     await computed(base, 10);
     const pages: Array<[path: string, shown: (page: Page) => Promise<void>, fetches: string[]]> = [
       ['/', (page) => calculated(page).getByText(/^55$/).waitFor(), ['GET /api/limits', 'GET /api/values']],
@@ -147,7 +148,7 @@ describe('the client in Chromium', () => {
     await started(page);
     await streamOpen(page);
     // Relayed to every stream, this page's included, before the result of 22 below.
-    await relayed(base, 777, () => submitElsewhere(base, 777));
+    await relayed(base, 777, () => submitIndex(base, 777));
     await submit(page, '22');
     await calculated(page).getByText(/^17711$/).waitFor();
     const { announcements } = await probed(page);
@@ -212,7 +213,7 @@ describe('the client in Chromium', () => {
   });
 
   it('names each page in the title and moves the focus to its heading after an in-page navigation', async () => {
-    expect(await submitElsewhere(base, 12)).toBeLessThan(300);
+    expect(await submitIndex(base, 12)).toBeLessThan(300);
     await computed(base, 12);
     const page = await open();
     expect(await page.title()).toBe('Fibonacci calculator — fibstack');
@@ -252,7 +253,7 @@ describe('the client in Chromium', () => {
   });
 
   it('shows a long value collapsed, in blocks of ten that copy as the plain number, with Copy, Download and Back together', async () => {
-    expect(await submitElsewhere(base, 20_000)).toBeLessThan(300);
+    expect(await submitIndex(base, 20_000)).toBeLessThan(300);
     await computed(base, 20_000);
     const whole = (await (await fetch(`${base}/api/values/20000`)).json()) as { value: string };
     expect(whole.value).toHaveLength(4180);
@@ -302,7 +303,7 @@ describe('the client in Chromium', () => {
   // 320 CSS px is WCAG's reflow width; 195 is a 390 px phone zoomed to 200 percent.
   it.each([320, 195])('fits the home page and a detail page into %i CSS px without clipping', async (width) => {
     // The longest heading there is: "Fibonacci(123456)".
-    expect(await submitElsewhere(base, 123_456)).toBeLessThan(300);
+    expect(await submitIndex(base, 123_456)).toBeLessThan(300);
     await computed(base, 123_456);
     const page = await e2e.browser.newPage();
     await page.setViewportSize({ width, height: 640 });

@@ -39,16 +39,6 @@ export async function startE2eStack(env: Record<string, string> = {}): Promise<E
   };
 }
 
-/** Submits from outside the page under test, as another visitor would. */
-export async function submitElsewhere(baseUrl: string, index: number): Promise<number> {
-  const response = await fetch(`${baseUrl}/api/values`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ index }),
-  });
-  return response.status;
-}
-
 /** Resolves once the worker has stored Fibonacci(index). */
 export async function computed(baseUrl: string, index: number): Promise<void> {
   for (;;) {

@@ -8,7 +8,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@fibstack/devstack/stack';
 import type { Page } from 'playwright-core';
-import { computed, startE2eStack, submitElsewhere } from './native-stack.js';
+import { submitIndex } from '@fibstack/devstack/testkit';
+import { computed, startE2eStack } from './native-stack.js';
 
 const OUT = join(REPO_ROOT, 'docs/screenshots');
 const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } };
@@ -31,7 +32,7 @@ async function main() {
   const { stack, browser, close } = await startE2eStack();
   try {
     for (const index of SUBMISSIONS) {
-      await submitElsewhere(stack.url, index);
+      await submitIndex(stack.url, index);
       await computed(stack.url, index);
     }
     const page = await browser.newPage();

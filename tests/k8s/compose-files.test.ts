@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -52,5 +53,43 @@ describe('the production compose file', () => {
       expect(compose.services[name]!.init).toBe(true);
       expect(compose.services[name]!.healthcheck).toBeDefined();
     }
+  });
+});
+
+describe('docker-compose.managed-data.yml (managed Postgres and Redis)', () => {
+  const source = read('docker-compose.managed-data.yml');
+  const urls = { DATABASE_URL: 'postgres://fibstack@db.example.com:5432/fibstack', REDIS_URL: 'rediss://:token@cache.example.com:6379' };
+  /** Both files merged as docker-compose (1.29) merges them. */
+  const merged = (env: Record<string, string>) =>
+    parse(
+      execFileSync('docker-compose', ['-f', 'docker-compose.yml', '-f', 'docker-compose.managed-data.yml', 'config'], {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    ) as { services: Record<string, { command?: string[]; healthcheck?: { test: string[] }; environment?: Record<string, string>; depends_on?: Record<string, unknown> }> };
+
+  it('is valid against the Compose specification, with no version key', () => {
+    expect(composeErrors(source)).toEqual([]);
+    expect(parse(source)).not.toHaveProperty('version');
+  });
+
+  it('runs no database: postgres and redis become probes of the managed ones, which the services still wait for', () => {
+    const { services } = merged(urls);
+    expect(services.postgres!.command).toEqual(['sleep', 'infinity']);
+    expect(services.postgres!.healthcheck!.test.join(' ')).toContain('pg_isready -d');
+    expect(services.redis!.command).toEqual(['sleep', 'infinity']);
+    expect(services.redis!.healthcheck!.test.join(' ')).toContain('redis-cli -u');
+    for (const name of ['server', 'worker']) {
+      expect(services[name]!.environment).toMatchObject(urls);
+      expect(Object.keys(services[name]!.depends_on!).sort()).toEqual(['migrate', 'postgres', 'redis']);
+    }
+    expect(services.migrate!.environment).toMatchObject({ DATABASE_URL: urls.DATABASE_URL });
+  });
+
+  it('refuses to start without the URLs, naming the one missing', () => {
+    expect(() => merged({ REDIS_URL: urls.REDIS_URL })).toThrow(/set DATABASE_URL to the managed Postgres/);
+    expect(() => merged({ DATABASE_URL: urls.DATABASE_URL })).toThrow(/set REDIS_URL to the managed Redis/);
   });
 });

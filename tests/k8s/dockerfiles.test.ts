@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SERVER_NODE_FLAGS } from '@fibstack/devstack/stack';
 
 const read = (file: string) => readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8');
-const PRODUCTION_NODE_IMAGES = ['server/Dockerfile', 'worker/Dockerfile', 'client/Dockerfile'];
+/** Every image that runs or builds with Node.js: the production ones, the dev compose's and the dev container. */
+const NODE_IMAGES = ['server/Dockerfile', 'worker/Dockerfile', 'client/Dockerfile', 'Dockerfile.dev', '.devcontainer/Dockerfile'];
 
 describe('production Dockerfiles', () => {
-  it('declare the Node.js version once, as a build argument every Node stage uses, the same in every file', () => {
-    const versions = PRODUCTION_NODE_IMAGES.map((file) => {
+  it('declare the Node.js version once, as a build argument every Node stage uses, the same in every file and in CI', () => {
+    const versions = NODE_IMAGES.map((file) => {
       const lines = read(file).split('\n');
       const declared = lines.filter((line) => /^ARG NODE_VERSION=/.test(line));
       expect(declared, file).toHaveLength(1);
@@ -18,6 +21,7 @@ describe('production Dockerfiles', () => {
       return Number(declared[0]!.split('=')[1]);
     });
     expect(new Set(versions).size).toBe(1);
+    expect(String((parse(read('.travis.yml')) as { node_js: string }).node_js)).toBe(String(versions[0]));
     const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
     expect(versions[0]).toBeGreaterThanOrEqual(Number(/>=\s*(\d+)/.exec(engines)![1]));
   });
@@ -35,5 +39,13 @@ describe('production Dockerfiles', () => {
       '# and costs 9 MB of RSS under load (136 MB).',
       'CMD ["node", "--max-old-space-size=128", "--heap-growing-percent=100", "--import", "@fibstack/service-kit/tracing/preload", "dist/main.js"]',
     ]);
+  });
+
+  it('run the server with the heap flags its package, the native stack and the bench use', () => {
+    const cmd = JSON.parse(/^CMD (.*)$/m.exec(read('server/Dockerfile'))![1]!) as string[];
+    const start = (JSON.parse(read('server/package.json')) as { scripts: { start: string } }).scripts.start.split(' ');
+    const heapFlags = (args: string[]) => args.filter((arg) => /^--(max-old-space-size|heap-growing-percent)=/.test(arg));
+    expect(heapFlags(cmd)).toEqual(SERVER_NODE_FLAGS);
+    expect(heapFlags(start)).toEqual(SERVER_NODE_FLAGS);
   });
 });

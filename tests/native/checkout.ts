@@ -14,6 +14,11 @@ export function copyOfRepository(prefix: string): string {
   const copy = mkdtempSync(join(tmpdir(), prefix));
   // mkdtemp makes it private (0700); a clone is not, and the Postgres run as its own user must get in.
   chmodSync(copy, 0o755);
+  return copyOfWorkingTree(copy);
+}
+
+/** Copies the working tree as git sees it (tracked and new files; deleted ones stay deleted) into `copy`. */
+export function copyOfWorkingTree(copy: string): string {
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
     .split('\0')
     .filter((file) => file && existsSync(join(REPO_ROOT, file)));

@@ -22,20 +22,6 @@ export function get(url: string, init: { method?: string; body?: string } = {}):
   });
 }
 
-/** Polls `check` every 25 ms until it returns true; fails after `timeoutMs` naming `what`. */
-export async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /**
  * True when the hot-restart runner whose output is `log` has its next process loaded, as it has when edits
  * come at a developer's pace; an edit the moment the previous one was served meets a process still loading.

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { REPO_ROOT, launch, type Launched } from './checkout.js';
-import { editAndPoll, get, until } from './dev-loop.js';
+import { eventually } from '@fibstack/devstack/testkit';
+import { editAndPoll, get } from './dev-loop.js';
 
 const RUNNER = join(REPO_ROOT, 'scripts/dev/hot-restart.mjs');
 
@@ -48,7 +49,7 @@ describe('scripts/dev/hot-restart.mjs', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}/`;
     runner = launch(process.execPath, [RUNNER, '--overlap', 'app/src/main.ts'], { cwd: dir, env: { PORT: String(port), ...env } });
-    await until(async () => (await get(url)).status === 200, 30_000, 'the service');
+    await eventually(async () => (await get(url)).status === 200, 30_000, 'the service');
     return runner;
   }
 
@@ -64,7 +65,7 @@ describe('scripts/dev/hot-restart.mjs', () => {
     const polling = await start({ CHOKIDAR_USEPOLLING: 'true' });
     expect(polling.output()).toContain('polling every 100 ms');
     await setMessage('polled')();
-    await until(async () => (await get(url)).body === 'polled', 30_000, 'the polled edit');
+    await eventually(async () => (await get(url)).body === 'polled', 30_000, 'the polled edit');
   });
 
   it('keeps the running process when an edit does not start, and takes the fix', async () => {
@@ -74,7 +75,7 @@ describe('scripts/dev/hot-restart.mjs', () => {
     await running.waitFor(/exited \(code 1\) before it was ready; the previous one keeps running/, 30_000);
     expect((await get(url)).body).toBe(before);
     await setMessage('fixed')();
-    await until(async () => (await get(url)).body === 'fixed', 30_000, 'the fixed edit');
+    await eventually(async () => (await get(url)).body === 'fixed', 30_000, 'the fixed edit');
   });
 
   it('passes one SIGTERM to its process, and exits when that process has', async () => {

@@ -5,7 +5,8 @@ import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { copyOfRepository, launch, processesIn, type Launched } from './checkout.js';
-import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady, until } from './dev-loop.js';
+import { eventually } from '@fibstack/devstack/testkit';
+import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady } from './dev-loop.js';
 
 /** Edits are measured against this bound: generous for a loaded CI machine (the README has the numbers). */
 const SERVED_WITHIN_MS = 30_000;
@@ -71,7 +72,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
     /** Waits until the server's and the worker's runners have their next process loaded (a developer's pace). */
     async function runnersReady() {
       const linesOf = (service: string) => dev.output().split('\n').filter((line) => line.startsWith(`[${service}] `)).join('\n');
-      await until(async () => runnerReady(linesOf('server')) && runnerReady(linesOf('worker')), 60_000, 'the runners');
+      await eventually(async () => runnerReady(linesOf('server')) && runnerReady(linesOf('worker')), 60_000, 'the runners');
     }
 
     afterAll(async () => {
@@ -136,7 +137,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       await seen;
       timings.worker = Date.now() - started;
       expect((await get(`http://127.0.0.1:${port}/api/values`, { method: 'POST', body: '{"index":77}' })).status).toBe(202);
-      await until(async () => JSON.parse((await get(`http://127.0.0.1:${port}/api/values/77`)).body).status === 'done', SERVED_WITHIN_MS, 'fib(77)');
+      await eventually(async () => JSON.parse((await get(`http://127.0.0.1:${port}/api/values/77`)).body).status === 'done', SERVED_WITHIN_MS, 'fib(77)');
     });
 
     it('serves an edit to client/ at once (Vite)', async () => {
@@ -144,7 +145,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       const started = Date.now();
       editClient(copy, marker);
       const page = `http://127.0.0.1:${port}/src/features/values/HomePage.tsx`;
-      await until(async () => (await get(page)).body.includes(marker), SERVED_WITHIN_MS, 'the edited page module');
+      await eventually(async () => (await get(page)).body.includes(marker), SERVED_WITHIN_MS, 'the edited page module');
       timings.client = Date.now() - started;
     });
 

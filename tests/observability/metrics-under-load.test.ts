@@ -6,7 +6,8 @@ import { parse } from 'yaml';
 import { sample } from '../../worker/src/testing/prometheus-text.js';
 import { runLoad } from '../chaos/load.js';
 import { parsePromql, withoutGrafanaVariables } from '../k8s/promql.js';
-import { eventually, startObservedStack, type ObservedStack } from './native-stack.js';
+import { eventually } from '@fibstack/devstack/testkit';
+import { startObservedStack, type ObservedStack } from './native-stack.js';
 
 /**
  * The worker's and the server's metrics while the native stack takes a short burst of submissions:

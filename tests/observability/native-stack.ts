@@ -31,12 +31,3 @@ export async function startObservedStack(options: Pick<NativeStackOptions, 'env'
     },
   };
 }
-
-/** Polls `check` every 100 ms until it returns true; fails naming `what` after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -6,7 +6,8 @@ import { redisEnv } from '@fibstack/service-kit/redis';
 
 const PORT_RULE = 'must be an integer from 1 to 65535';
 
-const workerEnv = z.object({
+/** Every variable the worker reads, with its default: the one place those defaults are written. */
+export const workerEnv = z.object({
   ...postgresEnv.shape,
   ...redisEnv.shape,
   LOG_LEVEL: logLevelVar,

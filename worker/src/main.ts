@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
-import { ConfigError } from '@fibstack/service-kit/config';
+import { configOrExit } from '@fibstack/service-kit/config';
 import { createLogger } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
 import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
@@ -14,19 +14,7 @@ import { ResultsStore } from './jobs/results-store.js';
 import { createWorkerMetrics } from './metrics/worker-metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
-function readConfig() {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
-
-const config = readConfig();
+const config = configOrExit(loadConfig);
 const logger = createLogger('worker', config.LOG_LEVEL);
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 

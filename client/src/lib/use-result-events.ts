@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { parseJson } from '@fibstack/contract/json';
 import { resultEventSchema, type ResultEvent } from '@fibstack/contract/values';
 
 /**
@@ -19,15 +20,6 @@ export interface ResultEventHandlers {
 
 /** The browser retries a dropped stream itself, but gives up on an HTTP error (a proxy's 502); then we do. */
 const RESUBSCRIBE_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
-
-/** Malformed event data is ignored like any other event that does not match the contract. */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Listens to `GET /api/events` for as long as the component is mounted, and says whether it is live.

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobIdFor, JOB_OPTIONS } from '@fibstack/contract/jobs';
+import { fibonacciJob } from '@fibstack/contract/jobs';
 import { loadConfig } from '../config.js';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
@@ -25,7 +25,8 @@ describe('the queue dashboard when on', () => {
   let t: AppUnderTest;
   beforeAll(async () => {
     t = await startAppUnderTest({ BULL_BOARD_ENABLED: 'true', BULL_BOARD_USERNAME: 'ops', BULL_BOARD_PASSWORD: PASSWORD });
-    await t.queue.add('fibonacci', { index: 77, requestId: 'dashboard' }, { ...JOB_OPTIONS, jobId: jobIdFor(77) });
+    const job = fibonacciJob({ index: 77, requestId: 'dashboard' });
+    await t.queue.add(job.name, job.data, job.opts);
   });
   afterAll(() => t.close());
 

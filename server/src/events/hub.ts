@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RESULTS_CHANNEL, TRACE_CONTEXT_KEY, traceContextSchema } from '@fibstack/contract/jobs';
+import { parseJson } from '@fibstack/contract/json';
 import { resultEventSchema, type ResultEvent } from '@fibstack/contract/values';
 import { SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
 import { TRACING } from '@fibstack/service-kit/tracing/switch';
@@ -9,14 +10,6 @@ import { HttpError } from '../http/errors.js';
 
 /** A client that lets this much pile up unread is stalled; its browser reconnects and refetches. */
 const MAX_BUFFERED_BYTES = 1_000_000;
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Relays the worker's result announcements (Redis pub/sub) to every browser connected to

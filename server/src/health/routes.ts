@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
-import { withDeadline } from '../deadline.js';
+import { withDeadline } from '@fibstack/service-kit/deadline';
 
 const CHECK_TIMEOUT_MS = 1_000;
 

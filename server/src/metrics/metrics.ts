@@ -1,12 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { withDeadline } from '../deadline.js';
-
-const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
-
-/** A scrape must answer even when Redis never came up (BullMQ then waits for it indefinitely). */
-const QUEUE_COUNT_TIMEOUT_MS = 500;
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { registerQueueJobsGauge } from '@fibstack/service-kit/queue-metrics';
 
 /**
  * Prometheus metrics of one app instance: request durations by route pattern (never the raw URL, which
@@ -22,20 +17,7 @@ export function createMetrics(queue: Queue) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  new Gauge({
-    name: 'fibstack_queue_jobs',
-    help: 'Jobs in the Fibonacci queue by state',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect() {
-      try {
-        const counts = await withDeadline(queue.getJobCounts(...QUEUE_STATES), QUEUE_COUNT_TIMEOUT_MS, 'queue counts');
-        for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
-      } catch {
-        // Redis is down: leave the last values; /readyz reports the outage.
-      }
-    },
-  });
+  registerQueueJobsGauge(registry, () => queue);
 
   const track: RequestHandler = (req, res, next) => {
     const stop = requestDuration.startTimer();

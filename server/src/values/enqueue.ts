@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
-import { JOB_OPTIONS, jobIdFor, type JobData } from '@fibstack/contract/jobs';
+import { fibonacciJob, jobIdFor, type JobData } from '@fibstack/contract/jobs';
 import { MicroBatcher } from '@fibstack/service-kit/batch';
 import { jobTelemetry } from '@fibstack/service-kit/tracing/bullmq';
 import { SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
 import { TRACING } from '@fibstack/service-kit/tracing/switch';
-import { withDeadline } from '../deadline.js';
+import { withDeadline } from '@fibstack/service-kit/deadline';
 
 /** How long a request waits for Redis before it answers without it. */
 const ENQUEUE_TIMEOUT_MS = 1_000;
@@ -30,7 +30,7 @@ export class FibonacciEnqueuer {
   constructor(private readonly queue: Queue<JobData>) {
     this.adds = new MicroBatcher<JobToAdd, unknown>(
       (jobs: JobToAdd[]) =>
-        queue.addBulk(jobs.map(({ data, telemetry }) => ({ name: 'fibonacci', data, opts: { ...JOB_OPTIONS, jobId: jobIdFor(data.index), telemetry } }))),
+        queue.addBulk(jobs.map(({ data, telemetry }) => fibonacciJob(data, telemetry))),
       { maxBatch: MAX_JOBS_PER_ADD, maxInFlight: ADDS_IN_FLIGHT },
     );
   }

@@ -7,9 +7,9 @@ import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/co
 import { resultEventSchema } from '@fibstack/contract/values';
 import type { NativeRedis } from '@fibstack/devstack/redis';
 import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
+import { eventually } from '@fibstack/devstack/testkit';
 import { fibonacci } from '../fibonacci/fibonacci.js';
 import { FibonacciPool, INLINE_MAX_INDEX } from '../fibonacci/pool.js';
-import { eventually } from '../testing/worker-process.js';
 import { createProcessor } from './processor.js';
 import { ResultsStore } from './results-store.js';
 

@@ -1,44 +1,42 @@
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
+import { fibonacciJob, JOB_OPTIONS, jobIdFor, QUEUE_NAME, RESULTS_CHANNEL } from '@fibstack/contract/jobs';
 import { resultEventSchema } from '@fibstack/contract/values';
-import { closeTestPool, createTestDatabase, startTestRedis, testPool } from '@fibstack/devstack/test-database';
-import type { NativeRedis } from '@fibstack/devstack/redis';
+import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
+import { eventually } from '@fibstack/devstack/testkit';
 import { fibonacci } from '../fibonacci/fibonacci.js';
-import { eventually, startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
+import { useTestStores } from '../testing/stores.js';
+import { startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
 
-let databaseUrl: string;
-let redisServer: NativeRedis;
-let pool: pg.Pool;
-let redis: Redis;
-let queue: Queue;
+const stores = useTestStores();
 const running: WorkerProcess[] = [];
 
 function startWorker(extra: Record<string, string> = {}) {
-  const worker = startWorkerProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, ...extra });
+  const worker = startWorkerProcess({ DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, ...extra });
   running.push(worker);
   return worker;
 }
 
 async function submit(index: number, requestId = `test-${index}`) {
-  await pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
-  return queue.add('fibonacci', { index, requestId }, { ...JOB_OPTIONS, jobId: jobIdFor(index) });
+  await stores.pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
+  const job = fibonacciJob({ index, requestId });
+  return stores.queue.add(job.name, job.data, job.opts);
 }
 
 async function storedValue(index: number): Promise<string | undefined> {
-  const { rows } = await pool.query<{ value: string }>('SELECT value FROM results WHERE index = $1', [index]);
+  const { rows } = await stores.pool.query<{ value: string }>('SELECT value FROM results WHERE index = $1', [index]);
   return rows[0]?.value;
 }
 
 async function resultCount(): Promise<number> {
-  return (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM results')).rows[0]!.n;
+  return (await stores.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM results')).rows[0]!.n;
 }
 
 async function jobState(job: Job): Promise<string> {
-  return (await queue.getJobState(job.id!));
+  return await stores.queue.getJobState(job.id!);
 }
 
 /** Completed jobs are removed, so "finished" is any state but waiting or in progress. */
@@ -46,33 +44,16 @@ async function jobFinished(job: Job): Promise<boolean> {
   return !['waiting', 'active'].includes(await jobState(job));
 }
 
-beforeAll(async () => {
-  databaseUrl = await createTestDatabase(inject('postgresAdminUrl'));
-  redisServer = await startTestRedis();
-  pool = testPool({ connectionString: databaseUrl });
-  redis = new Redis(redisServer.url);
-  queue = new Queue(QUEUE_NAME, { connection: redis });
-});
-
 afterEach(async () => {
   for (const worker of running.splice(0)) {
     if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
     await worker.exited;
   }
-  await pool.query('TRUNCATE submissions, results');
-  await redis.flushall();
-});
-
-afterAll(async () => {
-  await queue.close();
-  redis.disconnect();
-  await closeTestPool(pool);
-  await redisServer.stop();
 });
 
 describe('the worker process', () => {
   it('computes a job, stores the exact value, announces it and logs the request id', async () => {
-    const subscriber = new Redis(redisServer.url);
+    const subscriber = new Redis(stores.redisUrl);
     const announced: string[] = [];
     await subscriber.subscribe(RESULTS_CHANNEL);
     subscriber.on('message', (_channel, message: string) => announced.push(message));
@@ -104,19 +85,19 @@ describe('the worker process', () => {
   });
 
   it('computes nothing for a big index whose value is already stored', async () => {
-    await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (20000, '144', 3, 0.5)`);
+    await stores.pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (20000, '144', 3, 0.5)`);
     const job = await submit(20_000);
     const worker = startWorker();
     await eventually(() => worker.output().includes('value already stored; nothing to compute'), 15_000, 'the worker to skip it');
     await eventually(() => jobFinished(job), 15_000, 'job done');
     expect(worker.output()).not.toContain('value computed');
-    const { rows } = await pool.query('SELECT value, compute_ms FROM results WHERE index = 20000');
+    const { rows } = await stores.pool.query('SELECT value, compute_ms FROM results WHERE index = 20000');
     expect(rows).toEqual([{ value: '144', compute_ms: 0.5 }]);
   });
 
   it('keeps the stored value of a small index and announces nothing', async () => {
-    await pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (12, '144', 3, 0.5)`);
-    const subscriber = new Redis(redisServer.url);
+    await stores.pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (12, '144', 3, 0.5)`);
+    const subscriber = new Redis(stores.redisUrl);
     const announced: string[] = [];
     await subscriber.subscribe(RESULTS_CHANNEL);
     subscriber.on('message', (_channel, message: string) => announced.push(message));
@@ -126,11 +107,11 @@ describe('the worker process', () => {
       // The log arrives through a pipe and the job state through Redis: wait for each, not one for the other.
       await eventually(() => worker.output().includes('value already stored; kept the stored one'), 15_000, 'the log line');
       await eventually(() => jobFinished(job), 15_000, 'job done');
-      const { rows } = await pool.query('SELECT compute_ms FROM results WHERE index = 12');
+      const { rows } = await stores.pool.query('SELECT compute_ms FROM results WHERE index = 12');
       expect(rows).toEqual([{ compute_ms: 0.5 }]);
       // A subscriber gets a channel's messages in publish order, and the worker publishes before its job
       // completes: once a marker published now has arrived, anything the worker announced has too.
-      await redis.publish(RESULTS_CHANNEL, 'marker');
+      await stores.redis.publish(RESULTS_CHANNEL, 'marker');
       await eventually(() => announced.includes('marker'), 5_000, 'the marker');
       expect(announced).toEqual(['marker']);
     } finally {
@@ -139,10 +120,10 @@ describe('the worker process', () => {
   });
 
   it('fails a job with invalid data for good, storing nothing', async () => {
-    const job = await queue.add('fibonacci', { index: -5, requestId: 'bad' }, { ...JOB_OPTIONS, jobId: 'fib-bad' });
+    const job = await stores.queue.add('fibonacci', { index: -5, requestId: 'bad' }, { ...JOB_OPTIONS, jobId: 'fib-bad' });
     startWorker();
     await eventually(async () => (await jobState(job)) === 'failed', 15_000, 'the job to fail');
-    const failed = await queue.getJob(job.id!);
+    const failed = await stores.queue.getJob(job.id!);
     expect(failed?.failedReason).toMatch(/invalid job data/);
     expect(failed?.attemptsMade).toBe(1);
     expect(await resultCount()).toBe(0);
@@ -150,7 +131,7 @@ describe('the worker process', () => {
 
   it('computes every submission whose job Redis lost (FLUSHALL), via the reconciler', async () => {
     for (const index of [30, 31, 32, 33]) await submit(index);
-    await redis.flushall();
+    await stores.redis.flushall();
     startWorker({ RECONCILE_INTERVAL_MS: '200' });
     await eventually(async () => (await resultCount()) === 4, 15_000, 'every lost submission computed');
     expect(await storedValue(33)).toBe(fibonacci(33).toString());
@@ -228,7 +209,7 @@ describe('the worker process', () => {
     startWorker(fast);
     await eventually(async () => (await storedValue(big)) !== undefined, 45_000, 'the stalled job to be retried');
     await eventually(async () => (await resultCount()) === 4, 10_000, 'every job to complete');
-    const { rows } = await pool.query<{ index: number; n: number }>(
+    const { rows } = await stores.pool.query<{ index: number; n: number }>(
       'SELECT index, count(*)::int AS n FROM results GROUP BY index ORDER BY index',
     );
     expect(rows).toEqual([...small, big].map((index) => ({ index, n: 1 })));

@@ -2,12 +2,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { JOB_OPTIONS, jobIdFor, QUEUE_NAME } from '@fibstack/contract/jobs';
+import { fibonacciJob, JOB_OPTIONS, QUEUE_NAME } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
 import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
 import type { NativeRedis } from '@fibstack/devstack/redis';
+import { eventually } from '@fibstack/devstack/testkit';
 import { sample } from '../testing/prometheus-text.js';
-import { eventually, startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
 import { sizeBucket } from './worker-metrics.js';
 
 let databaseUrl: string;
@@ -71,7 +72,7 @@ describe('the worker /metrics', () => {
     const small = [5, 50, 500];
     const large = [20_000, 30_000];
     await queue.addBulk(
-      [...small, ...large].map((index) => ({ name: 'fibonacci', data: { index, requestId: 'metrics' }, opts: { ...JOB_OPTIONS, jobId: jobIdFor(index) } })),
+      [...small, ...large].map((index) => fibonacciJob({ index, requestId: 'metrics' })),
     );
     // Invalid data fails for good at once; an index too big for JOB_TIMEOUT_MS times out twice (2 attempts).
     await queue.add('fibonacci', { index: -1, requestId: 'bad' }, { ...JOB_OPTIONS, jobId: 'fib-bad' });

@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Job, Queue, Worker } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerQueueJobsGauge } from '@fibstack/service-kit/queue-metrics';
 import type { PoolUsage } from '../fibonacci/pool.js';
 
-const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
-/** A scrape must answer even when Redis is down (BullMQ then waits for it indefinitely). */
-const QUEUE_COUNT_TIMEOUT_MS = 500;
 
 /**
  * Job sizes as the dashboard shows them. Up to 10,000 a value is computed on the event loop, above on a
@@ -21,12 +19,6 @@ const SIZE_BUCKETS: Array<[maxIndex: number, label: string]> = [
 export function sizeBucket(index: unknown): string {
   if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) return 'invalid';
   return SIZE_BUCKETS.find(([max]) => index <= max)?.[1] ?? '1M+';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -55,21 +47,7 @@ export function createWorkerMetrics(pool: { usage(): PoolUsage }) {
   });
 
   let queue: Queue | undefined;
-  new Gauge({
-    name: 'fibstack_queue_jobs',
-    help: 'Jobs in the Fibonacci queue by state',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect() {
-      if (!queue) return;
-      try {
-        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), QUEUE_COUNT_TIMEOUT_MS);
-        for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
-      } catch {
-        // Redis is down: keep the last values.
-      }
-    },
-  });
+  registerQueueJobsGauge(registry, () => queue);
 
   new Gauge({
     name: 'fibstack_worker_compute_threads',

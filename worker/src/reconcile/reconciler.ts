@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { JOB_OPTIONS, jobIdFor, type JobData } from '@fibstack/contract/jobs';
+import { fibonacciJob, jobIdFor, type JobData } from '@fibstack/contract/jobs';
 
 const BATCH = 1_000;
 
@@ -63,13 +63,7 @@ export class Reconciler {
     );
     // Nothing missing is the usual case: no round trip (and no empty traced add) for it.
     if (missing.length) {
-      await this.queue.addBulk(
-        missing.map((index) => ({
-          name: 'fibonacci',
-          data: { index, requestId: 'reconciler' },
-          opts: { ...JOB_OPTIONS, jobId: jobIdFor(index) },
-        })),
-      );
+      await this.queue.addBulk(missing.map((index) => fibonacciJob({ index, requestId: 'reconciler' })));
     }
     return missing.length + retried;
   }

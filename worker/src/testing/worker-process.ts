@@ -23,11 +23,3 @@ export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
   return { child, output: () => output, exited };
 }
 
-/** Polls `check` every 50 ms until it returns true, failing after `timeoutMs`. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -169,7 +169,8 @@ describe('HomePage', () => {
     items = [item(2, 23, '28657'), ...items];
     act(() => FakeEventSource.last!.emit('open'));
     expect(await calculated().findByText('28657')).toBeInTheDocument();
-    expect(announced()).toBe('Fibonacci(23) = 28657');
+    // Announced by an effect after the render that shows the value, so possibly one render later.
+    await waitFor(() => expect(announced()).toBe('Fibonacci(23) = 28657'));
   });
 
   it('loads older submissions with the cursor', async () => {
