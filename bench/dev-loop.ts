@@ -1,7 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
-import { REPO_ROOT } from '@fibstack/devstack/stack';
 import { launchChromium } from '../tests/e2e/browser.js';
 import { compose, docker, provisionBaseImages, type ComposeProject } from '../tests/containers/docker.js';
 import { copyOfWorkingTree } from '../tests/native/checkout.js';

@@ -54,7 +54,7 @@ describe('submitting an index', () => {
   const received: Array<{ body: string; forwardedFor?: string; connection?: string }> = [];
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk));
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       received.push({ body, forwardedFor: req.headers['x-forwarded-for'] as string | undefined, connection: req.headers.connection });
       res.writeHead(req.url === '/api/values' && req.method === 'POST' ? 202 : 404).end();
