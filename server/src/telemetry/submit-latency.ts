@@ -36,7 +36,7 @@ export function submitToStoredLatency(registry: Registry, events: EventsHub): Re
   });
   const waiting = new Map<number, number>();
   const recentResults = new Map<number, number>();
-  events.onResult(({ index }) => {
+  events.onResult((index) => {
     const now = performance.now();
     const since = waiting.get(index);
     if (since === undefined) return remember(recentResults, index, now, MAX_RECENT_RESULTS);
