@@ -28,7 +28,9 @@ if (expectation === '--canary') {
   // The canary must have run and failed for the reason it exists, not for a broken setup.
   if (reports.length !== 1) problems.push(`expected one canary report, found ${reports.length}`);
   if (count('passed') !== 1 || count('failed') !== 1 || tests.length !== 2) {
-    problems.push(`expected 1 passed and 1 failed canary test, got ${count('passed')} passed, ${count('failed')} failed of ${tests.length}`);
+    problems.push(
+      `expected 1 passed and 1 failed canary test, got ${count('passed')} passed, ${count('failed')} failed of ${tests.length}`,
+    );
   }
 } else {
   if (reports.length === 0) problems.push(`no Vitest report in ${reportDir}`);

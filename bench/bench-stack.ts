@@ -74,7 +74,10 @@ export async function startBenchStack(dataDir: string, env: Record<string, strin
     },
     reset: (options) => resetData(target, options),
     async close() {
-      await within(queue.close().catch(() => undefined), 5_000);
+      await within(
+        queue.close().catch(() => undefined),
+        5_000,
+      );
       redis.disconnect();
       await within(pool.end(), 5_000);
       // The services first, each killed if it does not stop in time, so stopping never hangs.
@@ -87,7 +90,12 @@ export async function startBenchStack(dataDir: string, env: Record<string, strin
 /** Stops Postgres and Redis, killing them if they do not stop in time. */
 async function stopStores(stack: NativeStack, dataDir: string): Promise<void> {
   const pids = [stack.redis?.process.pid, postmasterPid(join(dataDir, 'postgres'))];
-  if ((await within(stack.stop().then(() => true), STOP_TIMEOUT_MS)) === undefined) {
+  if (
+    (await within(
+      stack.stop().then(() => true),
+      STOP_TIMEOUT_MS,
+    )) === undefined
+  ) {
     for (const pid of pids) if (pid !== undefined) process.kill(pid, 'SIGKILL');
   }
 }

@@ -46,8 +46,18 @@ export async function developerLoop({ workDir }: { smoke: boolean; workDir: stri
   writeFileSync(join(repo, 'bench-images.yml'), imageOverride(OWN_IMAGES, ''));
   writeFileSync(join(repo, 'bench-dev-images.yml'), imageOverride(DEV_IMAGES, 'dev'));
   const production: ComposeProject = { name: 'fibstack-bench', files: ['docker-compose.yml', 'bench-images.yml'], cwd: repo, env };
-  const development: ComposeProject = { name: 'fibstack-bench-dev', files: ['docker-compose.dev.yml', 'bench-dev-images.yml'], cwd: repo, env };
-  const answers = (path = '/api/values') => waitUntil(async () => (await fetch(`${base}${path}`)).status === 200, { timeoutMs: 300_000, intervalMs: 250, what: `the edge to answer ${path}` });
+  const development: ComposeProject = {
+    name: 'fibstack-bench-dev',
+    files: ['docker-compose.dev.yml', 'bench-dev-images.yml'],
+    cwd: repo,
+    env,
+  };
+  const answers = (path = '/api/values') =>
+    waitUntil(async () => (await fetch(`${base}${path}`)).status === 200, {
+      timeoutMs: 300_000,
+      intervalMs: 250,
+      what: `the edge to answer ${path}`,
+    });
   const results: Record<string, unknown> = {
     engine: await docker(['version', '--format', '{{.Server.Version}}']),
     compose: (await compose(production, ['version', '--short']).catch(() => 'unknown')).trim(),
@@ -131,7 +141,10 @@ export async function developerLoop({ workDir }: { smoke: boolean; workDir: stri
 /** A compose override that gives every image built here a name of its own. */
 function imageOverride(images: string[], flavour: string): string {
   const [server, worker, client, nginx] = images;
-  const services = flavour === 'dev' ? { install: server, migrate: server, server, worker, client, nginx } : { migrate: server, server, worker, client, nginx };
+  const services =
+    flavour === 'dev'
+      ? { install: server, migrate: server, server, worker, client, nginx }
+      : { migrate: server, server, worker, client, nginx };
   return `services:\n${Object.entries(services)
     .map(([service, image]) => `  ${service}:\n    image: ${image}\n`)
     .join('')}`;
@@ -165,24 +178,44 @@ function buildSteps(output: string): BuildStep[] {
 
 /** Each image's size, its base image's, what our layers add, and our biggest layers. */
 async function imageSizes(repo: string) {
-  const dockerfiles: Record<string, string> = { server: 'server/Dockerfile', worker: 'worker/Dockerfile', client: 'client/Dockerfile', nginx: 'nginx/Dockerfile' };
+  const dockerfiles: Record<string, string> = {
+    server: 'server/Dockerfile',
+    worker: 'worker/Dockerfile',
+    client: 'client/Dockerfile',
+    nginx: 'nginx/Dockerfile',
+  };
   const sizes: Record<string, unknown> = {};
   for (const [service, dockerfile] of Object.entries(dockerfiles)) {
     const image = `fibstack-bench-${service}:devloop`;
     const baseImage = finalBase(readFileSync(join(repo, dockerfile), 'utf8'));
-    const [size, baseSize] = await Promise.all([image, baseImage].map(async (name) => Number(await docker(['image', 'inspect', '-f', '{{.Size}}', name]))));
+    const [size, baseSize] = await Promise.all(
+      [image, baseImage].map(async (name) => Number(await docker(['image', 'inspect', '-f', '{{.Size}}', name]))),
+    );
     // `docker history` lists newest first: the layers above the base are the first (count - base count).
-    const history = async (name: string) => (await docker(['history', '--no-trunc', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', name])).split('\n');
+    const history = async (name: string) =>
+      (await docker(['history', '--no-trunc', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', name])).split('\n');
     const [ours, theirs] = await Promise.all([history(image), history(baseImage)]);
     const layers = ours
       .slice(0, ours.length - theirs.length)
       .map((line) => line.split('\t'))
-      .map(([bytes, createdBy]) => ({ bytes: Number(bytes), step: createdBy!.replace(/^\/bin\/sh -c (#\(nop\) )?/, '').replace(/(dir|file):[0-9a-f]{64} /, '').trim() }))
+      .map(([bytes, createdBy]) => ({
+        bytes: Number(bytes),
+        step: createdBy!
+          .replace(/^\/bin\/sh -c (#\(nop\) )?/, '')
+          .replace(/(dir|file):[0-9a-f]{64} /, '')
+          .trim(),
+      }))
       .filter((layer) => layer.bytes > 0)
       .sort((a, b) => b.bytes - a.bytes)
       .slice(0, 3)
       .map((layer) => `${round(layer.bytes / 1e6, 2)} MB ${layer.step.slice(0, 70)}`);
-    sizes[service] = { mb: round(size! / 1e6, 1), base: baseImage, baseMb: round(baseSize! / 1e6, 1), addedMb: round((size! - baseSize!) / 1e6, 2), biggestLayers: layers };
+    sizes[service] = {
+      mb: round(size! / 1e6, 1),
+      base: baseImage,
+      baseMb: round(baseSize! / 1e6, 1),
+      addedMb: round((size! - baseSize!) / 1e6, 2),
+      biggestLayers: layers,
+    };
   }
   return sizes;
 }
@@ -231,7 +264,10 @@ async function clientEdit(repo: string, base: string) {
     const started = performance.now();
     writeFileSync(file, readFileSync(file, 'utf8').replace(/(className="brand">\s*)fibstack/, '$1fibstack (edited)'));
     const shown = await page
-      .waitForFunction(() => document.querySelector('.brand')?.textContent?.includes('edited'), undefined, { timeout: 30_000, polling: 'raf' })
+      .waitForFunction(() => document.querySelector('.brand')?.textContent?.includes('edited'), undefined, {
+        timeout: 30_000,
+        polling: 'raf',
+      })
       .then(() => performance.now() - started)
       .catch(() => undefined);
     const reloaded = !(await page.evaluate(() => (window as unknown as { benchMark?: boolean }).benchMark === true));

@@ -58,8 +58,11 @@ export async function visibleLatency(bench: BenchStack, options: LatencyOptions)
       }
       const read = await waitUntil(
         async () =>
-          ((await (await fetch(`${url}/api/values/${index}`, { signal: AbortSignal.timeout(options.perSampleTimeoutMs) })).json()) as { status: string })
-            .status === 'done',
+          (
+            (await (await fetch(`${url}/api/values/${index}`, { signal: AbortSignal.timeout(options.perSampleTimeoutMs) })).json()) as {
+              status: string;
+            }
+          ).status === 'done',
         { timeoutMs: options.perSampleTimeoutMs, intervalMs: 0, what: `index ${index} to be readable` },
       );
       if (!read.ok) {

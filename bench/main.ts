@@ -29,7 +29,10 @@ import { writePath } from './write-path.js';
 const argv = process.argv.slice(2);
 const smoke = argv.includes('--smoke');
 const docker = argv.includes('--docker');
-const only = argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ');
 
 const settings = smoke
@@ -51,7 +54,14 @@ const settings = smoke
     };
 
 const results: Record<string, unknown> = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, command, loadAtStart: machineLoad(), startedAt: new Date().toISOString() },
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    node: process.version,
+    command,
+    loadAtStart: machineLoad(),
+    startedAt: new Date().toISOString(),
+  },
 };
 const wanted = (phase: string) => !only || only.includes(phase);
 

@@ -40,7 +40,9 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
     });
     const cpu = stop();
     clearInterval(sampler);
-    const { rows } = await bench.pool.query<{ n: number; last: Date | null }>('SELECT count(*)::int AS n, max(computed_at) AS last FROM results');
+    const { rows } = await bench.pool.query<{ n: number; last: Date | null }>(
+      'SELECT count(*)::int AS n, max(computed_at) AS last FROM results',
+    );
     const allStoredMs = (rows[0]!.last?.getTime() ?? Date.now()) - startedAt;
     runs.push({
       run,

@@ -103,8 +103,9 @@ try {
   const databaseUrl = await postgres.createDatabase('fibstack');
   const shared = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url };
   await new Promise<void>((resolve, reject) =>
-    spawn(process.execPath, ['server/dist/migrate.js'], { cwd: REPO_ROOT, env: { ...process.env, ...shared }, stdio: 'inherit' }).on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error('migrations failed')),
+    spawn(process.execPath, ['server/dist/migrate.js'], { cwd: REPO_ROOT, env: { ...process.env, ...shared }, stdio: 'inherit' }).on(
+      'exit',
+      (code) => (code === 0 ? resolve() : reject(new Error('migrations failed'))),
     ),
   );
   const variants: Variant[] = [
@@ -134,14 +135,20 @@ try {
       await new Promise((resolve) => server.child.once('exit', resolve));
       const answered = result['2xx'];
       samples.get(variant.name)!.push({ usPerRequest: (spent * 1000) / answered, rps: answered / SECONDS });
-      console.log(`round ${round} ${variant.name}: ${Math.round((spent * 1000) / answered)} µs CPU/request, ${Math.round(answered / SECONDS)} req/s, non-2xx ${result.non2xx}`);
+      console.log(
+        `round ${round} ${variant.name}: ${Math.round((spent * 1000) / answered)} µs CPU/request, ${Math.round(answered / SECONDS)} req/s, non-2xx ${result.non2xx}`,
+      );
     }
   }
   await pool.end();
   flusher.disconnect();
   const table = variants.map((variant) => {
     const runs = samples.get(variant.name)!;
-    return { variant: variant.name, 'µs CPU per request (median)': Math.round(median(runs.map((run) => run.usPerRequest))), 'req/s (median)': Math.round(median(runs.map((run) => run.rps))) };
+    return {
+      variant: variant.name,
+      'µs CPU per request (median)': Math.round(median(runs.map((run) => run.usPerRequest))),
+      'req/s (median)': Math.round(median(runs.map((run) => run.rps))),
+    };
   });
   console.table(table);
   const cost = (name: string) => table.find((row) => row.variant === name)!['µs CPU per request (median)'];

@@ -47,7 +47,8 @@ export async function writePath(bench: BenchStack, options: WritePathOptions) {
   };
   try {
     // Warm both up (JIT, connection pools, prepared statements) before anything is measured.
-    for (const url of [bare.url, bench.stack.url]) await postIndexes(url, 10, { duration: Math.min(options.seconds, 2) }, options.nextIndex);
+    for (const url of [bare.url, bench.stack.url])
+      await postIndexes(url, 10, { duration: Math.min(options.seconds, 2) }, options.nextIndex);
     for (let round = 1; round <= options.rounds; round++) {
       for (const connections of round === 1 ? [1, 10, 50] : [10, 50]) {
         await measure(round, 'bare express', connections);
@@ -82,7 +83,8 @@ function summarize(runs: Run[]) {
     // What the throughput ratio is when each server has a core to itself (a quiet 2-core machine): the
     // ratio of their CPU per POST. It holds when the machine is shared, where throughput does not.
     cpuRatioAt50: round(
-      median(pick('bare express', 50).map((run) => run.cpuUsPerPost.server!)) / median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.server!)),
+      median(pick('bare express', 50).map((run) => run.cpuUsPerPost.server!)) /
+        median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.server!)),
     ),
     systemCpuUsPerPostAt50: median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.total!)),
   };

@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 
 const text = readFileSync(process.argv[2], 'utf8');
-const objects = parseAllDocuments(text).map((document) => document.toJS()).filter(Boolean);
+const objects = parseAllDocuments(text)
+  .map((document) => document.toJS())
+  .filter(Boolean);
 const out = new Set();
 
 for (const line of text.split('\n')) if (/YOUR_REGISTRY|COMMIT_SHA|REPLACE_ME/.test(line)) out.add(`placeholder ${line.trim()}`);
@@ -50,14 +52,19 @@ for (const template of templates) {
   }
 }
 
-const classes = Object.fromEntries(objects.filter((object) => object.kind === 'StorageClass').map((object) => [object.metadata.name, object.provisioner]));
+const classes = Object.fromEntries(
+  objects.filter((object) => object.kind === 'StorageClass').map((object) => [object.metadata.name, object.provisioner]),
+);
 const claimClasses = [
-  ...objects.filter((object) => object.kind === 'StatefulSet').flatMap((set) => (set.spec.volumeClaimTemplates ?? []).map((claim) => claim.spec.storageClassName)),
+  ...objects
+    .filter((object) => object.kind === 'StatefulSet')
+    .flatMap((set) => (set.spec.volumeClaimTemplates ?? []).map((claim) => claim.spec.storageClassName)),
   ...objects.filter((object) => object.kind === 'PersistentVolumeClaim').map((claim) => claim.spec.storageClassName),
 ];
 for (const name of claimClasses) if (classes[name]) out.add(`csidriver ${classes[name]}`);
 
 for (const kind of ['StatefulSet', 'Deployment']) {
-  for (const object of objects.filter((candidate) => candidate.kind === kind)) out.add(`rollout ${kind.toLowerCase()}/${object.metadata.name}`);
+  for (const object of objects.filter((candidate) => candidate.kind === kind))
+    out.add(`rollout ${kind.toLowerCase()}/${object.metadata.name}`);
 }
 process.stdout.write([...out].map((line) => `${line}\n`).join(''));

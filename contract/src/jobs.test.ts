@@ -10,7 +10,11 @@ describe('jobs', () => {
   it('builds every Fibonacci job alike: its name, its data, the retry policy and the id of its index', () => {
     const job = fibonacciJob({ index: 12, requestId: 'r-12' });
     expect(job).toEqual({ name: 'fibonacci', data: { index: 12, requestId: 'r-12' }, opts: { ...JOB_OPTIONS, jobId: 'fib-12' } });
-    expect(fibonacciJob({ index: 12, requestId: 'r' }, { metadata: 'm' }).opts).toEqual({ ...JOB_OPTIONS, jobId: 'fib-12', telemetry: { metadata: 'm' } });
+    expect(fibonacciJob({ index: 12, requestId: 'r' }, { metadata: 'm' }).opts).toEqual({
+      ...JOB_OPTIONS,
+      jobId: 'fib-12',
+      telemetry: { metadata: 'm' },
+    });
   });
 
   it('accepts job data with a whole, non-negative index and a request id', () => {

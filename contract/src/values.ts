@@ -10,16 +10,9 @@ export const PREVIEW_DIGITS = 60;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-export type IndexRule =
-  | 'index_required'
-  | 'index_not_number'
-  | 'index_not_integer'
-  | 'index_negative'
-  | 'index_too_large';
+export type IndexRule = 'index_required' | 'index_not_number' | 'index_not_integer' | 'index_negative' | 'index_too_large';
 
-export type IndexCheck =
-  | { ok: true; index: number }
-  | { ok: false; code: IndexRule; message: string };
+export type IndexCheck = { ok: true; index: number } | { ok: false; code: IndexRule; message: string };
 
 function describe(input: unknown): string {
   if (input === null) return 'null';

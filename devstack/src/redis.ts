@@ -21,11 +21,7 @@ export interface NativeRedisOptions {
 export const REDIS_IMAGE = 'redis:7-bookworm';
 
 /** How the native stack gets its Redis, in order of preference. */
-export type RedisSource =
-  | { kind: 'url'; url: string }
-  | { kind: 'redis-server' }
-  | { kind: 'docker' }
-  | { kind: 'none'; help: string };
+export type RedisSource = { kind: 'url'; url: string } | { kind: 'redis-server' } | { kind: 'docker' } | { kind: 'none'; help: string };
 
 /** How to get Redis on each OS, for when there is none; REDIS_URL or Docker work everywhere. */
 export function redisInstallHelp(platform: NodeJS.Platform = process.platform): string {
@@ -87,7 +83,8 @@ async function waitForPing(port: number, timeoutMs: number, exited: () => boolea
   const deadline = Date.now() + timeoutMs;
   for (let answer = await ping(port); answer !== '+PONG'; answer = await ping(port)) {
     if (exited()) throw new Error(`Redis exited during start (port ${port})`);
-    if (Date.now() > deadline) throw new Error(`Redis did not answer PING on ${port} within ${timeoutMs} ms (last: ${answer.slice(0, 200)})`);
+    if (Date.now() > deadline)
+      throw new Error(`Redis did not answer PING on ${port} within ${timeoutMs} ms (last: ${answer.slice(0, 200)})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -150,15 +147,24 @@ export async function startRedisInDocker(options: NativeRedisOptions): Promise<N
   const child = spawn(
     'docker',
     [
-      'run', '--rm',
-      '--name', `fibstack-native-redis-${options.port}`,
-      '-p', `127.0.0.1:${options.port}:6379`,
-      '-v', `${options.dataDir}:/data`,
-      '-w', '/data',
+      'run',
+      '--rm',
+      '--name',
+      `fibstack-native-redis-${options.port}`,
+      '-p',
+      `127.0.0.1:${options.port}:6379`,
+      '-v',
+      `${options.dataDir}:/data`,
+      '-w',
+      '/data',
       ...user,
-      '--entrypoint', 'redis-server',
+      '--entrypoint',
+      'redis-server',
       // Docker's port proxy is not loopback to Redis; the port is published on the host's loopback only.
-      REDIS_IMAGE, ...REDIS_ARGS, '--protected-mode', 'no',
+      REDIS_IMAGE,
+      ...REDIS_ARGS,
+      '--protected-mode',
+      'no',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

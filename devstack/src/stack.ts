@@ -156,7 +156,11 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
   try {
     const databaseUrl = await postgres.createDatabase('fibstack');
     const redisLog = sinkFor('redis');
-    const redisOptions = { port: await freePort(), dataDir: join(options.dataDir, 'redis'), onLog: (line: string) => redisLog(Buffer.from(line)) };
+    const redisOptions = {
+      port: await freePort(),
+      dataDir: join(options.dataDir, 'redis'),
+      onLog: (line: string) => redisLog(Buffer.from(line)),
+    };
     const redis = redisSource.kind === 'url' ? undefined : await startRedisFrom(redisSource, redisOptions);
     if (redis) {
       cleanups.unshift(() => redis.stop());
@@ -172,7 +176,9 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     const specs: Record<ServiceName, ServiceSpec> = {
       server: {
         // The same heap flags as the server's image (see server/Dockerfile).
-        command: dev ? [node, hotRestart, '--overlap', 'server/src/main.ts'] : [node, ...SERVER_NODE_FLAGS, ...TRACING_PRELOAD, 'server/dist/main.js'],
+        command: dev
+          ? [node, hotRestart, '--overlap', 'server/src/main.ts']
+          : [node, ...SERVER_NODE_FLAGS, ...TRACING_PRELOAD, 'server/dist/main.js'],
         env: {
           ...shared,
           PORT: String(serverPort),
@@ -228,7 +234,16 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     const url = `http://${local}:${options.port}`;
     if (dev) {
       const vite = spawnService('client', {
-        command: [node, join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'client', '--host', host, '--port', String(options.port), '--strictPort'],
+        command: [
+          node,
+          join(REPO_ROOT, 'node_modules/vite/bin/vite.js'),
+          'client',
+          '--host',
+          host,
+          '--port',
+          String(options.port),
+          '--strictPort',
+        ],
         env: { API_PROXY_TARGET: serverUrl },
       });
       watchExit('the Vite dev server', vite);

@@ -41,9 +41,7 @@ export function testPool(config: pg.PoolConfig): pg.Pool {
  * database then would end them with an error (57P01) the test never handles.
  */
 export async function closeTestPool(pool: pg.Pool): Promise<void> {
-  const closed = [...(openClients.get(pool) ?? [])].map(
-    (client) => new Promise<void>((resolve) => client.once('end', () => resolve())),
-  );
+  const closed = [...(openClients.get(pool) ?? [])].map((client) => new Promise<void>((resolve) => client.once('end', () => resolve())));
   await pool.end();
   await Promise.all(closed);
 }

@@ -57,7 +57,8 @@ export async function eventually(
       lastError = error;
     }
     if (wait.passed()) {
-      const reason = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
+      const reason =
+        lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`);
     }
     await sleep(intervalMs);

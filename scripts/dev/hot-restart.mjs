@@ -56,7 +56,9 @@ function sourceFiles(dir) {
 function watchSources(folders, onChange) {
   const polling = /^(1|true)$/i.test(process.env.CHOKIDAR_USEPOLLING ?? '');
   const interval = Number(process.env.CHOKIDAR_INTERVAL) || 100;
-  log(`watching ${folders.map((folder) => relative(root, folder)).join(', ')} (${polling ? `polling every ${interval} ms` : 'file events'})`);
+  log(
+    `watching ${folders.map((folder) => relative(root, folder)).join(', ')} (${polling ? `polling every ${interval} ms` : 'file events'})`,
+  );
   if (!polling) {
     for (const folder of folders) {
       watch(folder, { recursive: true }, (_event, file) => {

@@ -27,7 +27,8 @@ const fail = (message) => {
 function readPort() {
   const raw = process.env.PORT ?? '3050';
   const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!(port >= 1 && port <= 65535)) fail(`Invalid configuration:\n  PORT: must be an integer from 1 to 65535 (got ${JSON.stringify(raw)})`);
+  if (!(port >= 1 && port <= 65535))
+    fail(`Invalid configuration:\n  PORT: must be an integer from 1 to 65535 (got ${JSON.stringify(raw)})`);
   return port;
 }
 const port = readPort();

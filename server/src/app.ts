@@ -31,10 +31,7 @@ export interface AppDeps {
   redis: Redis;
   /** The SSE hub relaying the worker's results. */
   events: EventsHub;
-  config: Pick<
-    ServerConfig,
-    'MAX_INDEX' | 'STATIC_DIR' | 'RATE_LIMIT_ENABLED' | 'RATE_LIMIT_PER_MINUTE' | 'TRUST_PROXY' | 'CORS_ORIGIN'
-  > &
+  config: Pick<ServerConfig, 'MAX_INDEX' | 'STATIC_DIR' | 'RATE_LIMIT_ENABLED' | 'RATE_LIMIT_PER_MINUTE' | 'TRUST_PROXY' | 'CORS_ORIGIN'> &
     Pick<ServerConfig, 'BULL_BOARD_ENABLED' | 'BULL_BOARD_USERNAME' | 'BULL_BOARD_PASSWORD'>;
   logger: Logger;
 }

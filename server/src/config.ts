@@ -31,41 +31,47 @@ const trustProxyVar = stringVar('loopback, linklocal, uniquelocal')
 const MIN_ADMIN_PASSWORD = 12;
 
 /** Every variable the server reads, with its default: the one place those defaults are written. */
-export const serverEnv = z.object({
-  ...postgresEnv.shape,
-  ...redisEnv.shape,
-  PORT: intVar(1, 65535, 5000),
-  /** Address to listen on; unset means every interface (containers). `npm start` sets 127.0.0.1. */
-  HOST: optionalVar(),
-  LOG_LEVEL: logLevelVar,
-  MAX_INDEX: intVar(0, 10_000_000, DEFAULT_MAX_INDEX),
-  /** Built client to serve with SPA fallback (native `npm start`); containers use nginx instead. */
-  STATIC_DIR: optionalVar(),
-  /** Off for a developer's own machine (`npm start`); compose and Kubernetes turn it on. */
-  RATE_LIMIT_ENABLED: boolVar(false),
-  /** Per client address: ten a second on average, room for everyone behind one office NAT. */
-  RATE_LIMIT_PER_MINUTE: intVar(1, 1_000_000, 600),
-  /** Express `trust proxy`: which hops may set X-Forwarded-For (the edge nginx, an ingress). */
-  TRUST_PROXY: trustProxyVar,
-  /** Allowed cross-origin caller; unset means no CORS headers at all (the client is same-origin). */
-  CORS_ORIGIN: optionalVar(),
-  SHUTDOWN_TIMEOUT_MS: intVar(0, 120_000, 10_000),
-  /**
-   * After SIGTERM, keep accepting for this long before closing the listener, so connections a balancer
-   * sent just before it stopped routing here are served rather than reset by the kernel.
-   */
-  SHUTDOWN_DRAIN_MS: intVar(0, 60_000, 1_000),
-  SSE_HEARTBEAT_MS: intVar(100, 300_000, 15_000),
-  /** bull-board, the queue dashboard for operators, under /admin/queues; off unless asked for. */
-  BULL_BOARD_ENABLED: boolVar(false),
-  /** Its HTTP basic auth credentials (the password from a Secret), required when it is on. */
-  BULL_BOARD_USERNAME: stringVar('admin'),
-  BULL_BOARD_PASSWORD: optionalVar(),
-}).superRefine((env, issues) => {
-  if (env.BULL_BOARD_ENABLED && (env.BULL_BOARD_PASSWORD ?? '').length < MIN_ADMIN_PASSWORD) {
-    issues.addIssue({ code: 'custom', path: ['BULL_BOARD_PASSWORD'], message: `must be set, at least ${MIN_ADMIN_PASSWORD} characters, when BULL_BOARD_ENABLED is true` });
-  }
-});
+export const serverEnv = z
+  .object({
+    ...postgresEnv.shape,
+    ...redisEnv.shape,
+    PORT: intVar(1, 65535, 5000),
+    /** Address to listen on; unset means every interface (containers). `npm start` sets 127.0.0.1. */
+    HOST: optionalVar(),
+    LOG_LEVEL: logLevelVar,
+    MAX_INDEX: intVar(0, 10_000_000, DEFAULT_MAX_INDEX),
+    /** Built client to serve with SPA fallback (native `npm start`); containers use nginx instead. */
+    STATIC_DIR: optionalVar(),
+    /** Off for a developer's own machine (`npm start`); compose and Kubernetes turn it on. */
+    RATE_LIMIT_ENABLED: boolVar(false),
+    /** Per client address: ten a second on average, room for everyone behind one office NAT. */
+    RATE_LIMIT_PER_MINUTE: intVar(1, 1_000_000, 600),
+    /** Express `trust proxy`: which hops may set X-Forwarded-For (the edge nginx, an ingress). */
+    TRUST_PROXY: trustProxyVar,
+    /** Allowed cross-origin caller; unset means no CORS headers at all (the client is same-origin). */
+    CORS_ORIGIN: optionalVar(),
+    SHUTDOWN_TIMEOUT_MS: intVar(0, 120_000, 10_000),
+    /**
+     * After SIGTERM, keep accepting for this long before closing the listener, so connections a balancer
+     * sent just before it stopped routing here are served rather than reset by the kernel.
+     */
+    SHUTDOWN_DRAIN_MS: intVar(0, 60_000, 1_000),
+    SSE_HEARTBEAT_MS: intVar(100, 300_000, 15_000),
+    /** bull-board, the queue dashboard for operators, under /admin/queues; off unless asked for. */
+    BULL_BOARD_ENABLED: boolVar(false),
+    /** Its HTTP basic auth credentials (the password from a Secret), required when it is on. */
+    BULL_BOARD_USERNAME: stringVar('admin'),
+    BULL_BOARD_PASSWORD: optionalVar(),
+  })
+  .superRefine((env, issues) => {
+    if (env.BULL_BOARD_ENABLED && (env.BULL_BOARD_PASSWORD ?? '').length < MIN_ADMIN_PASSWORD) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['BULL_BOARD_PASSWORD'],
+        message: `must be set, at least ${MIN_ADMIN_PASSWORD} characters, when BULL_BOARD_ENABLED is true`,
+      });
+    }
+  });
 
 /** What `node dist/migrate.js` reads: the database settings and the log level. */
 export const migrateEnv = z.object({ ...postgresEnv.shape, LOG_LEVEL: logLevelVar });

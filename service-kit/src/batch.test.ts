@@ -59,7 +59,10 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(flush, { maxBatch: 2, maxInFlight: 2 });
     const results = Promise.all([1, 2, 3, 4, 5].map((item) => batcher.run(item)));
     await nextTurn();
-    expect(batches).toEqual([[1, 2], [3, 4]]);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     releaseAll();
     await nextTurn();
     await nextTurn();

@@ -14,7 +14,13 @@ describe('database and Redis settings', () => {
 
   it('reads REDIS_URL with credentials and database, and gives blocking connections no retry limit', () => {
     const env = parseEnv(redisEnv, { REDIS_URL: 'redis://:p%40ss@cache:6380/2' });
-    expect(redisOptionsFrom(env, 'blocking')).toMatchObject({ host: 'cache', port: 6380, password: 'p@ss', db: 2, maxRetriesPerRequest: null });
+    expect(redisOptionsFrom(env, 'blocking')).toMatchObject({
+      host: 'cache',
+      port: 6380,
+      password: 'p@ss',
+      db: 2,
+      maxRetriesPerRequest: null,
+    });
     expect(redisOptionsFrom(env, 'command')).toMatchObject({ maxRetriesPerRequest: 1, enableOfflineQueue: false });
   });
 

@@ -42,12 +42,7 @@ export function intVar(min: number, max: number, fallback: number) {
   const message = `must be an integer from ${min} to ${max}`;
   return z.preprocess(
     absentIfEmpty,
-    z
-      .string()
-      .regex(/^\d+$/, message)
-      .transform(Number)
-      .pipe(z.number().int().min(min, message).max(max, message))
-      .default(fallback),
+    z.string().regex(/^\d+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message)).default(fallback),
   );
 }
 

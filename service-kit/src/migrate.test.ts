@@ -53,12 +53,12 @@ describe('migrate', () => {
   it('leaves a schema that only accepts valid rows', async () => {
     const pool = openPool();
     await expect(pool.query('INSERT INTO submissions (index) VALUES (-1)')).rejects.toThrow(/check constraint/);
-    await expect(
-      pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (1, '12a', 3, 0)`),
-    ).rejects.toThrow(/check constraint/);
-    await expect(
-      pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (1, '1', 2, 0)`),
-    ).rejects.toThrow(/check constraint/);
+    await expect(pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (1, '12a', 3, 0)`)).rejects.toThrow(
+      /check constraint/,
+    );
+    await expect(pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (1, '1', 2, 0)`)).rejects.toThrow(
+      /check constraint/,
+    );
   });
 
   it('rolls back a migration that fails, records only the ones before it, and stops there', async () => {

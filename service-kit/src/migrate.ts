@@ -24,9 +24,7 @@ export async function migrate(pool: pg.Pool, logger: Logger, directory: URL = MI
       name text PRIMARY KEY,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const done = new Set(
-      (await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((row) => row.name),
-    );
+    const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((row) => row.name));
     const applied: string[] = [];
     for (const name of files.filter((file) => !done.has(file))) {
       const sql = await readFile(new URL(name, directory), 'utf8');

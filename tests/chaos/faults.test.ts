@@ -296,7 +296,13 @@ describe('faults', () => {
         );
       }
       expect(resumed).toBe(true);
-      report.push({ fault: 'Redis restart', sentWhileDown: 100, accepted: accepted.length, lost: await missingResults(accepted), recoveryMs });
+      report.push({
+        fault: 'Redis restart',
+        sentWhileDown: 100,
+        accepted: accepted.length,
+        lost: await missingResults(accepted),
+        recoveryMs,
+      });
     } finally {
       stream.close();
     }

@@ -117,8 +117,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('answers bad requests with the API JSON errors through nginx', async () => {
-    const post = (body: string) =>
-      fetch(`${BASE}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const post = (body: string) => fetch(`${BASE}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
     const malformed = await post('{"index":');
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: 'invalid_json' } });
@@ -206,7 +205,7 @@ describe('docker-compose.yml', () => {
     await compose(project, ['start', 'worker']);
     const worker = (await compose(project, ['ps', '-q', 'worker'])).trim();
     // Jobs run oldest first: kill as soon as the first is done, while the last is still pending.
-    for (const deadline = Date.now() + 120_000; (await statusOf(indexes[0]!)) !== 'done'; ) {
+    for (const deadline = Date.now() + 120_000; (await statusOf(indexes[0]!)) !== 'done';) {
       if (Date.now() > deadline) throw new Error('the worker computed nothing within 120 s of its start');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -8,7 +8,16 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
 import { copyOfRepository, launch, type Launched } from '../native/checkout.js';
-import { CONTRACT_EDIT_REFUSES, editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady } from '../native/dev-loop.js';
+import {
+  CONTRACT_EDIT_REFUSES,
+  editClient,
+  editContract,
+  editServer,
+  editServiceKit,
+  editWorker,
+  get,
+  runnerReady,
+} from '../native/dev-loop.js';
 import { compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const BASE = 'http://127.0.0.1:3050';
@@ -115,7 +124,10 @@ describe('docker-compose.dev.yml', () => {
   it('runs every Node service as the owner of the checkout, not root', async () => {
     for (const service of ['server', 'worker', 'client']) {
       const id = (await compose(project, ['ps', '-q', service])).trim();
-      const processes = (await docker(['top', id, '-eo', 'pid,uid,args'])).split('\n').slice(1).map((line) => line.trim().split(/\s+/));
+      const processes = (await docker(['top', id, '-eo', 'pid,uid,args']))
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/));
       const node = processes.filter(([, , command]) => basename(command ?? '') === 'node');
       expect(node.length).toBeGreaterThan(0);
       for (const [, uid] of node) expect(Number(uid)).toBe(owner);
@@ -151,7 +163,15 @@ describe('docker-compose.dev.yml', () => {
         // Before the edit the page accepts this index; from then on its own check refuses it.
         await page.getByRole('textbox', { name: 'Index' }).fill(String(CONTRACT_EDIT_REFUSES));
         await page.getByRole('button', { name: 'Calculate' }).click();
-        return (await page.getByRole('alert').first().textContent({ timeout: 2_000 }).catch(() => ''))?.includes('cannot be negative') ?? false;
+        return (
+          (
+            await page
+              .getByRole('alert')
+              .first()
+              .textContent({ timeout: 2_000 })
+              .catch(() => '')
+          )?.includes('cannot be negative') ?? false
+        );
       },
       SERVED_WITHIN_MS,
       'the edited rule in the page',

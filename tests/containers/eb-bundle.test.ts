@@ -28,7 +28,12 @@ describe('EB bundle', () => {
     buildBundle(dir, DOCKER_ID, TAG);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    project = { name: 'fibstack-eb', files: ['docker-compose.yml'], cwd: dir, env: { POSTGRES_PASSWORD: 'eb-test-secret', FIBSTACK_PORT: String(port) } };
+    project = {
+      name: 'fibstack-eb',
+      files: ['docker-compose.yml'],
+      cwd: dir,
+      env: { POSTGRES_PASSWORD: 'eb-test-secret', FIBSTACK_PORT: String(port) },
+    };
     await compose(project, ['down', '-v', '--remove-orphans']);
     await compose(project, ['up', '-d'], 600_000);
     await eventually(async () => (await fetch(`${base}/api/values`)).status === 200, 300_000, 'the bundle on its published port');

@@ -5,14 +5,29 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
 
 const manifest = (path: string) =>
-  JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
 
 /** Packages only development needs: every workspace's devDependencies and the root's tooling. */
 const DEV_ONLY = [
   ...new Set(
-    ['package.json', 'contract/package.json', 'service-kit/package.json', 'devstack/package.json', 'server/package.json', 'worker/package.json']
+    [
+      'package.json',
+      'contract/package.json',
+      'service-kit/package.json',
+      'devstack/package.json',
+      'server/package.json',
+      'worker/package.json',
+    ]
       .flatMap((path) => Object.keys(manifest(path).devDependencies ?? {}))
-      .filter((name) => !['server', 'worker', 'contract', 'service-kit'].some((workspace) => name in (manifest(`${workspace}/package.json`).dependencies ?? {}))),
+      .filter(
+        (name) =>
+          !['server', 'worker', 'contract', 'service-kit'].some(
+            (workspace) => name in (manifest(`${workspace}/package.json`).dependencies ?? {}),
+          ),
+      ),
   ),
 ];
 

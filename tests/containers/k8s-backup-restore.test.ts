@@ -57,12 +57,18 @@ function onThisMachine<T>(objects: T): T {
 const objects = onThisMachine(asRendered);
 const configMaps = objects.filter((object) => object.kind === 'ConfigMap');
 const workload = (name: string) => workloads(objects).find(({ object }) => object.metadata.name === name)!.object;
-const backupTemplate = (objects.find((object) => object.kind === 'CronJob' && object.metadata.name === 'postgres-backup')!.spec as { jobTemplate: { spec: { template: PodTemplateSpec } } }).jobTemplate.spec.template;
+const backupTemplate = (
+  objects.find((object) => object.kind === 'CronJob' && object.metadata.name === 'postgres-backup')!.spec as {
+    jobTemplate: { spec: { template: PodTemplateSpec } };
+  }
+).jobTemplate.spec.template;
 const restoreTemplate = onThisMachine((restoreJob!.spec as { template: PodTemplateSpec }).template);
 
 const STORES = ['postgres', 'redis'];
 const APPS = ['server', 'worker'];
-const plays: Record<string, Play> = Object.fromEntries([...STORES, ...APPS].map((name) => [name, writePlay(lab, name, configMaps, workloadPod(lab, workload(name)))]));
+const plays: Record<string, Play> = Object.fromEntries(
+  [...STORES, ...APPS].map((name) => [name, writePlay(lab, name, configMaps, workloadPod(lab, workload(name)))]),
+);
 /** One run of a Job's pod, named for what the run is about. */
 const jobRun = (name: string, template: PodTemplateSpec) => writePlay(lab, name, configMaps, [podFromTemplate(lab, name, template)]);
 const JOB_PODS = ['postgres-backup-live', 'postgres-backup-unreachable', 'postgres-backup-empty', 'postgres-restore'];
@@ -83,7 +89,12 @@ function psql(sql: string): Promise<string> {
 }
 
 /** Every row of the app's tables (and its indexes), exactly as stored; null while the database has no tables. */
-async function databaseContents(): Promise<{ migrations: unknown[]; submissions: Array<{ id: number; index: number }>; results: Array<{ index: number; value: string }>; indexes: string[] } | null> {
+async function databaseContents(): Promise<{
+  migrations: unknown[];
+  submissions: Array<{ id: number; index: number }>;
+  results: Array<{ index: number; value: string }>;
+  indexes: string[];
+} | null> {
   if (Number(await psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")) === 0) return null;
   return JSON.parse(
     await psql(`SELECT json_build_object(
@@ -122,15 +133,22 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
     rmSync(lab.dir, { recursive: true, force: true });
   });
 
-  it('the manifests dump and restore with the database\'s own image, and restore into the database the backup dumps', () => {
+  it("the manifests dump and restore with the database's own image, and restore into the database the backup dumps", () => {
     const postgresImage = (template: PodTemplateSpec) => template.spec.containers[0]!.image;
     const inManifests = [
       postgresImage(workloads(asRendered).find(({ object }) => object.metadata.name === 'postgres')!.template),
-      postgresImage((asRendered.find((object) => object.kind === 'CronJob')!.spec as { jobTemplate: { spec: { template: PodTemplateSpec } } }).jobTemplate.spec.template),
+      postgresImage(
+        (asRendered.find((object) => object.kind === 'CronJob')!.spec as { jobTemplate: { spec: { template: PodTemplateSpec } } })
+          .jobTemplate.spec.template,
+      ),
       postgresImage((restoreJob!.spec as { template: PodTemplateSpec }).template),
     ];
     expect(inManifests).toEqual([MANIFEST_POSTGRES, MANIFEST_POSTGRES, MANIFEST_POSTGRES]);
-    expect([postgresImage((workload('postgres').spec as { template: PodTemplateSpec }).template), postgresImage(backupTemplate), postgresImage(restoreTemplate)]).toEqual([STAND_IN_POSTGRES, STAND_IN_POSTGRES, STAND_IN_POSTGRES]);
+    expect([
+      postgresImage((workload('postgres').spec as { template: PodTemplateSpec }).template),
+      postgresImage(backupTemplate),
+      postgresImage(restoreTemplate),
+    ]).toEqual([STAND_IN_POSTGRES, STAND_IN_POSTGRES, STAND_IN_POSTGRES]);
 
     const target = (template: PodTemplateSpec) => {
       const env = containerEnv(template.spec.containers[0]!, configMapsOf(asRendered), CREATED_BY_HAND.secrets);
@@ -150,7 +168,9 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
 
     before = await databaseContents();
     expect(before!.submissions.map(({ index }) => index)).toEqual(SUBMISSIONS);
-    expect(Object.fromEntries(before!.results.map(({ index, value }) => [index, value]))).toEqual(Object.fromEntries(INDEXES.map((index) => [index, fibonacci(index)])));
+    expect(Object.fromEntries(before!.results.map(({ index, value }) => [index, value]))).toEqual(
+      Object.fromEntries(INDEXES.map((index) => [index, fibonacci(index)])),
+    );
 
     const backup = await runToCompletion(lab, jobRun('postgres-backup-live', backupTemplate), 'pg-dump');
     expect(backup.exitCode, backup.logs).toBe(0);

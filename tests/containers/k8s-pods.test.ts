@@ -5,7 +5,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWN_IMAGE, workloads } from '../k8s/manifests.js';
 import { render } from '../k8s/render.js';
 import { compose, eventually, provisionBaseImages } from './docker.js';
-import { copyImagesToPodman, createNetworkAndSecret, down, play, podIp, podman, removeNetworkSecretAndVolumes, waitReady, workloadPod, writePlay, type Lab } from './podman.js';
+import {
+  copyImagesToPodman,
+  createNetworkAndSecret,
+  down,
+  play,
+  podIp,
+  podman,
+  removeNetworkSecretAndVolumes,
+  waitReady,
+  workloadPod,
+  writePlay,
+  type Lab,
+} from './podman.js';
 
 /**
  * The pods the kustomize base renders, started for real with `podman kube play` (no cluster exists
@@ -22,10 +34,19 @@ const objects = render({ overlay: 'base' });
 const ORDER = ['postgres', 'redis', 'server', 'worker', 'client', 'edge'];
 const configMaps = objects.filter((object) => object.kind === 'ConfigMap');
 const plays = Object.fromEntries(
-  ORDER.map((name) => [name, writePlay(lab, name, configMaps, workloadPod(lab, workloads(objects).find(({ object }) => object.metadata.name === name)!.object))]),
+  ORDER.map((name) => [
+    name,
+    writePlay(lab, name, configMaps, workloadPod(lab, workloads(objects).find(({ object }) => object.metadata.name === name)!.object)),
+  ]),
 );
 
-const ownImages = [...new Set(workloads(objects).flatMap(({ template }) => [...template.spec.containers, ...(template.spec.initContainers ?? [])].map((container) => container.image)))];
+const ownImages = [
+  ...new Set(
+    workloads(objects).flatMap(({ template }) =>
+      [...template.spec.containers, ...(template.spec.initContainers ?? [])].map((container) => container.image),
+    ),
+  ),
+];
 
 async function cleanUp() {
   for (const name of [...ORDER].reverse()) await down(plays[name]!);
@@ -49,8 +70,13 @@ describe('k8s pods, rendered by kustomize, run with podman kube play', () => {
     rmSync(lab.dir, { recursive: true, force: true });
   });
 
-  it('runs the base\'s own images and official bases, all of them provided', () => {
-    expect(ownImages.filter((image) => OWN_IMAGE.test(image)).sort()).toEqual(['fibstack-client:local', 'fibstack-nginx:local', 'fibstack-server:local', 'fibstack-worker:local']);
+  it("runs the base's own images and official bases, all of them provided", () => {
+    expect(ownImages.filter((image) => OWN_IMAGE.test(image)).sort()).toEqual([
+      'fibstack-client:local',
+      'fibstack-nginx:local',
+      'fibstack-server:local',
+      'fibstack-worker:local',
+    ]);
   });
 
   it.each(ORDER)('%s starts as rendered and becomes ready', async (name) => {
@@ -62,15 +88,39 @@ describe('k8s pods, rendered by kustomize, run with podman kube play', () => {
   });
 
   it('the migrate init container created the schema before the server started (the server never migrates)', async () => {
-    const tables = await podman(['exec', 'postgres-postgres', 'psql', '-h', '127.0.0.1', '-U', 'fibstack', '-d', 'fibstack', '-Atc', "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"], 30_000, {});
+    const tables = await podman(
+      [
+        'exec',
+        'postgres-postgres',
+        'psql',
+        '-h',
+        '127.0.0.1',
+        '-U',
+        'fibstack',
+        '-d',
+        'fibstack',
+        '-Atc',
+        "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
+      ],
+      30_000,
+      {},
+    );
     expect(tables.split(',')).toEqual(expect.arrayContaining(['results', 'submissions']));
   });
 
   it('a submission through the edge is stored, queued and computed by the worker', async () => {
     edge = `http://${await podIp(lab, 'edge')}:80`;
-    const response = await fetch(`${edge}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ index: 90 }) });
+    const response = await fetch(`${edge}/api/values`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ index: 90 }),
+    });
     expect(response.status).toBe(202);
-    await eventually(async () => ((await (await fetch(`${edge}/api/values/90`)).json()) as { value?: string }).value === '2880067194370816120', 60_000, 'fib(90) through the edge');
+    await eventually(
+      async () => ((await (await fetch(`${edge}/api/values/90`)).json()) as { value?: string }).value === '2880067194370816120',
+      60_000,
+      'fib(90) through the edge',
+    );
     const page = await fetch(`${edge}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="root">');

@@ -18,7 +18,11 @@ const run = promisify(execFile);
 const PODMAN_SETUP = fileURLToPath(new URL('../../../shared/containers/podman-setup', import.meta.url));
 
 export async function podman(args: string[], timeoutMs = 300_000, env: Record<string, string> = {}): Promise<string> {
-  const { stdout } = await run('podman', ['--runtime', 'runc', ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } });
+  const { stdout } = await run('podman', ['--runtime', 'runc', ...args], {
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+    env: { ...process.env, ...env },
+  });
   return stdout.trim();
 }
 
@@ -33,7 +37,9 @@ export async function copyImagesToPodman(images: string[]): Promise<void> {
     return;
   }
   for (const image of images) {
-    await run('sh', ['-c', 'docker save "$1" | podman load -q && podman tag "localhost/$1" "$1" 2>/dev/null || true', 'sh', image], { timeout: 600_000 });
+    await run('sh', ['-c', 'docker save "$1" | podman load -q && podman tag "localhost/$1" "$1" 2>/dev/null || true', 'sh', image], {
+      timeout: 600_000,
+    });
   }
 }
 
@@ -58,7 +64,13 @@ export interface Lab {
  * directory on the node; podman 4.3 makes a root-owned volume of it instead, so each becomes such a
  * directory here.
  */
-export function podFromTemplate(lab: Lab, name: string, template: PodTemplateSpec, extraVolumes: Array<{ name: string; [type: string]: unknown }> = [], restartPolicy?: string): KubeObject {
+export function podFromTemplate(
+  lab: Lab,
+  name: string,
+  template: PodTemplateSpec,
+  extraVolumes: Array<{ name: string; [type: string]: unknown }> = [],
+  restartPolicy?: string,
+): KubeObject {
   const volumes = (template.spec.volumes ?? []).map((volume) => {
     if (!('emptyDir' in volume)) return volume;
     const path = join(lab.dir, 'emptydirs', `${name}-${volume.name}`);
@@ -78,8 +90,16 @@ export function podFromTemplate(lab: Lab, name: string, template: PodTemplateSpe
 export function workloadPod(lab: Lab, workload: KubeObject): KubeObject[] {
   const spec = workload.spec as { template: PodTemplateSpec; volumeClaimTemplates?: Array<{ metadata: { name: string }; spec: object }> };
   const claimName = (claim: { metadata: { name: string } }) => `${claim.metadata.name}-${workload.metadata.name}-0`;
-  const claims = (spec.volumeClaimTemplates ?? []).map((claim) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: claimName(claim) }, spec: claim.spec }));
-  const claimVolumes = (spec.volumeClaimTemplates ?? []).map((claim) => ({ name: claim.metadata.name, persistentVolumeClaim: { claimName: claimName(claim) } }));
+  const claims = (spec.volumeClaimTemplates ?? []).map((claim) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claimName(claim) },
+    spec: claim.spec,
+  }));
+  const claimVolumes = (spec.volumeClaimTemplates ?? []).map((claim) => ({
+    name: claim.metadata.name,
+    persistentVolumeClaim: { claimName: claimName(claim) },
+  }));
   // OnFailure: podman 4.3 would otherwise restart the completed init containers.
   return [...claims, podFromTemplate(lab, workload.metadata.name, spec.template, claimVolumes, 'OnFailure')];
 }
@@ -90,12 +110,16 @@ export function workloadPod(lab: Lab, workload: KubeObject): KubeObject[] {
  * are per network namespace: they reach this pod only).
  */
 export function writePlay(lab: Lab, name: string, configMaps: KubeObject[], objects: KubeObject[]): Play {
-  const pod = objects.find((object) => object.kind === 'Pod') as { spec: { securityContext?: { sysctls?: Array<{ name: string; value: string }> } } } | undefined;
+  const pod = objects.find((object) => object.kind === 'Pod') as
+    { spec: { securityContext?: { sysctls?: Array<{ name: string; value: string }> } } } | undefined;
   const sysctls = pod?.spec.securityContext?.sysctls ?? [];
   const file = join(lab.dir, `${name}.yaml`);
   writeFileSync(file, [...configMaps, ...objects].map((object) => stringify(object)).join('---\n'));
   const conf = join(lab.dir, `${name}.containers.conf`);
-  writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${HARD_NOFILE}:${HARD_NOFILE}", "nproc=4096:4096"]\ndefault_sysctls = ${JSON.stringify(sysctls.map(({ name: key, value }) => `${key}=${value}`))}\n`);
+  writeFileSync(
+    conf,
+    `[containers]\ndefault_ulimits = ["nofile=${HARD_NOFILE}:${HARD_NOFILE}", "nproc=4096:4096"]\ndefault_sysctls = ${JSON.stringify(sysctls.map(({ name: key, value }) => `${key}=${value}`))}\n`,
+  );
   return { name, file, conf };
 }
 
@@ -112,7 +136,10 @@ export async function down({ name, file }: Play): Promise<void> {
 /** The network and the hand-made Secret, in the form podman 4.3's secretKeyRef reads: a JSON map of base64 values. */
 export async function createNetworkAndSecret(lab: Lab): Promise<void> {
   const secretFile = join(lab.dir, 'secret.json');
-  writeFileSync(secretFile, JSON.stringify({ POSTGRES_PASSWORD: Buffer.from(CREATED_BY_HAND.secrets['fibstack-secrets'].POSTGRES_PASSWORD).toString('base64') }));
+  writeFileSync(
+    secretFile,
+    JSON.stringify({ POSTGRES_PASSWORD: Buffer.from(CREATED_BY_HAND.secrets['fibstack-secrets'].POSTGRES_PASSWORD).toString('base64') }),
+  );
   await podman(['network', 'create', lab.network]);
   await podman(['secret', 'create', 'fibstack-secrets', secretFile]);
 }
@@ -153,7 +180,12 @@ export async function logsOf(container: string): Promise<string> {
 }
 
 /** Plays a run-to-completion pod (a Job's), waits for `container` to exit, removes the pod. */
-export async function runToCompletion(lab: Lab, job: Play, container: string, timeoutMs = 300_000): Promise<{ exitCode: number; logs: string }> {
+export async function runToCompletion(
+  lab: Lab,
+  job: Play,
+  container: string,
+  timeoutMs = 300_000,
+): Promise<{ exitCode: number; logs: string }> {
   await play(lab, job);
   try {
     const exitCode = Number(await podman(['wait', `${job.name}-${container}`], timeoutMs));

@@ -83,7 +83,8 @@ export function conceptMapProblems(root: string, markdown: string): string[] {
   if (concepts.length === 0) problems.push('no "### " concept sections found');
   for (const concept of concepts) {
     const at = `"${concept.name}"`;
-    if (!concept.hasWhere || concept.where.length === 0) problems.push(`${at}: no Where line with a [path Lx–y](../path#Lx-Ly), look for \`word\` reference`);
+    if (!concept.hasWhere || concept.where.length === 0)
+      problems.push(`${at}: no Where line with a [path Lx–y](../path#Lx-Ly), look for \`word\` reference`);
     if (!concept.hasProof) problems.push(`${at}: no Proof line`);
     if (!concept.hasTry) problems.push(`${at}: no Try line with a command`);
 
@@ -119,7 +120,8 @@ export function conceptMapProblems(root: string, markdown: string): string[] {
         problems.push(`${label}: ${ref.path} does not exist`);
         continue;
       }
-      if (!testTitles(readFileSync(file, 'utf8')).has(ref.name)) problems.push(`${label}: no it/test/describe with that title in ${ref.path}`);
+      if (!testTitles(readFileSync(file, 'utf8')).has(ref.name))
+        problems.push(`${label}: no it/test/describe with that title in ${ref.path}`);
     }
 
     for (const path of concept.files) {

@@ -36,7 +36,10 @@ describe('docs/concepts.md', () => {
       'keda',
       'cronjob backup',
     ]) {
-      expect(names.some((name) => name.includes(idea)), idea).toBe(true);
+      expect(
+        names.some((name) => name.includes(idea)),
+        idea,
+      ).toBe(true);
     }
   });
 
@@ -65,7 +68,8 @@ describe('the concept map check itself', () => {
   const entry = (where: string, proof: string) =>
     `### A concept\nWords.\n- **Where:** ${where}\n- **Proof:** ${proof}\n- **Try:** \`ls\`\n`;
   const goodWhere = '[docker-compose.yml L1–3](../docker-compose.yml#L1-L3), look for `docker-compose up`';
-  const goodProof = '[tests/k8s/compose-files.test.ts](../tests/k8s/compose-files.test.ts) › "starts server and worker only after migrations and healthy stores"';
+  const goodProof =
+    '[tests/k8s/compose-files.test.ts](../tests/k8s/compose-files.test.ts) › "starts server and worker only after migrations and healthy stores"';
 
   it('accepts a good entry', () => {
     expect(conceptMapProblems(root, entry(goodWhere, goodProof))).toEqual([]);
@@ -75,7 +79,9 @@ describe('the concept map check itself', () => {
     const drifted = '[docker-compose.yml L1–3](../docker-compose.yml#L1-L3), look for `postgres-data:/var/lib/postgresql/data`';
     const [problem, ...rest] = conceptMapProblems(root, entry(drifted, goodProof));
     expect(rest).toEqual([]);
-    expect(problem).toMatch(/^"A concept" → docker-compose\.yml#L1-L3 \(look for `postgres-data:\/var\/lib\/postgresql\/data`\): lines 1–3 do not contain it; it is now on line \d+; line 1 now reads: /);
+    expect(problem).toMatch(
+      /^"A concept" → docker-compose\.yml#L1-L3 \(look for `postgres-data:\/var\/lib\/postgresql\/data`\): lines 1–3 do not contain it; it is now on line \d+; line 1 now reads: /,
+    );
   });
 
   it('reports a file that does not exist, a range past its end, a test title that does not exist and a missing part', () => {
@@ -96,7 +102,8 @@ describe('the concept map check itself', () => {
   });
 
   it('reads titles with escaped quotes as the test runner shows them', () => {
-    const proof = '[tests/k8s/manifests.test.ts](../tests/k8s/manifests.test.ts) › "provisions encrypted gp3 EBS volumes in the pod\'s zone through the EBS CSI driver, expandable and kept on delete"';
+    const proof =
+      '[tests/k8s/manifests.test.ts](../tests/k8s/manifests.test.ts) › "provisions encrypted gp3 EBS volumes in the pod\'s zone through the EBS CSI driver, expandable and kept on delete"';
     expect(conceptMapProblems(root, entry(goodWhere, proof))).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const TOP_LEVEL = /^(?:contract|service-kit|devstack|server|worker|client|nginx|k8s|kustomize|scripts|tests|bench|observability|docs|\.ci|\.devcontainer)\//;
+const TOP_LEVEL =
+  /^(?:contract|service-kit|devstack|server|worker|client|nginx|k8s|kustomize|scripts|tests|bench|observability|docs|\.ci|\.devcontainer)\//;
 
 /** Files a command writes (git-ignored), which the pages name as its output. */
 const GENERATED = new Set(['bench/results/latest.json']);

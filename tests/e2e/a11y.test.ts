@@ -82,7 +82,10 @@ describe(`accessibility (axe-core: ${WCAG_TAGS.join(', ')})`, () => {
     await page.getByText('Nothing submitted yet.').waitFor();
     await audit(page, 'home: nothing submitted yet');
     await submit(page, 'abc');
-    await page.getByRole('alert').getByText(/^Use digits only\./).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/^Use digits only\./)
+      .waitFor();
     await audit(page, 'home: refused index (field error)');
     await page.close();
   });
@@ -164,7 +167,10 @@ describe(`accessibility (axe-core: ${WCAG_TAGS.join(', ')})`, () => {
       await page.getByText('Live updates paused — reconnecting…').waitFor();
       await audit(page, 'home: live updates paused');
       await submit(page, '42');
-      await page.getByRole('alert').getByText(/^The calculator cannot be reached/).waitFor();
+      await page
+        .getByRole('alert')
+        .getByText(/^The calculator cannot be reached/)
+        .waitFor();
       await audit(page, 'home: API unreachable on submit (form error)');
 
       await page.getByRole('region', { name: 'Indexes I have seen' }).getByRole('link', { name: /^10\b/ }).click();

@@ -24,10 +24,11 @@ const describe = (results: Result[]) =>
 export async function runAxe(page: Page): Promise<AxeSummary> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
   const results = await page.evaluate(
-    (tags) => (window as unknown as { axe: { run: (context: Document, options: object) => Promise<AxeResults> } }).axe.run(document, {
-      runOnly: { type: 'tag', values: tags },
-      resultTypes: ['violations', 'incomplete'],
-    }),
+    (tags) =>
+      (window as unknown as { axe: { run: (context: Document, options: object) => Promise<AxeResults> } }).axe.run(document, {
+        runOnly: { type: 'tag', values: tags },
+        resultTypes: ['violations', 'incomplete'],
+      }),
     WCAG_TAGS,
   );
   return { violations: describe(results.violations), passes: results.passes.length, incomplete: describe(results.incomplete) };

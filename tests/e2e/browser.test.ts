@@ -41,7 +41,7 @@ describe('browser discovery (tests/e2e/browser.ts)', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('looks in order: Debian\'s Chromium, Google Chrome, Playwright\'s Chromium', () => {
+  it("looks in order: Debian's Chromium, Google Chrome, Playwright's Chromium", () => {
     expect(browserSources({}).map((source) => source.executablePath ?? `channel ${source.channel}`)).toEqual([
       '/usr/bin/chromium',
       'channel chrome',

@@ -38,7 +38,7 @@ export const NO_BROWSER_HELP = [
   'No browser for the end-to-end tests. Any one of these works:',
   '  1. CHROMIUM_PATH=/path/to/chromium (the executable of any Chromium-based browser)',
   `  2. Debian's or Ubuntu's Chromium at ${DEBIAN_CHROMIUM} (sudo apt-get install chromium)`,
-  '  3. Google Chrome, installed the usual way, or Playwright\'s Chromium (npx playwright install chromium)',
+  "  3. Google Chrome, installed the usual way, or Playwright's Chromium (npx playwright install chromium)",
 ].join('\n');
 
 /**

@@ -112,7 +112,10 @@ describe('the client in Chromium', () => {
 
     // The budget is for gzip: fetch each script the first load ran, as gzip.
     const scripts = await page.evaluate(() =>
-      performance.getEntriesByType('resource').filter((entry) => (entry as PerformanceResourceTiming).initiatorType === 'script').map((entry) => entry.name),
+      performance
+        .getEntriesByType('resource')
+        .filter((entry) => (entry as PerformanceResourceTiming).initiatorType === 'script')
+        .map((entry) => entry.name),
     );
     expect(scripts.length).toBeGreaterThan(0);
     let gzipped = 0;
@@ -150,7 +153,9 @@ describe('the client in Chromium', () => {
     // Relayed to every stream, this page's included, before the result of 22 below.
     await relayed(base, 777, () => submitIndex(base, 777));
     await submit(page, '22');
-    await calculated(page).getByText(/^17711$/).waitFor();
+    await calculated(page)
+      .getByText(/^17711$/)
+      .waitFor();
     const { announcements } = await probed(page);
     expect(announcements).toContainEqual({ text: 'Fibonacci(22) = 17711', politeness: 'polite' });
     expect(announcements.filter((announcement) => announcement.text.includes('777'))).toEqual([]);
@@ -199,11 +204,17 @@ describe('the client in Chromium', () => {
     await submit(page, '23');
     await calculated(page).getByText('pending…').waitFor();
     await computed(base, 23);
-    expect(await calculated(page).getByText(/^28657$/).count()).toBe(0);
+    expect(
+      await calculated(page)
+        .getByText(/^28657$/)
+        .count(),
+    ).toBe(0);
     expect(await status.isVisible()).toBe(true);
 
     await page.unroute('**/api/events');
-    await calculated(page).getByText(/^28657$/).waitFor();
+    await calculated(page)
+      .getByText(/^28657$/)
+      .waitFor();
     await status.waitFor({ state: 'detached' });
     const { announcements } = await probed(page);
     expect(announcements).toContainEqual({ text: PAUSED, politeness: 'polite' });
@@ -346,7 +357,9 @@ describe('the client in Chromium', () => {
     await page.goto(base);
     await started(page);
     await submit(page, '0010');
-    await seen(page).getByRole('link', { name: /^10 \(submitted \d+ times\)$/ }).waitFor();
+    await seen(page)
+      .getByRole('link', { name: /^10 \(submitted \d+ times\)$/ })
+      .waitFor();
     expect(await page.getByRole('alert').count()).toBe(0);
     await page.close();
   });

@@ -37,7 +37,10 @@ async function main() {
     }
     const page = await browser.newPage();
     await page.goto(stack.url);
-    await page.getByRole('region', { name: 'Calculated values' }).getByText(/^2880067194370816120$/).waitFor();
+    await page
+      .getByRole('region', { name: 'Calculated values' })
+      .getByText(/^2880067194370816120$/)
+      .waitFor();
     await page.getByText('A whole number from 0 to 100,000.').waitFor();
     await shoot(page, 'home');
 

@@ -68,7 +68,12 @@ describe('docker-compose.managed-data.yml (managed Postgres and Redis)', () => {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
-    ) as { services: Record<string, { command?: string[]; healthcheck?: { test: string[] }; environment?: Record<string, string>; depends_on?: Record<string, unknown> }> };
+    ) as {
+      services: Record<
+        string,
+        { command?: string[]; healthcheck?: { test: string[] }; environment?: Record<string, string>; depends_on?: Record<string, unknown> }
+      >;
+    };
 
   it('is valid against the Compose specification, with no version key', () => {
     expect(composeErrors(source)).toEqual([]);

@@ -79,14 +79,24 @@ interface ComposeEntry {
 
 function composeEntries(): ComposeEntry[] {
   return COMPOSE_FILES.flatMap((file) => {
-    const services = (parse(repoFile(file), { merge: true }) as { services?: Record<string, { environment?: Record<string, string | number | boolean | null> | string[] }> }).services ?? {};
+    const services =
+      (
+        parse(repoFile(file), { merge: true }) as {
+          services?: Record<string, { environment?: Record<string, string | number | boolean | null> | string[] }>;
+        }
+      ).services ?? {};
     return Object.entries(services).flatMap(([service, definition]) => {
       const schema = COMPOSE_READERS[service];
       if (!schema || !definition?.environment) return [];
       const environment = Array.isArray(definition.environment)
         ? Object.fromEntries(definition.environment.map((entry) => [entry.split('=')[0]!, entry.split('=').slice(1).join('=')]))
         : definition.environment;
-      return Object.entries(environment).map(([name, value]) => ({ where: `${file} ${service}`, schema, name, value: String(value ?? '') }));
+      return Object.entries(environment).map(([name, value]) => ({
+        where: `${file} ${service}`,
+        schema,
+        name,
+        value: String(value ?? ''),
+      }));
     });
   });
 }
@@ -160,7 +170,11 @@ function schemaOfImage(image = ''): Schema | undefined {
 
 function kubernetesProblems(deployable: string, objects: KubeObject[]): string[] {
   const problems: string[] = [];
-  const configMaps = new Map(objects.filter((object) => object.kind === 'ConfigMap').map((object) => [object.metadata.name, (object.data ?? {}) as Record<string, string>]));
+  const configMaps = new Map(
+    objects
+      .filter((object) => object.kind === 'ConfigMap')
+      .map((object) => [object.metadata.name, (object.data ?? {}) as Record<string, string>]),
+  );
   const readersOf = new Map<string, Schema[]>();
   for (const object of objects) {
     for (const pod of podSpecs(object)) {
@@ -170,7 +184,11 @@ function kubernetesProblems(deployable: string, objects: KubeObject[]): string[]
         const where = `${deployable} ${object.kind}/${object.metadata.name} ${container.name}`;
         for (const entry of container.env ?? []) {
           const literal = entry.value !== undefined && !entry.value.includes('$(');
-          problems.push(...(literal ? problemsOf(where, schema, entry.name, entry.value!) : problemsOf(where, schema, entry.name, '').filter((problem) => problem.includes('not a variable'))));
+          problems.push(
+            ...(literal
+              ? problemsOf(where, schema, entry.name, entry.value!)
+              : problemsOf(where, schema, entry.name, '').filter((problem) => problem.includes('not a variable'))),
+          );
         }
         for (const source of container.envFrom ?? []) {
           if (source.configMapRef) readersOf.set(source.configMapRef.name, [...(readersOf.get(source.configMapRef.name) ?? []), schema]);
@@ -214,22 +232,49 @@ describe('one source for every default: the services’ validated configuration'
   });
 
   it('a default restated on purpose names a reader that really reads it; the other readers exist', () => {
-    for (const [name, file] of Object.entries({ ...NEEDED_BY_OTHER_READERS, ...READ_ELSEWHERE })) expect(repoFile(file), `${name} in ${file}`).toContain(name);
+    for (const [name, file] of Object.entries({ ...NEEDED_BY_OTHER_READERS, ...READ_ELSEWHERE }))
+      expect(repoFile(file), `${name} in ${file}`).toContain(name);
   });
 
   it('finds each kind of drift (a default restated, an unknown variable, a refused value)', () => {
     const restated = { where: 'x', schema: WORKER, name: 'WORKER_CONCURRENCY', value: '${WORKER_CONCURRENCY:-50}' };
     expect(composeProblems(restated)).toEqual(['x: WORKER_CONCURRENCY=50 restates the default; leave it out']);
     expect(composeProblems({ ...restated, value: '${WORKER_CONCURRENCY:-8}' })).toEqual([]);
-    expect(composeProblems({ ...restated, name: 'WORKER_CONCURENCY', value: '8' })).toEqual(['x: WORKER_CONCURENCY is not a variable this service reads']);
-    expect(composeProblems({ ...restated, value: 'fifty' })).toEqual(['x: WORKER_CONCURRENCY=fifty is refused: must be an integer from 1 to 500']);
+    expect(composeProblems({ ...restated, name: 'WORKER_CONCURENCY', value: '8' })).toEqual([
+      'x: WORKER_CONCURENCY is not a variable this service reads',
+    ]);
+    expect(composeProblems({ ...restated, value: 'fifty' })).toEqual([
+      'x: WORKER_CONCURRENCY=fifty is refused: must be an integer from 1 to 500',
+    ]);
     expect(envExampleProblems('# RATE_LIMIT_PER_MINUTE=600\nNOT_READ=1')).toEqual([
       '.env.example (for docker-compose.yml server): RATE_LIMIT_PER_MINUTE=600 restates the default; leave it out',
       '.env.example: NOT_READ is read by no compose file',
     ]);
     const config = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { SHUTDOWN_TIMEOUT_MS: '10000', MAX_INDEX: '7' } };
-    const worker = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'w' }, spec: { template: { spec: { containers: [{ name: 'w', image: 'fibstack-worker:1', envFrom: [{ configMapRef: { name: 'c' } }] }] } } } };
-    const server = { ...worker, metadata: { name: 's' }, spec: { template: { spec: { containers: [{ name: 's', image: 'me/fibstack-server:1', envFrom: [{ configMapRef: { name: 'c' } }], env: [{ name: 'PORT', value: '5000' }] }] } } } };
+    const worker = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'w' },
+      spec: { template: { spec: { containers: [{ name: 'w', image: 'fibstack-worker:1', envFrom: [{ configMapRef: { name: 'c' } }] }] } } },
+    };
+    const server = {
+      ...worker,
+      metadata: { name: 's' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 's',
+                image: 'me/fibstack-server:1',
+                envFrom: [{ configMapRef: { name: 'c' } }],
+                env: [{ name: 'PORT', value: '5000' }],
+              },
+            ],
+          },
+        },
+      },
+    };
     expect(kubernetesProblems('t', [config, worker, server] as KubeObject[])).toEqual([
       't Deployment/s s: PORT=5000 restates the default; leave it out',
       't ConfigMap/c: SHUTDOWN_TIMEOUT_MS=10000 restates the default; leave it out',
@@ -256,13 +301,19 @@ describe('the server’s port: its PORT default is the port every other file con
 
 describe('the README configuration table states the defaults the code has', () => {
   /** `| `A`, `B` | used by | `1`, `2` (note) | meaning |` rows: the variables and the defaults they state. */
-  const rows = [...repoFile('README.md').matchAll(/^\| (`[A-Z][A-Z0-9_]*`(?:, `[A-Z][A-Z0-9_]*`)*)[^|]* \| [^|]+ \| ([^|]+) \|/gm)].map(([, names, defaults]) => ({
-    names: [...names!.matchAll(/`(\w+)`/g)].map((match) => match[1]!),
-    // What a row states before any parenthesis ("`false` (`true` in compose and k8s)"); "unset" is no default.
-    // A row with a default per service ("`10000` (server), `35000` (worker)") is read by a person, not here.
-    perService: /\((server|worker)\)/.test(defaults!),
-    stated: defaults!.split('(')[0]!.split(',').map((part) => part.trim()).map((part) => (/^`(.*)`$/.exec(part)?.[1] ?? (part.startsWith('unset') ? '' : undefined))),
-  }));
+  const rows = [...repoFile('README.md').matchAll(/^\| (`[A-Z][A-Z0-9_]*`(?:, `[A-Z][A-Z0-9_]*`)*)[^|]* \| [^|]+ \| ([^|]+) \|/gm)].map(
+    ([, names, defaults]) => ({
+      names: [...names!.matchAll(/`(\w+)`/g)].map((match) => match[1]!),
+      // What a row states before any parenthesis ("`false` (`true` in compose and k8s)"); "unset" is no default.
+      // A row with a default per service ("`10000` (server), `35000` (worker)") is read by a person, not here.
+      perService: /\((server|worker)\)/.test(defaults!),
+      stated: defaults!
+        .split('(')[0]!
+        .split(',')
+        .map((part) => part.trim())
+        .map((part) => /^`(.*)`$/.exec(part)?.[1] ?? (part.startsWith('unset') ? '' : undefined)),
+    }),
+  );
 
   it('for every variable of the server and the worker it lists with one default each', () => {
     const compared: string[] = [];
@@ -280,6 +331,8 @@ describe('the README configuration table states the defaults the code has', () =
         compared.push(name);
       });
     }
-    expect(compared).toEqual(expect.arrayContaining(['PORT', 'MAX_INDEX', 'RATE_LIMIT_PER_MINUTE', 'WORKER_CONCURRENCY', 'JOB_TIMEOUT_MS', 'PGUSER']));
+    expect(compared).toEqual(
+      expect.arrayContaining(['PORT', 'MAX_INDEX', 'RATE_LIMIT_PER_MINUTE', 'WORKER_CONCURRENCY', 'JOB_TIMEOUT_MS', 'PGUSER']),
+    );
   });
 });

@@ -27,10 +27,19 @@ function maxConnections({ objects, variant }: Deployable): number {
 
 function maxPods(objects: KubeObject[], deployment: KubeObject): number {
   const name = deployment.metadata.name;
-  const hpa = objects.find((object) => object.kind === 'HorizontalPodAutoscaler' && (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name);
-  const scaled = objects.find((object) => object.kind === 'ScaledObject' && (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name);
+  const hpa = objects.find(
+    (object) =>
+      object.kind === 'HorizontalPodAutoscaler' && (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name,
+  );
+  const scaled = objects.find(
+    (object) => object.kind === 'ScaledObject' && (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name,
+  );
   const spec = deployment.spec as { replicas?: number; strategy?: { rollingUpdate?: { maxSurge?: number } } };
-  const replicas = (hpa?.spec as { maxReplicas?: number } | undefined)?.maxReplicas ?? (scaled?.spec as { maxReplicaCount?: number } | undefined)?.maxReplicaCount ?? spec.replicas ?? 1;
+  const replicas =
+    (hpa?.spec as { maxReplicas?: number } | undefined)?.maxReplicas ??
+    (scaled?.spec as { maxReplicaCount?: number } | undefined)?.maxReplicaCount ??
+    spec.replicas ??
+    1;
   return replicas + (spec.strategy?.rollingUpdate?.maxSurge ?? 1);
 }
 
@@ -49,7 +58,8 @@ export function connectionBudget(deployable: Deployable) {
     lines.push({ who: `${deployment.metadata.name}: ${pods} pods × pool ${pool}`, connections: pods * pool });
   }
   // pg_dump holds one connection; concurrencyPolicy Forbid keeps it to one job at a time.
-  for (const job of objects.filter((object) => object.kind === 'CronJob')) lines.push({ who: `${job.metadata.name}: 1 job × 1`, connections: 1 });
+  for (const job of objects.filter((object) => object.kind === 'CronJob'))
+    lines.push({ who: `${job.metadata.name}: 1 job × 1`, connections: 1 });
   lines.push({ who: 'reserve (superuser slots, operators)', connections: RESERVE });
   return { lines, total: lines.reduce((sum, line) => sum + line.connections, 0), max: maxConnections(deployable) };
 }
@@ -71,7 +81,9 @@ describe('the budget itself', () => {
       ...base,
       objects: base.objects.map((object) =>
         object.kind === 'Deployment' && object.metadata.name === 'worker'
-          ? (JSON.parse(JSON.stringify(object).replace(/"name":"PG_POOL_MAX","value":"\d+"/, `"name":"PG_POOL_MAX","value":"${pool}"`)) as KubeObject)
+          ? (JSON.parse(
+              JSON.stringify(object).replace(/"name":"PG_POOL_MAX","value":"\d+"/, `"name":"PG_POOL_MAX","value":"${pool}"`),
+            ) as KubeObject)
           : object,
       ),
     });

@@ -77,7 +77,14 @@ function deploy(env: Record<string, string>) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, objects };
 }
 
-const workloads = ['statefulset/postgres', 'statefulset/redis', 'deployment/client', 'deployment/edge', 'deployment/server', 'deployment/worker'];
+const workloads = [
+  'statefulset/postgres',
+  'statefulset/redis',
+  'deployment/client',
+  'deployment/edge',
+  'deployment/server',
+  'deployment/worker',
+];
 const waits = workloads.map((workload) => `kubectl -n fibstack rollout status ${workload} --timeout=10m`);
 
 describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
@@ -121,10 +128,12 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(status).toBe(0);
     for (const name of ['server', 'worker']) {
       const deployment = objects.find((object) => object.kind === 'Deployment' && object.metadata.name === name)!;
-      const env = (deployment.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }).template.spec.containers[0]!.env;
+      const env = (deployment.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } })
+        .template.spec.containers[0]!.env;
       expect(env.find((variable) => variable.name === 'FIBSTACK_VERSION')?.value, name).toBe('deadbeef');
     }
-    for (const crd of ['servicemonitors', 'podmonitors', 'prometheusrules']) expect(calls).toContain(`kubectl get crd ${crd}.monitoring.coreos.com`);
+    for (const crd of ['servicemonitors', 'podmonitors', 'prometheusrules'])
+      expect(calls).toContain(`kubectl get crd ${crd}.monitoring.coreos.com`);
   });
 
   it('says exactly what is missing, and applies nothing, when the cluster is not ready', () => {
@@ -134,8 +143,12 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(unreachable.stderr).toContain('EKS access entry');
     const { status, stderr, calls } = deploy({ NO_CSI: '1', NO_SECRET: '1' });
     expect(status).toBe(1);
-    expect(stderr).toContain('the EBS CSI driver (ebs.csi.aws.com) is not installed: aws eks create-addon --cluster-name fib --addon-name aws-ebs-csi-driver');
-    expect(stderr).toContain('the Secret fibstack-secrets has no key POSTGRES_PASSWORD: kubectl create namespace fibstack; kubectl -n fibstack create secret generic fibstack-secrets --from-literal=POSTGRES_PASSWORD=');
+    expect(stderr).toContain(
+      'the EBS CSI driver (ebs.csi.aws.com) is not installed: aws eks create-addon --cluster-name fib --addon-name aws-ebs-csi-driver',
+    );
+    expect(stderr).toContain(
+      'the Secret fibstack-secrets has no key POSTGRES_PASSWORD: kubectl create namespace fibstack; kubectl -n fibstack create secret generic fibstack-secrets --from-literal=POSTGRES_PASSWORD=',
+    );
     for (const run of [unreachable.calls, calls]) expect(run.filter((call) => call.startsWith('kubectl apply'))).toEqual([]);
     const keda = deploy({ EKS_COMPONENTS: 'keda-autoscaling', NO_CRDS: '1' });
     expect(keda.stderr).toContain('the CRD scaledobjects.keda.sh is not installed');
@@ -159,7 +172,16 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
           apiVersion: 'kustomize.config.k8s.io/v1beta1',
           kind: 'Kustomization',
           resources: [base],
-          configMapGenerator: [{ name: 'fibstack-config', namespace: 'fibstack', behavior: 'merge', literals: ['DATABASE_URL=postgres://fibstack@db.example.internal:5432/fibstack?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem'] }],
+          configMapGenerator: [
+            {
+              name: 'fibstack-config',
+              namespace: 'fibstack',
+              behavior: 'merge',
+              literals: [
+                'DATABASE_URL=postgres://fibstack@db.example.internal:5432/fibstack?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem',
+              ],
+            },
+          ],
         }),
       );
       const missing = deploy({ EKS_OVERLAY: overlay });

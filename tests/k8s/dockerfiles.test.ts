@@ -29,7 +29,10 @@ describe('production Dockerfiles', () => {
   it('build the server and the worker the same way: the files differ only in the service, its port and its heap settings', () => {
     const worker = read('worker/Dockerfile').replaceAll('worker', 'server').replace('# Worker image.', '# API server image.').split('\n');
     const server = read('server/Dockerfile').split('\n');
-    expect(worker.filter((line) => !server.includes(line))).toEqual(['EXPOSE 9090', 'CMD ["node", "--import", "@fibstack/service-kit/tracing/preload", "dist/main.js"]']);
+    expect(worker.filter((line) => !server.includes(line))).toEqual([
+      'EXPOSE 9090',
+      'CMD ["node", "--import", "@fibstack/service-kit/tracing/preload", "dist/main.js"]',
+    ]);
     expect(server.filter((line) => !worker.includes(line))).toEqual([
       'EXPOSE 5000',
       '# The heap is capped to fit the 256 MiB container limit (k8s/30-server.yaml): without a cap V8 lets',

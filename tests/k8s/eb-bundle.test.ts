@@ -33,7 +33,9 @@ describe('scripts/eb-bundle', () => {
 
   it('references exactly the images CI pushes and builds nothing', () => {
     expect(source).not.toMatch(/^\s*build:/m);
-    const own = Object.values(compose.services).map((service) => String(service.image)).filter((image) => !/^(postgres|redis):/.test(image));
+    const own = Object.values(compose.services)
+      .map((service) => String(service.image))
+      .filter((image) => !/^(postgres|redis):/.test(image));
     expect([...new Set(own)].sort()).toEqual(['client', 'nginx', 'server', 'worker'].map((service) => `acme/fibstack-${service}:0123abc`));
   });
 
@@ -47,7 +49,11 @@ describe('scripts/eb-bundle', () => {
   it('keeps the stores on volumes and migrates once before the apps start', () => {
     expect(compose.services.postgres!.volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
     expect(compose.services.redis!.volumes).toEqual(['redis-data:/data']);
-    expect(compose.services.migrate).toMatchObject({ image: 'acme/fibstack-server:0123abc', command: ['node', 'dist/migrate.js'], restart: 'no' });
+    expect(compose.services.migrate).toMatchObject({
+      image: 'acme/fibstack-server:0123abc',
+      command: ['node', 'dist/migrate.js'],
+      restart: 'no',
+    });
     for (const name of ['server', 'worker']) {
       expect(compose.services[name]!.depends_on).toMatchObject({ migrate: { condition: 'service_completed_successfully' } });
     }
@@ -71,6 +77,8 @@ describe('scripts/eb-bundle', () => {
   });
 
   it('refuses to build without DOCKER_ID', () => {
-    expect(() => execFileSync(EB_BUNDLE_SCRIPT, [join(dir, 'x.zip')], { env: { ...process.env, DOCKER_ID: '' }, stdio: 'pipe' })).toThrow(/DOCKER_ID/);
+    expect(() => execFileSync(EB_BUNDLE_SCRIPT, [join(dir, 'x.zip')], { env: { ...process.env, DOCKER_ID: '' }, stdio: 'pipe' })).toThrow(
+      /DOCKER_ID/,
+    );
   });
 });

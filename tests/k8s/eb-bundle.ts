@@ -10,7 +10,11 @@ export function buildBundle(dir: string, dockerId: string, tag: string): string 
   const zip = join(dir, 'bundle.zip');
   execFileSync(EB_BUNDLE_SCRIPT, [zip], { env: { ...process.env, DOCKER_ID: dockerId, IMAGE_TAG: tag } });
   const listing = execFileSync('python3', ['-m', 'zipfile', '-l', zip], { encoding: 'utf8' });
-  const entries = listing.trim().split('\n').slice(1).map((line) => line.split(/\s+/)[0]);
+  const entries = listing
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(/\s+/)[0]);
   if (entries.join() !== 'docker-compose.yml') throw new Error(`the bundle must hold only docker-compose.yml, got ${entries.join(', ')}`);
   execFileSync('python3', ['-m', 'zipfile', '-e', zip, dir]);
   return readFileSync(join(dir, 'docker-compose.yml'), 'utf8');

@@ -28,7 +28,8 @@ function view({ objects }: Deployable) {
   const byKind = (kind: string) => objects.filter((object) => object.kind === kind);
   const named = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name);
   const configMaps = { ...CREATED_BY_HAND.configMaps, ...configMapsOf(objects) };
-  const deployment = (name: string) => workloads(objects).find(({ object }) => object.kind === 'Deployment' && object.metadata.name === name)!;
+  const deployment = (name: string) =>
+    workloads(objects).find(({ object }) => object.kind === 'Deployment' && object.metadata.name === name)!;
   const envOf = (name: string, container = 0) => {
     const { template } = deployment(name);
     return containerEnv(template.spec.containers[container]!, configMaps, CREATED_BY_HAND.secrets, containersOf(template));
@@ -68,9 +69,25 @@ describe('the validator itself', () => {
     [withContainer({ name: 'c', image: 'i:1', readinesProbe: {} }), /unknown field spec.template.spec.containers\[0\].readinesProbe/],
     [withContainer({ image: 'i:1' }), /name/],
     [{ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'w' }, spec: { triggers: [] } }, /scaleTargetRef/],
-    [{ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'w' }, spec: { scaleTargetRef: { name: 'w' }, triggers: [], minReplicaCount: 'two' } }, /minReplicaCount/],
+    [
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: 'w' },
+        spec: { scaleTargetRef: { name: 'w' }, triggers: [], minReplicaCount: 'two' },
+      },
+      /minReplicaCount/,
+    ],
     [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'g' }, spec: { listeners: [] } }, /gatewayClassName/],
-    [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: [{ backendRefs: [{ name: 'edge', port: 'http' }] }] } }, /port/],
+    [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'r' },
+        spec: { rules: [{ backendRefs: [{ name: 'edge', port: 'http' }] }] },
+      },
+      /port/,
+    ],
   ])('rejects %#', async (object, reason) => {
     const errors = await validateKubeObject(object);
     expect(errors.join('\n')).toMatch(reason);
@@ -97,9 +114,12 @@ describe('k8s/ as `kubectl apply -f k8s` reads it', () => {
   });
 
   it('every workload has a PodDisruptionBudget: app pods keep one up, single-replica stores refuse eviction while healthy', () => {
-    const budgets = Object.fromEntries(byKind('PodDisruptionBudget').map((pdb) => [pdb.metadata.name, pdb.spec as Record<string, unknown>]));
+    const budgets = Object.fromEntries(
+      byKind('PodDisruptionBudget').map((pdb) => [pdb.metadata.name, pdb.spec as Record<string, unknown>]),
+    );
     expect(Object.keys(budgets).sort()).toEqual(['client', 'edge', 'postgres', 'redis', 'server', 'worker']);
-    for (const store of ['postgres', 'redis']) expect(budgets[store]).toMatchObject({ maxUnavailable: 0, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+    for (const store of ['postgres', 'redis'])
+      expect(budgets[store]).toMatchObject({ maxUnavailable: 0, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     for (const app of ['client', 'edge', 'server', 'worker']) expect(budgets[app]).toMatchObject({ minAvailable: 1 });
   });
 
@@ -128,8 +148,14 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
   const v = view(deployable);
   const { objects, byKind, named, configMaps } = v;
 
-  it('every object passes the Kubernetes OpenAPI schemas (and the CRDs\' for Gateway API and KEDA kinds)', async () => {
-    const errors = (await Promise.all(objects.map(async (object) => (await validateKubeObject(object)).map((error) => `${object.kind}/${object.metadata.name}: ${error}`)))).flat();
+  it("every object passes the Kubernetes OpenAPI schemas (and the CRDs' for Gateway API and KEDA kinds)", async () => {
+    const errors = (
+      await Promise.all(
+        objects.map(async (object) =>
+          (await validateKubeObject(object)).map((error) => `${object.kind}/${object.metadata.name}: ${error}`),
+        ),
+      )
+    ).flat();
     expect(errors).toEqual([]);
   });
 
@@ -137,7 +163,11 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
     const keys = objects.map((object) => `${object.kind}/${object.metadata.name}`);
     expect(new Set(keys).size).toBe(keys.length);
     const clusterScoped = ['Namespace', 'StorageClass'];
-    expect(objects.filter((object) => !clusterScoped.includes(object.kind) && object.metadata.namespace !== 'fibstack').map((object) => object.metadata.name)).toEqual([]);
+    expect(
+      objects
+        .filter((object) => !clusterScoped.includes(object.kind) && object.metadata.namespace !== 'fibstack')
+        .map((object) => object.metadata.name),
+    ).toEqual([]);
   });
 
   it('every Service selects one workload and targets a port it exposes; each StatefulSet has a headless Service', () => {
@@ -146,7 +176,11 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
       const targets = v.workloads.filter(({ template }) => matches(spec.selector, template.metadata?.labels));
       expect(targets, `Service ${service.metadata.name}`).toHaveLength(1);
       const ports = targets[0]!.template.spec.containers.flatMap((container) => container.ports ?? []);
-      for (const { targetPort } of spec.ports) expect(ports.some((port) => port.name === targetPort || port.containerPort === targetPort), `${service.metadata.name} → ${targetPort}`).toBe(true);
+      for (const { targetPort } of spec.ports)
+        expect(
+          ports.some((port) => port.name === targetPort || port.containerPort === targetPort),
+          `${service.metadata.name} → ${targetPort}`,
+        ).toBe(true);
     }
     for (const set of byKind('StatefulSet')) {
       const governing = named('Service', (set.spec as { serviceName: string }).serviceName);
@@ -160,7 +194,11 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
       for (const container of template.spec.containers) {
         for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe] as Array<Probe | undefined>) {
           const port = probe?.httpGet?.port ?? probe?.tcpSocket?.port;
-          if (port !== undefined) expect((container.ports ?? []).some((p) => p.name === port || p.containerPort === port), `${container.name} probe port ${port}`).toBe(true);
+          if (port !== undefined)
+            expect(
+              (container.ports ?? []).some((p) => p.name === port || p.containerPort === port),
+              `${container.name} probe port ${port}`,
+            ).toBe(true);
         }
       }
     }
@@ -168,18 +206,27 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
 
   it('every volume mount names a volume or claim of its pod; every claim a StorageClass that exists, where it names one', () => {
     const classes = byKind('StorageClass').map((object) => object.metadata.name);
-    const claimsOf = (object: KubeObject) => ((object.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string }; spec: { storageClassName?: string } }> }).volumeClaimTemplates ?? []);
+    const claimsOf = (object: KubeObject) =>
+      (object.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string }; spec: { storageClassName?: string } }> })
+        .volumeClaimTemplates ?? [];
     for (const { object, template } of v.pods) {
-      const volumes = new Set([...(template.spec.volumes ?? []).map((volume) => volume.name), ...claimsOf(object).map((claim) => claim.metadata.name)]);
+      const volumes = new Set([
+        ...(template.spec.volumes ?? []).map((volume) => volume.name),
+        ...claimsOf(object).map((claim) => claim.metadata.name),
+      ]);
       for (const container of containersOf(template)) {
-        for (const mount of container.volumeMounts ?? []) expect(volumes.has(mount.name), `${object.metadata.name}/${container.name} ${mount.name}`).toBe(true);
+        for (const mount of container.volumeMounts ?? [])
+          expect(volumes.has(mount.name), `${object.metadata.name}/${container.name} ${mount.name}`).toBe(true);
       }
       for (const volume of template.spec.volumes ?? []) {
         const claim = (volume.persistentVolumeClaim as { claimName?: string } | undefined)?.claimName;
         if (claim) expect(named('PersistentVolumeClaim', claim), `${object.metadata.name} claim ${claim}`).toBeDefined();
       }
     }
-    const requested = [...byKind('StatefulSet').flatMap((set) => claimsOf(set).map((claim) => claim.spec.storageClassName)), ...byKind('PersistentVolumeClaim').map((claim) => (claim.spec as { storageClassName?: string }).storageClassName)];
+    const requested = [
+      ...byKind('StatefulSet').flatMap((set) => claimsOf(set).map((claim) => claim.spec.storageClassName)),
+      ...byKind('PersistentVolumeClaim').map((claim) => (claim.spec as { storageClassName?: string }).storageClassName),
+    ];
     for (const name of requested) if (name !== undefined) expect(classes).toContain(name);
     // A cluster without a default class (EKS) needs every claim to name one.
     if (classes.length) expect(requested.every((name) => name !== undefined)).toBe(true);
@@ -190,8 +237,15 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
       for (const container of containersOf(template)) {
         for (const source of container.envFrom ?? []) expect(configMaps[source.configMapRef!.name], container.name).toBeDefined();
         for (const { name, valueFrom } of container.env ?? []) {
-          if (valueFrom?.configMapKeyRef) expect(Object.keys(configMaps[valueFrom.configMapKeyRef.name] ?? {}), `${object.metadata.name}/${container.name} ${name}`).toContain(valueFrom.configMapKeyRef.key);
-          if (valueFrom?.secretKeyRef) expect(Object.keys(CREATED_BY_HAND.secrets[valueFrom.secretKeyRef.name as 'fibstack-secrets'] ?? {})).toContain(valueFrom.secretKeyRef.key);
+          if (valueFrom?.configMapKeyRef)
+            expect(
+              Object.keys(configMaps[valueFrom.configMapKeyRef.name] ?? {}),
+              `${object.metadata.name}/${container.name} ${name}`,
+            ).toContain(valueFrom.configMapKeyRef.key);
+          if (valueFrom?.secretKeyRef)
+            expect(Object.keys(CREATED_BY_HAND.secrets[valueFrom.secretKeyRef.name as 'fibstack-secrets'] ?? {})).toContain(
+              valueFrom.secretKeyRef.key,
+            );
         }
       }
       for (const volume of template.spec.volumes ?? []) {
@@ -203,24 +257,40 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
 
   it('every autoscaler targets an existing Deployment, one per Deployment; every PDB selects one workload', () => {
     const targets = [
-      ...byKind('HorizontalPodAutoscaler').map((hpa) => (hpa.spec as { scaleTargetRef: { apiVersion: string; kind: string; name: string } }).scaleTargetRef),
-      ...byKind('ScaledObject').map((scaled) => ({ apiVersion: 'apps/v1', kind: 'Deployment', ...(scaled.spec as { scaleTargetRef: { name: string } }).scaleTargetRef })),
+      ...byKind('HorizontalPodAutoscaler').map(
+        (hpa) => (hpa.spec as { scaleTargetRef: { apiVersion: string; kind: string; name: string } }).scaleTargetRef,
+      ),
+      ...byKind('ScaledObject').map((scaled) => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        ...(scaled.spec as { scaleTargetRef: { name: string } }).scaleTargetRef,
+      })),
     ];
     for (const target of targets) expect(named(target.kind, target.name)?.apiVersion, target.name).toBe(target.apiVersion);
     expect(new Set(targets.map((target) => target.name)).size).toBe(targets.length);
     expect(targets.map((target) => target.name).sort()).toEqual(['server', 'worker']);
     for (const pdb of byKind('PodDisruptionBudget')) {
       const selector = (pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
-      expect(v.workloads.filter(({ template }) => matches(selector, template.metadata?.labels)), pdb.metadata.name).toHaveLength(1);
+      expect(
+        v.workloads.filter(({ template }) => matches(selector, template.metadata?.labels)),
+        pdb.metadata.name,
+      ).toHaveLength(1);
     }
     expect(byKind('PodDisruptionBudget').length).toBe(v.workloads.length);
   });
 
   it('autoscaled Deployments leave replicas to their autoscaler, and app PDBs leave a pod to evict', () => {
     const minimum = (name: string) => {
-      const hpa = byKind('HorizontalPodAutoscaler').find((object) => (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name);
-      const scaled = byKind('ScaledObject').find((object) => (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name);
-      return (hpa?.spec as { minReplicas?: number } | undefined)?.minReplicas ?? (scaled?.spec as { minReplicaCount?: number } | undefined)?.minReplicaCount;
+      const hpa = byKind('HorizontalPodAutoscaler').find(
+        (object) => (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name,
+      );
+      const scaled = byKind('ScaledObject').find(
+        (object) => (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === name,
+      );
+      return (
+        (hpa?.spec as { minReplicas?: number } | undefined)?.minReplicas ??
+        (scaled?.spec as { minReplicaCount?: number } | undefined)?.minReplicaCount
+      );
     };
     for (const { object } of v.workloads.filter(({ object }) => object.kind === 'Deployment')) {
       const autoscaled = minimum(object.metadata.name);
@@ -233,27 +303,59 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
 
   it('every pod keeps to the restricted Pod Security Standard the namespace enforces, with pinned images', () => {
     expect(named('Namespace', 'fibstack')!.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
-    const allowedVolumeTypes = ['name', 'emptyDir', 'configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral', 'csi'];
-    const safeSysctls = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range'];
+    const allowedVolumeTypes = [
+      'name',
+      'emptyDir',
+      'configMap',
+      'secret',
+      'persistentVolumeClaim',
+      'projected',
+      'downwardAPI',
+      'ephemeral',
+      'csi',
+    ];
+    const safeSysctls = [
+      'kernel.shm_rmid_forced',
+      'net.ipv4.ip_local_port_range',
+      'net.ipv4.ip_unprivileged_port_start',
+      'net.ipv4.tcp_syncookies',
+      'net.ipv4.ping_group_range',
+    ];
     for (const { object, template } of v.pods) {
       const pod = template.spec;
-      const context = pod.securityContext as { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string }; sysctls?: Array<{ name: string }> };
+      const context = pod.securityContext as {
+        runAsNonRoot?: boolean;
+        runAsUser?: number;
+        seccompProfile?: { type: string };
+        sysctls?: Array<{ name: string }>;
+      };
       expect(context, object.metadata.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       expect(context.runAsUser, object.metadata.name).toBeGreaterThan(0);
       expect(pod.automountServiceAccountToken, object.metadata.name).toBe(false);
       for (const sysctl of context.sysctls ?? []) expect(safeSysctls, object.metadata.name).toContain(sysctl.name);
       for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) expect(pod[field], `${object.metadata.name} ${field}`).toBeFalsy();
-      for (const volume of pod.volumes ?? []) expect(Object.keys(volume).every((key) => allowedVolumeTypes.includes(key)), `${object.metadata.name} volume ${volume.name}`).toBe(true);
+      for (const volume of pod.volumes ?? [])
+        expect(
+          Object.keys(volume).every((key) => allowedVolumeTypes.includes(key)),
+          `${object.metadata.name} volume ${volume.name}`,
+        ).toBe(true);
       for (const container of containersOf(template)) {
         const name = `${object.metadata.name}/${container.name}`;
         expect(container.image, name).toMatch(/:[\w.-]+$/);
         expect(container.image, name).not.toMatch(/:latest$/);
         expect(container.resources?.requests, name).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
         expect(container.resources?.limits, name).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
-        expect(container.securityContext, name).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(container.securityContext, name).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
         expect(container.securityContext, name).not.toHaveProperty('privileged', true);
         expect(container.securityContext, name).not.toHaveProperty('capabilities.add');
-        expect((container.ports ?? []).every((port) => !('hostPort' in port)), name).toBe(true);
+        expect(
+          (container.ports ?? []).every((port) => !('hostPort' in port)),
+          name,
+        ).toBe(true);
       }
     }
   });
@@ -265,7 +367,10 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
         expect(container.livenessProbe, `${object.metadata.name}/${container.name}`).toBeDefined();
       }
       if (object.kind !== 'Deployment') continue;
-      expect((object.spec as { strategy: unknown }).strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+      expect((object.spec as { strategy: unknown }).strategy).toEqual({
+        type: 'RollingUpdate',
+        rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+      });
       expect(JSON.stringify(template.spec.topologySpreadConstraints)).toContain('kubernetes.io/hostname');
       if (object.metadata.name !== 'worker') expect(template.spec.containers[0]!.lifecycle?.preStop, object.metadata.name).toBeDefined();
     }
@@ -275,7 +380,9 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
     const server = v.deployment('server').template;
     const preStop = server.spec.containers[0]!.lifecycle!.preStop!;
     const pauseSeconds = preStop.sleep?.seconds ?? Number(preStop.exec!.command.at(-1));
-    expect(server.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(pauseSeconds * 1000 + loadServerConfig(v.envOf('server')).SHUTDOWN_TIMEOUT_MS);
+    expect(server.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(
+      pauseSeconds * 1000 + loadServerConfig(v.envOf('server')).SHUTDOWN_TIMEOUT_MS,
+    );
     const worker = loadWorkerConfig(v.envOf('worker'));
     expect(v.deployment('worker').template.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(worker.SHUTDOWN_TIMEOUT_MS);
     // A stopping worker waits for the jobs it holds, so it must wait longer than one job may take.
@@ -301,7 +408,8 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
     expect(workerConfig.COMPUTE_THREADS).toBe(wholeCores(worker.resources!.limits!.cpu!));
     const { template } = v.deployment('server');
     const migrate = containerEnv(template.spec.initContainers![0]!, configMaps, CREATED_BY_HAND.secrets);
-    for (const name of ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE']) expect(migrate[name], name).toBe(v.envOf('server')[name]);
+    for (const name of ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'])
+      expect(migrate[name], name).toBe(v.envOf('server')[name]);
     const read = new Set([...Object.keys(serverConfig), ...Object.keys(workerConfig)]);
     // OTEL_* are the OpenTelemetry SDK's own variables (service-kit/src/tracing), not the services' config.
     expect(Object.keys(v.config).filter((key) => !read.has(key) && !key.startsWith('OTEL_'))).toEqual([]);
@@ -309,7 +417,10 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
 
   it('the edge proxies to the client and server Services, on ports they have', () => {
     const env = v.envOf('edge');
-    for (const [variable, service] of [['CLIENT_UPSTREAM', 'client'], ['SERVER_UPSTREAM', 'server']] as const) {
+    for (const [variable, service] of [
+      ['CLIENT_UPSTREAM', 'client'],
+      ['SERVER_UPSTREAM', 'server'],
+    ] as const) {
       const [host, port] = env[variable]!.split(':');
       expect(host).toBe(service);
       expect((named('Service', service)!.spec as { ports: Array<{ port: number }> }).ports.map((p) => p.port)).toContain(Number(port));
@@ -334,12 +445,19 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
     expect(container(postgres).env!.find((variable) => variable.name === 'PGDATA')?.value).toMatch(new RegExp(`^${dataMount}/\\w+$`));
   });
 
-  it('the project\'s own images: the compose-built names in the base, the registry placeholders in the EKS overlays', () => {
-    const own = v.pods.flatMap(({ template }) => containersOf(template)).map((container) => container.image).filter((image) => image.includes('fibstack-'));
-    const pattern = deployable.variant?.overlay.startsWith('eks') ? /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/ : OWN_IMAGE;
+  it("the project's own images: the compose-built names in the base, the registry placeholders in the EKS overlays", () => {
+    const own = v.pods
+      .flatMap(({ template }) => containersOf(template))
+      .map((container) => container.image)
+      .filter((image) => image.includes('fibstack-'));
+    const pattern = deployable.variant?.overlay.startsWith('eks')
+      ? /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/
+      : OWN_IMAGE;
     expect(own.length).toBeGreaterThan(0);
     for (const image of own) expect(image).toMatch(pattern);
-    for (const { template } of v.pods) for (const container of containersOf(template)) if (!container.image.includes('fibstack-')) expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm$/);
+    for (const { template } of v.pods)
+      for (const container of containersOf(template))
+        if (!container.image.includes('fibstack-')) expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm$/);
   });
 });
 
@@ -348,7 +466,7 @@ const find = (name: string) => view(all.find((deployable) => deployable.name ===
 describe('overlays/eks', () => {
   const eks = find('overlays/eks');
 
-  it('provisions encrypted gp3 EBS volumes in the pod\'s zone through the EBS CSI driver, expandable and kept on delete', () => {
+  it("provisions encrypted gp3 EBS volumes in the pod's zone through the EBS CSI driver, expandable and kept on delete", () => {
     expect(eks.byKind('StorageClass').map((object) => object as unknown as Record<string, unknown>)).toEqual([
       expect.objectContaining({
         provisioner: 'ebs.csi.aws.com',
@@ -384,7 +502,11 @@ describe('overlays/eks-managed-data', () => {
     expect(managed.byKind('StatefulSet')).toEqual([]);
     expect(managed.byKind('CronJob')).toEqual([]);
     expect(managed.byKind('PersistentVolumeClaim')).toEqual([]);
-    expect(managed.objects.filter((object) => /postgres|redis/.test(object.metadata.name)).map((object) => `${object.kind}/${object.metadata.name}`)).toEqual([]);
+    expect(
+      managed.objects
+        .filter((object) => /postgres|redis/.test(object.metadata.name))
+        .map((object) => `${object.kind}/${object.metadata.name}`),
+    ).toEqual([]);
   });
 
   it('connects to RDS with verify-full TLS against the mounted RDS CA bundle, and to ElastiCache over rediss://', () => {
@@ -402,7 +524,11 @@ describe('overlays/eks-managed-data', () => {
       expect(template.spec.volumes).toContainEqual({ name: 'rds-ca', configMap: { name: 'rds-ca-bundle' } });
       expect(Object.keys(CREATED_BY_HAND.configMaps['rds-ca-bundle'])).toContain('global-bundle.pem');
     }
-    expect(managed.deployment('server').template.spec.initContainers![0]!.volumeMounts).toContainEqual({ name: 'rds-ca', mountPath: '/etc/ssl/rds', readOnly: true });
+    expect(managed.deployment('server').template.spec.initContainers![0]!.volumeMounts).toContainEqual({
+      name: 'rds-ca',
+      mountPath: '/etc/ssl/rds',
+      readOnly: true,
+    });
   });
 });
 
@@ -427,7 +553,10 @@ describe('gateway-api', () => {
 
   it('routes every path through a Gateway to the edge Service, which stays internal', () => {
     const [route] = gateway.byKind('HTTPRoute');
-    const spec = route!.spec as { parentRefs: Array<{ name: string }>; rules: Array<{ backendRefs: Array<{ name: string; port: number }>; matches: unknown[] }> };
+    const spec = route!.spec as {
+      parentRefs: Array<{ name: string }>;
+      rules: Array<{ backendRefs: Array<{ name: string; port: number }>; matches: unknown[] }>;
+    };
     expect(gateway.named('Gateway', spec.parentRefs[0]!.name)).toBeDefined();
     expect(spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
     const backend = spec.rules[0]!.backendRefs[0]!;

@@ -84,7 +84,10 @@ export function workloads(objects: KubeObject[]) {
 export function podTemplates(objects: KubeObject[]) {
   const jobs = objects
     .filter((object) => object.kind === 'CronJob')
-    .map((object) => ({ object, template: (object.spec as { jobTemplate: { spec: { template: PodTemplateSpec } } }).jobTemplate.spec.template }));
+    .map((object) => ({
+      object,
+      template: (object.spec as { jobTemplate: { spec: { template: PodTemplateSpec } } }).jobTemplate.spec.template,
+    }));
   return [...workloads(objects).map(({ object, template }) => ({ object, template })), ...jobs];
 }
 
@@ -122,7 +125,8 @@ export function containerEnv(
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) Object.assign(env, configMaps[source.configMapRef!.name]);
   for (const { name, value, valueFrom } of container.env ?? []) {
-    if (value !== undefined) env[name] = value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (reference, variable: string) => env[variable] ?? reference);
+    if (value !== undefined)
+      env[name] = value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (reference, variable: string) => env[variable] ?? reference);
     else if (valueFrom?.configMapKeyRef) env[name] = configMaps[valueFrom.configMapKeyRef.name]![valueFrom.configMapKeyRef.key]!;
     else if (valueFrom?.secretKeyRef) env[name] = secrets[valueFrom.secretKeyRef.name]![valueFrom.secretKeyRef.key]!;
     else if (valueFrom?.resourceFieldRef?.resource === 'limits.cpu') {
@@ -146,7 +150,9 @@ export function configMapsOf(objects: KubeObject[]): Record<string, Record<strin
  * bull-board component) and the RDS CA bundle ConfigMap.
  */
 export const CREATED_BY_HAND: {
-  secrets: Record<string, Record<string, string>> & { 'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string; BULL_BOARD_PASSWORD: string } };
+  secrets: Record<string, Record<string, string>> & {
+    'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string; BULL_BOARD_PASSWORD: string };
+  };
   configMaps: Record<string, Record<string, string>> & { 'rds-ca-bundle': Record<string, string> };
 } = {
   secrets: {

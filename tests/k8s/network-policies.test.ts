@@ -42,7 +42,10 @@ function flowsOf({ objects, variant }: Deployable) {
   const managed = variant ? managedDataFacts(variant.overlay) : undefined;
   /** An address inside each managed service's subnet: the first host of the CIDR. */
   const managedHosts: Record<string, Endpoint> = managed
-    ? { postgres: { ip: managed.POSTGRES_CIDR!.split('/')[0]!.replace(/\.0$/, '.1') }, redis: { ip: managed.REDIS_CIDR!.split('/')[0]!.replace(/\.0$/, '.1') } }
+    ? {
+        postgres: { ip: managed.POSTGRES_CIDR!.split('/')[0]!.replace(/\.0$/, '.1') },
+        redis: { ip: managed.REDIS_CIDR!.split('/')[0]!.replace(/\.0$/, '.1') },
+      }
     : {};
 
   /** The pod and container port a Service name and port lead to. */
@@ -62,12 +65,18 @@ function flowsOf({ objects, variant }: Deployable) {
       const containers = containersOf(pod.template);
       for (const container of containers) {
         const env = containerEnv(container, configMaps, CREATED_BY_HAND.secrets, containers);
-        for (const [host, port] of [['PGHOST', 'PGPORT'], ['REDIS_HOST', 'REDIS_PORT']] as const) {
+        for (const [host, port] of [
+          ['PGHOST', 'PGPORT'],
+          ['REDIS_HOST', 'REDIS_PORT'],
+        ] as const) {
           if (!env[host] || (host === 'PGHOST' && env.DATABASE_URL) || (host === 'REDIS_HOST' && env.REDIS_URL)) continue;
           const to = target(env[host], Number(env[port]));
           flows.add(`${pod.name} → ${to.pod}:${to.port}`);
         }
-        for (const [variable, store] of [['DATABASE_URL', 'postgres'], ['REDIS_URL', 'redis']] as const) {
+        for (const [variable, store] of [
+          ['DATABASE_URL', 'postgres'],
+          ['REDIS_URL', 'redis'],
+        ] as const) {
           if (env[variable]) flows.add(`${pod.name} → managed ${store}:${new URL(env[variable]).port}`);
         }
         for (const variable of ['CLIENT_UPSTREAM', 'SERVER_UPSTREAM']) {
@@ -96,7 +105,9 @@ function flowsOf({ objects, variant }: Deployable) {
     // Scraping: the pods and ports the ServiceMonitors (through their Service) and PodMonitors select.
     for (const monitor of objects.filter((object) => object.kind === 'ServiceMonitor')) {
       const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string }> };
-      for (const service of objects.filter((object) => object.kind === 'Service' && matches(spec.selector.matchLabels, object.metadata.labels))) {
+      for (const service of objects.filter(
+        (object) => object.kind === 'Service' && matches(spec.selector.matchLabels, object.metadata.labels),
+      )) {
         const ports = (service.spec as { ports: Array<{ name: string; port: number }> }).ports;
         for (const { port } of spec.endpoints) {
           const to = target(service.metadata.name, ports.find((candidate) => candidate.name === port)!.port);
@@ -107,7 +118,8 @@ function flowsOf({ objects, variant }: Deployable) {
     for (const monitor of objects.filter((object) => object.kind === 'PodMonitor')) {
       const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string }> };
       for (const pod of pods.filter(({ endpoint }) => matches(spec.selector.matchLabels, endpoint.labels))) {
-        for (const { port } of spec.podMetricsEndpoints) flows.add(`prometheus → ${pod.name}:${pod.endpoint.ports.find((candidate) => candidate.name === port)!.containerPort}`);
+        for (const { port } of spec.podMetricsEndpoints)
+          flows.add(`prometheus → ${pod.name}:${pod.endpoint.ports.find((candidate) => candidate.name === port)!.containerPort}`);
       }
     }
     return [...flows].sort();
@@ -121,13 +133,17 @@ function flowsOf({ objects, variant }: Deployable) {
     for (const [from, source] of sources) {
       for (const destination of pods) {
         for (const { containerPort } of destination.endpoint.ports) {
-          if (from !== destination.name && allowed(policies, source, destination.endpoint, containerPort)) flows.push(`${from} → ${destination.name}:${containerPort}`);
+          if (from !== destination.name && allowed(policies, source, destination.endpoint, containerPort))
+            flows.push(`${from} → ${destination.name}:${containerPort}`);
         }
       }
     }
     // Outside the cluster only the pods' egress policies apply.
     for (const { name, endpoint } of pods) {
-      for (const [store, port] of [['postgres', 5432], ['redis', 6379]] as const) {
+      for (const [store, port] of [
+        ['postgres', 5432],
+        ['redis', 6379],
+      ] as const) {
         if (managedHosts[store] && allowed(policies, endpoint, managedHosts[store], port)) flows.push(`${name} → managed ${store}:${port}`);
       }
       // The collector, in the namespace the component's address names (whether or not this variant uses it).
@@ -140,8 +156,18 @@ function flowsOf({ objects, variant }: Deployable) {
 }
 
 describe('the NetworkPolicy model itself', () => {
-  const policy = (spec: object): KubeObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p', namespace: 'a' }, spec });
-  const pod = (labels: Record<string, string>, ns = 'a'): Endpoint => ({ namespace: ns, namespaceLabels: { 'kubernetes.io/metadata.name': ns }, labels, ports: [{ name: 'http', containerPort: 80 }] });
+  const policy = (spec: object): KubeObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'p', namespace: 'a' },
+    spec,
+  });
+  const pod = (labels: Record<string, string>, ns = 'a'): Endpoint => ({
+    namespace: ns,
+    namespaceLabels: { 'kubernetes.io/metadata.name': ns },
+    labels,
+    ports: [{ name: 'http', containerPort: 80 }],
+  });
 
   it('allows everything until a policy isolates a pod', () => {
     expect(allowed([], pod({ app: 'x' }), pod({ app: 'y' }), 80)).toBe(true);
@@ -149,8 +175,27 @@ describe('the NetworkPolicy model itself', () => {
   });
 
   it('reads namespaceSelector + podSelector in one peer as AND, in two peers as OR', () => {
-    const and = policy({ podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'b' } }, podSelector: { matchLabels: { app: 'x' } } }] }] });
-    const or = policy({ podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'b' } } }, { podSelector: { matchLabels: { app: 'x' } } }] }] });
+    const and = policy({
+      podSelector: {},
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'b' } }, podSelector: { matchLabels: { app: 'x' } } },
+          ],
+        },
+      ],
+    });
+    const or = policy({
+      podSelector: {},
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'b' } } },
+            { podSelector: { matchLabels: { app: 'x' } } },
+          ],
+        },
+      ],
+    });
     expect(allowed([and], pod({ app: 'y' }, 'b'), pod({}), 80)).toBe(false);
     expect(allowed([and], pod({ app: 'x' }, 'b'), pod({}), 80)).toBe(true);
     expect(allowed([or], pod({ app: 'y' }, 'b'), pod({}), 80)).toBe(true);
@@ -161,7 +206,10 @@ describe('the NetworkPolicy model itself', () => {
     const spec = {
       podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['y'] }] },
       policyTypes: ['Egress'],
-      egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ protocol: 'UDP', port: 53 }] }, { ports: [{ port: 'http' }] }],
+      egress: [
+        { to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ protocol: 'UDP', port: 53 }] },
+        { ports: [{ port: 'http' }] },
+      ],
     };
     expect(allowed([policy(spec)], pod({ app: 'y' }), { ip: '10.2.3.4' }, 53, 'UDP')).toBe(true);
     expect(allowed([policy(spec)], pod({ app: 'y' }), { ip: '10.1.3.4' }, 53, 'UDP')).toBe(false);
@@ -178,7 +226,12 @@ describe('the flows the app needs, from its configuration', () => {
   it('with observability: Prometheus scrapes the API and the worker, which export spans to the collector', () => {
     const flows = flowsOf(all.find((deployable) => deployable.name === 'kustomize base + observability')!);
     const added = flows.needed().filter((flow) => !flowsOf(all[0]!).needed().includes(flow));
-    expect(added).toEqual(['prometheus → server:5000', 'prometheus → worker:9090', 'server → otel-collector:4318', 'worker → otel-collector:4318']);
+    expect(added).toEqual([
+      'prometheus → server:5000',
+      'prometheus → worker:9090',
+      'server → otel-collector:4318',
+      'worker → otel-collector:4318',
+    ]);
   });
 
   it('in k8s/: anyone to the edge, the edge to the client and server, the apps to the stores, the backup to Postgres', () => {
@@ -219,16 +272,23 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
   const flows = flowsOf(deployable);
 
   it('deny by default and allow exactly the connections the app needs, nothing else', () => {
-    expect(flows.policies.find((policy) => policy.metadata.name === 'default-deny')?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    expect(flows.policies.find((policy) => policy.metadata.name === 'default-deny')?.spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+    });
     expect(flows.open()).toEqual(flows.needed());
   });
 
-  it.each(flows.pods.map(({ name, endpoint }) => [name, endpoint] as const))('%s resolves names through kube-dns and reaches nothing else outside', (_pod, endpoint) => {
-    expect(allowed(flows.policies, endpoint, kubeDns, 53, 'UDP')).toBe(true);
-    expect(allowed(flows.policies, endpoint, kubeDns, 53, 'TCP')).toBe(true);
-    expect(allowed(flows.policies, endpoint, kubeDns, 9153)).toBe(false);
-    expect(allowed(flows.policies, endpoint, internet, 443)).toBe(false);
-    expect(allowed(flows.policies, endpoint, internet, 53, 'UDP')).toBe(false);
-    for (const host of flows.managedHosts) for (const port of [22, 443, 8080]) expect(allowed(flows.policies, endpoint, host, port)).toBe(false);
-  });
+  it.each(flows.pods.map(({ name, endpoint }) => [name, endpoint] as const))(
+    '%s resolves names through kube-dns and reaches nothing else outside',
+    (_pod, endpoint) => {
+      expect(allowed(flows.policies, endpoint, kubeDns, 53, 'UDP')).toBe(true);
+      expect(allowed(flows.policies, endpoint, kubeDns, 53, 'TCP')).toBe(true);
+      expect(allowed(flows.policies, endpoint, kubeDns, 9153)).toBe(false);
+      expect(allowed(flows.policies, endpoint, internet, 443)).toBe(false);
+      expect(allowed(flows.policies, endpoint, internet, 53, 'UDP')).toBe(false);
+      for (const host of flows.managedHosts)
+        for (const port of [22, 443, 8080]) expect(allowed(flows.policies, endpoint, host, port)).toBe(false);
+    },
+  );
 });

@@ -70,7 +70,9 @@ function inCidr(ip: string, cidr: string): boolean {
 
 function peerMatches(peer: Peer, policyNamespace: string, endpoint: Endpoint): boolean {
   if (peer.ipBlock) {
-    return !!endpoint.ip && inCidr(endpoint.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((cidr) => inCidr(endpoint.ip!, cidr));
+    return (
+      !!endpoint.ip && inCidr(endpoint.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((cidr) => inCidr(endpoint.ip!, cidr))
+    );
   }
   if (endpoint.namespace === undefined) return false; // outside the cluster: only ipBlocks match
   const namespaceOk = peer.namespaceSelector

@@ -37,7 +37,13 @@ interface Panel {
 const alerts = yamlOf<{ groups: Array<{ name: string; rules: Rule[] }> }>(join(OBSERVABILITY, 'prometheus/alerts.yml'));
 const rules = alerts.groups.flatMap((group) => group.rules);
 const dashboardText = read(join(OBSERVABILITY, 'grafana/dashboards/fibstack.json'));
-const dashboard = JSON.parse(dashboardText) as { uid: string; title: string; schemaVersion: number; panels: Panel[]; templating: { list: Array<{ name: string; type: string; query: string }> } };
+const dashboard = JSON.parse(dashboardText) as {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: Array<{ name: string; type: string; query: string }> };
+};
 
 /** promtool (Debian's `prometheus` package; .ci/run installs it). Without it these checks cannot run. */
 function promtool(args: string[]): string {
@@ -45,7 +51,8 @@ function promtool(args: string[]): string {
     return execFileSync('promtool', args, { cwd: join(OBSERVABILITY, 'prometheus'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
-    if (failure.code === 'ENOENT') throw new Error('promtool is not on PATH: install Debian/Ubuntu package `prometheus` (or Prometheus from prometheus.io)');
+    if (failure.code === 'ENOENT')
+      throw new Error('promtool is not on PATH: install Debian/Ubuntu package `prometheus` (or Prometheus from prometheus.io)');
     throw new Error(`promtool ${args.join(' ')} failed:\n${failure.stdout ?? ''}${failure.stderr ?? ''}`);
   }
 }
@@ -61,7 +68,12 @@ describe('the Prometheus alert rules', () => {
   });
 
   it('cover the queue growing, job failures, API 5xx and readiness flapping, each with a severity and a summary', () => {
-    expect(rules.map((rule) => rule.alert)).toEqual(['FibstackQueueGrowing', 'FibstackJobFailureRatio', 'FibstackApi5xxRatio', 'FibstackReadinessFlapping']);
+    expect(rules.map((rule) => rule.alert)).toEqual([
+      'FibstackQueueGrowing',
+      'FibstackJobFailureRatio',
+      'FibstackApi5xxRatio',
+      'FibstackReadinessFlapping',
+    ]);
     expect(rules.find((rule) => rule.alert === 'FibstackQueueGrowing')!.for).toBe('5m');
     for (const rule of rules) {
       expect(['warning', 'critical'], rule.alert).toContain(rule.labels.severity);
@@ -81,7 +93,9 @@ describe('the Grafana dashboard', () => {
   it('is a provisionable dashboard: uid, title, unique panel ids, a Prometheus data source variable', () => {
     expect(dashboard).toMatchObject({ uid: 'fibstack-overview', title: 'fibstack', schemaVersion: expect.any(Number) });
     expect(new Set(dashboard.panels.map((panel) => panel.id)).size).toBe(dashboard.panels.length);
-    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    );
   });
 
   it('lays its panels on the 24-column grid without overlap', () => {
@@ -110,7 +124,11 @@ describe('the Grafana dashboard', () => {
 
   it('shows request rate and latency, queue depth, jobs per second, submit → stored p50/p99 and errors', () => {
     const queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
-    const uses = (metric: string, ...fragments: string[]) => queries.some((query) => parsePromql(withoutGrafanaVariables(query)).metrics.includes(metric) && fragments.every((fragment) => query.includes(fragment)));
+    const uses = (metric: string, ...fragments: string[]) =>
+      queries.some(
+        (query) =>
+          parsePromql(withoutGrafanaVariables(query)).metrics.includes(metric) && fragments.every((fragment) => query.includes(fragment)),
+      );
     expect(uses('http_request_duration_seconds_count', 'rate(')).toBe(true);
     expect(uses('http_request_duration_seconds_bucket', 'histogram_quantile(0.99')).toBe(true);
     expect(uses('fibstack_queue_jobs', 'by (state)')).toBe(true);
@@ -126,15 +144,24 @@ describe('the Grafana dashboard', () => {
 });
 
 describe('the job names alerts and dashboard select', () => {
-  const selected = [...rules.map((rule) => rule.expr), ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr))]
-    .flatMap((expr) => [...expr.matchAll(/job="([^"]+)"/g)].map((match) => match[1]!));
+  const selected = [
+    ...rules.map((rule) => rule.expr),
+    ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)),
+  ].flatMap((expr) => [...expr.matchAll(/job="([^"]+)"/g)].map((match) => match[1]!));
 
   it('are the ones Prometheus gives the targets, in compose and in Kubernetes', () => {
-    const compose = yamlOf<{ scrape_configs: Array<{ job_name: string }> }>(join(OBSERVABILITY, 'prometheus/prometheus.yml')).scrape_configs.map((config) => config.job_name);
+    const compose = yamlOf<{ scrape_configs: Array<{ job_name: string }> }>(
+      join(OBSERVABILITY, 'prometheus/prometheus.yml'),
+    ).scrape_configs.map((config) => config.job_name);
     const monitors = render({ overlay: 'base', components: ['observability'] }).filter((object) => /Monitor$/.test(object.kind));
     const kubernetes = monitors.flatMap((monitor) => {
-      const spec = monitor.spec as { endpoints?: Array<{ relabelings: Array<{ targetLabel: string; replacement: string }> }>; podMetricsEndpoints?: Array<{ relabelings: Array<{ targetLabel: string; replacement: string }> }> };
-      return [...(spec.endpoints ?? []), ...(spec.podMetricsEndpoints ?? [])].flatMap((endpoint) => endpoint.relabelings.filter((relabel) => relabel.targetLabel === 'job').map((relabel) => relabel.replacement));
+      const spec = monitor.spec as {
+        endpoints?: Array<{ relabelings: Array<{ targetLabel: string; replacement: string }> }>;
+        podMetricsEndpoints?: Array<{ relabelings: Array<{ targetLabel: string; replacement: string }> }>;
+      };
+      return [...(spec.endpoints ?? []), ...(spec.podMetricsEndpoints ?? [])].flatMap((endpoint) =>
+        endpoint.relabelings.filter((relabel) => relabel.targetLabel === 'job').map((relabel) => relabel.replacement),
+      );
     });
     expect(new Set(selected)).toEqual(new Set(['fibstack-server']));
     for (const jobs of [compose, kubernetes]) expect(jobs).toEqual(expect.arrayContaining(['fibstack-server', 'fibstack-worker']));
@@ -164,7 +191,12 @@ describe('the OpenTelemetry Collector config', () => {
 
   it('listens where the services send (compose and the kustomize component), and sends to the compose Jaeger', () => {
     const port = config.receivers.otlp!.protocols.http.endpoint.split(':')[1];
-    const composeEnv = Object.fromEntries(read(join(OBSERVABILITY, 'compose.env')).split('\n').filter((line) => /^\w+=/.test(line)).map((line) => line.split('=') as [string, string]));
+    const composeEnv = Object.fromEntries(
+      read(join(OBSERVABILITY, 'compose.env'))
+        .split('\n')
+        .filter((line) => /^\w+=/.test(line))
+        .map((line) => line.split('=') as [string, string]),
+    );
     expect(composeEnv).toEqual({ COMPOSE_PROFILES: 'observability', OTEL_EXPORTER_OTLP_ENDPOINT: `http://otel-collector:${port}` });
     const objects = render({ overlay: 'base', components: ['observability'] });
     const config_ = configMapsOf(objects)[Object.keys(configMapsOf(objects)).find((name) => name.startsWith('fibstack-config'))!]!;
@@ -177,7 +209,10 @@ describe('the OpenTelemetry Collector config', () => {
 
 describe('the compose profile `observability`', () => {
   const compose = parse(read(join(REPO, 'docker-compose.yml')), { merge: true }) as {
-    services: Record<string, { image: string; profiles?: string[]; volumes?: string[]; depends_on?: unknown; environment?: Record<string, string> }>;
+    services: Record<
+      string,
+      { image: string; profiles?: string[]; volumes?: string[]; depends_on?: unknown; environment?: Record<string, string> }
+    >;
   };
   const profiled = Object.entries(compose.services).filter(([, service]) => service.profiles);
 
@@ -196,8 +231,13 @@ describe('the compose profile `observability`', () => {
   it('is never needed by the default services, whose tracing is off unless an endpoint is given', () => {
     const names = new Set(profiled.map(([name]) => name));
     for (const [name, service] of Object.entries(compose.services).filter(([, service]) => !service.profiles)) {
-      const dependencies = Array.isArray(service.depends_on) ? service.depends_on : Object.keys((service.depends_on as object | undefined) ?? {});
-      expect(dependencies.filter((dependency: string) => names.has(dependency)), name).toEqual([]);
+      const dependencies = Array.isArray(service.depends_on)
+        ? service.depends_on
+        : Object.keys((service.depends_on as object | undefined) ?? {});
+      expect(
+        dependencies.filter((dependency: string) => names.has(dependency)),
+        name,
+      ).toEqual([]);
     }
     for (const name of ['server', 'worker']) {
       expect(compose.services[name]!.environment).toMatchObject({
@@ -210,7 +250,11 @@ describe('the compose profile `observability`', () => {
 
 describe('the kustomize component `observability`', () => {
   it('reports the image tag as service.version and `kubernetes` as the environment', () => {
-    const images = ['server', 'worker', 'client', 'nginx'].map((service) => ({ name: `fibstack-${service}`, newName: `acme/fibstack-${service}`, newTag: '1.4.2' }));
+    const images = ['server', 'worker', 'client', 'nginx'].map((service) => ({
+      name: `fibstack-${service}`,
+      newName: `acme/fibstack-${service}`,
+      newTag: '1.4.2',
+    }));
     const objects = render({ overlay: 'base', components: ['observability'], images });
     const configMaps = { ...CREATED_BY_HAND.configMaps, ...configMapsOf(objects) };
     for (const { object, template } of workloads(objects).filter(({ object }) => ['server', 'worker'].includes(object.metadata.name))) {
@@ -221,7 +265,9 @@ describe('the kustomize component `observability`', () => {
   });
 
   it('ships the dashboard as a ConfigMap the Grafana sidecar picks up, under a stable name', () => {
-    const dashboardMap = render({ overlay: 'base', components: ['observability'] }).find((object) => object.kind === 'ConfigMap' && object.metadata.name === 'fibstack-grafana-dashboard')!;
+    const dashboardMap = render({ overlay: 'base', components: ['observability'] }).find(
+      (object) => object.kind === 'ConfigMap' && object.metadata.name === 'fibstack-grafana-dashboard',
+    )!;
     expect(dashboardMap.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     expect(JSON.parse((dashboardMap.data as Record<string, string>)['fibstack-dashboard.json']!)).toEqual(dashboard);
   });
@@ -232,7 +278,13 @@ describe('the kustomize component `bull-board`', () => {
     const objects = render({ overlay: 'eks', components: ['bull-board'] });
     const server = workloads(objects).find(({ object }) => object.metadata.name === 'server')!.template.spec.containers[0]!;
     const env = containerEnv(server, { ...CREATED_BY_HAND.configMaps, ...configMapsOf(objects) }, CREATED_BY_HAND.secrets);
-    expect(loadServerConfig(env)).toMatchObject({ BULL_BOARD_ENABLED: true, BULL_BOARD_PASSWORD: CREATED_BY_HAND.secrets['fibstack-secrets'].BULL_BOARD_PASSWORD });
-    expect(server.env).toContainEqual({ name: 'BULL_BOARD_PASSWORD', valueFrom: { secretKeyRef: { name: 'fibstack-secrets', key: 'BULL_BOARD_PASSWORD' } } });
+    expect(loadServerConfig(env)).toMatchObject({
+      BULL_BOARD_ENABLED: true,
+      BULL_BOARD_PASSWORD: CREATED_BY_HAND.secrets['fibstack-secrets'].BULL_BOARD_PASSWORD,
+    });
+    expect(server.env).toContainEqual({
+      name: 'BULL_BOARD_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'fibstack-secrets', key: 'BULL_BOARD_PASSWORD' } },
+    });
   });
 });

@@ -65,7 +65,10 @@ export function render(variant: Variant): KubeObject[] {
     let base = relative(dir, overlayDir(overlay));
     if (images) {
       mkdirSync(join(dir, 'images'));
-      writeFileSync(join(dir, 'images', 'kustomization.yaml'), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [join('..', base)], images }));
+      writeFileSync(
+        join(dir, 'images', 'kustomization.yaml'),
+        stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [join('..', base)], images }),
+      );
       base = 'images';
     }
     const kustomization = {
@@ -76,7 +79,12 @@ export function render(variant: Variant): KubeObject[] {
       ...(config
         ? {
             configMapGenerator: [
-              { name: 'fibstack-config', namespace: 'fibstack', behavior: 'merge', literals: Object.entries(config).map(([key, value]) => `${key}=${value}`) },
+              {
+                name: 'fibstack-config',
+                namespace: 'fibstack',
+                behavior: 'merge',
+                literals: Object.entries(config).map(([key, value]) => `${key}=${value}`),
+              },
             ],
           }
         : {}),

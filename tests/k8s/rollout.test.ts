@@ -8,7 +8,11 @@ import { render, type Variant } from './render.js';
  * workload exactly once; these tests check which templates a new commit or a settings change touches.
  */
 const images = (tag: string): Variant['images'] =>
-  ['server', 'worker', 'client', 'nginx'].map((service) => ({ name: `YOUR_REGISTRY/fibstack-${service}`, newName: `acme/fibstack-${service}`, newTag: tag }));
+  ['server', 'worker', 'client', 'nginx'].map((service) => ({
+    name: `YOUR_REGISTRY/fibstack-${service}`,
+    newName: `acme/fibstack-${service}`,
+    newTag: tag,
+  }));
 
 function templates(objects: KubeObject[]): Record<string, unknown> {
   return Object.fromEntries(
@@ -23,7 +27,9 @@ function templates(objects: KubeObject[]): Record<string, unknown> {
 
 const changed = (before: KubeObject[], after: KubeObject[]) => {
   const [a, b] = [templates(before), templates(after)];
-  return Object.keys(a).filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key])).sort();
+  return Object.keys(a)
+    .filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]))
+    .sort();
 };
 
 const withoutImages = (value: unknown) => JSON.parse(JSON.stringify(value).replace(/"image":"[^"]*"/g, '"image":"-"'));
@@ -44,7 +50,8 @@ describe.each(['eks', 'eks-managed-data'])('overlays/%s: one deploy, one rollout
 
   it('a settings change renames the hashed ConfigMap and rolls exactly the pods that read it', () => {
     const next = render({ overlay, images: images('aaa111'), config: { LOG_LEVEL: 'debug' } });
-    const configName = (objects: KubeObject[]) => objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('fibstack-config-'))!.metadata.name;
+    const configName = (objects: KubeObject[]) =>
+      objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('fibstack-config-'))!.metadata.name;
     expect(configName(next)).not.toBe(configName(first));
     const readers = Object.entries(templates(first))
       .filter(([, template]) => JSON.stringify(template).includes(configName(first)))

@@ -24,7 +24,9 @@ interface TravisConfig {
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const travis = parse(readFileSync(join(REPO, '.travis.yml'), 'utf8')) as TravisConfig;
 const job = (stage: string) => travis.jobs.include.find((candidate) => candidate.stage === stage)!;
-const globalEnv = Object.fromEntries(travis.env.global.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+const globalEnv = Object.fromEntries(
+  travis.env.global.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+);
 
 /**
  * Runs `commands` with bash as Travis would (from the repository root), with `docker` and `aws` on
@@ -49,7 +51,11 @@ function run(commands: string[], env: Record<string, string>): { calls: string[]
   rmSync(log, { force: true });
   let ok = true;
   try {
-    execFileSync('bash', ['-ec', commands.join('\n')], { cwd: REPO, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAIL_ON: '', ...env }, stdio: 'pipe' });
+    execFileSync('bash', ['-ec', commands.join('\n')], {
+      cwd: REPO,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAIL_ON: '', ...env },
+      stdio: 'pipe',
+    });
   } catch {
     ok = false;
   }
@@ -64,10 +70,18 @@ function run(commands: string[], env: Record<string, string>): { calls: string[]
 
 const SERVICES = ['client', 'server', 'worker', 'nginx'];
 const pushStep = job('test').script.find((line) => line.includes('release-images push'))!;
-const main = { TRAVIS_BRANCH: 'main', TRAVIS_EVENT_TYPE: 'push', IMAGE_TAG: 'abc123', DOCKER_ID: 'acme', DOCKER_PASSWORD: 's3cret', ECR_REGISTRY: '', ECR_REGION: '' };
+const main = {
+  TRAVIS_BRANCH: 'main',
+  TRAVIS_EVENT_TYPE: 'push',
+  IMAGE_TAG: 'abc123',
+  DOCKER_ID: 'acme',
+  DOCKER_PASSWORD: 's3cret',
+  ECR_REGISTRY: '',
+  ECR_REGION: '',
+};
 
 describe('.travis.yml', { timeout: 30_000 }, () => {
-  it('runs the README\'s test command (browser e2e included) with what it needs: Redis, Chromium, kubectl', () => {
+  it("runs the README's test command (browser e2e included) with what it needs: Redis, Chromium, kubectl", () => {
     const readmeCommand = /## Test it\s+```sh\s+([^\n]+)\n/.exec(readFileSync(join(REPO, 'README.md'), 'utf8'))![1]!;
     expect(readmeCommand).toBe('npm ci && npm test');
     expect(travis.install).toEqual(['npm ci']);
@@ -75,7 +89,10 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts.test).toMatch(/npm run test:e2e|vitest run --project e2e/);
     expect(travis.addons.apt.packages).toContain('redis-server');
     expect(travis.addons.snaps.map((snap) => snap.name)).toEqual(expect.arrayContaining(['chromium', 'kubectl', 'aws-cli']));
-    expect(travis.addons.snaps.find((snap) => snap.name === 'kubectl')).toMatchObject({ confinement: 'classic', channel: expect.stringMatching(/^1\.(2[7-9]|3\d)\//) });
+    expect(travis.addons.snaps.find((snap) => snap.name === 'kubectl')).toMatchObject({
+      confinement: 'classic',
+      channel: expect.stringMatching(/^1\.(2[7-9]|3\d)\//),
+    });
     expect(globalEnv.CHROMIUM_PATH).toBe('/snap/bin/chromium');
     expect(travis.services).toContain('docker');
   });
@@ -110,7 +127,10 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     expect(calls[0]).toBe('docker login -u acme --password-stdin <stdin:s3cret>');
     expect(calls.slice(1).join('\n')).not.toContain('s3cret');
     expect(calls.slice(1)).toEqual(
-      SERVICES.map((service) => `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f ${service}/Dockerfile --tag acme/fibstack-${service}:abc123 --push .`),
+      SERVICES.map(
+        (service) =>
+          `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f ${service}/Dockerfile --tag acme/fibstack-${service}:abc123 --push .`,
+      ),
     );
   });
 
@@ -118,8 +138,13 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
     const { calls, ok } = run([pushStep], { ...main, ECR_REGISTRY: registry, ECR_REGION: 'eu-west-1' });
     expect(ok).toBe(true);
-    expect(calls.slice(0, 2)).toEqual(['aws ecr get-login-password --region eu-west-1', `docker login --username AWS --password-stdin ${registry} <stdin:ecr-token>`]);
-    expect(calls[2]).toBe(`docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f client/Dockerfile --tag ${registry}/fibstack-client:abc123 --push .`);
+    expect(calls.slice(0, 2)).toEqual([
+      'aws ecr get-login-password --region eu-west-1',
+      `docker login --username AWS --password-stdin ${registry} <stdin:ecr-token>`,
+    ]);
+    expect(calls[2]).toBe(
+      `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f client/Dockerfile --tag ${registry}/fibstack-client:abc123 --push .`,
+    );
   });
 
   it('stops at the first failed push', () => {
@@ -154,6 +179,10 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
       on: { branch: 'main' },
     });
     const eks = job('deploy').deploy!.find((step) => step.provider === 'script')!;
-    expect(eks).toMatchObject({ edge: true, script: 'IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks', on: { branch: 'main', condition: '-n "$EKS_CLUSTER"' } });
+    expect(eks).toMatchObject({
+      edge: true,
+      script: 'IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks',
+      on: { branch: 'main', condition: '-n "$EKS_CLUSTER"' },
+    });
   });
 });

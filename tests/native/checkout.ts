@@ -87,10 +87,7 @@ export function launch(command: string, args: string[], options: { cwd: string; 
         const check = () => {
           if (pattern.test(output.slice(from))) done();
         };
-        const timer = setTimeout(
-          () => done(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output.slice(-4000)}`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => done(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output.slice(-4000)}`)), timeoutMs);
         listeners.add(check);
         void exited.then(({ code, signal }) => {
           if (listeners.has(check)) done(new Error(`exited (${signal ?? code}) before ${pattern}; output:\n${output.slice(-4000)}`));

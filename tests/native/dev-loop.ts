@@ -10,12 +10,16 @@ import { edit } from './checkout.js';
 /** One HTTP request on a connection of its own (as a browser's next request after an edit may be). */
 export function get(url: string, init: { method?: string; body?: string } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method ?? 'GET', agent: false, headers: init.body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
+    const req = request(
+      url,
+      { method: init.method ?? 'GET', agent: false, headers: init.body ? { 'Content-Type': 'application/json' } : {} },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error(`no answer from ${url}`)));
     req.on('error', reject);
     req.end(init.body);
@@ -27,7 +31,10 @@ export function get(url: string, init: { method?: string; body?: string } = {}):
  * come at a developer's pace; an edit the moment the previous one was served meets a process still loading.
  */
 export function runnerReady(log: string): boolean {
-  const last = log.split('\n').filter((line) => line.includes('[hot-restart]')).at(-1);
+  const last = log
+    .split('\n')
+    .filter((line) => line.includes('[hot-restart]'))
+    .at(-1);
   return last?.includes('ready for the next change') ?? false;
 }
 
@@ -60,7 +67,8 @@ export async function editAndPoll(
     } catch (error) {
       failures.push(String(error));
     }
-    if (Date.now() - started > timeoutMs) throw new Error(`the edit was not served within ${timeoutMs} ms; failures: ${failures.join(' | ')}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`the edit was not served within ${timeoutMs} ms; failures: ${failures.join(' | ')}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }

@@ -57,7 +57,13 @@ describe('scripts/dev/hot-restart.mjs', () => {
 
   it('replaces the process on an edit, answering every request meanwhile', async () => {
     await start();
-    const served = await editAndPoll(() => void setMessage('two')(), () => get(url), (answer) => answer.body === 'two', 200, 30_000);
+    const served = await editAndPoll(
+      () => void setMessage('two')(),
+      () => get(url),
+      (answer) => answer.body === 'two',
+      200,
+      30_000,
+    );
     expect(served.failures).toEqual([]);
   });
 

@@ -71,7 +71,12 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
 
     /** Waits until the server's and the worker's runners have their next process loaded (a developer's pace). */
     async function runnersReady() {
-      const linesOf = (service: string) => dev.output().split('\n').filter((line) => line.startsWith(`[${service}] `)).join('\n');
+      const linesOf = (service: string) =>
+        dev
+          .output()
+          .split('\n')
+          .filter((line) => line.startsWith(`[${service}] `))
+          .join('\n');
       await eventually(async () => runnerReady(linesOf('server')) && runnerReady(linesOf('worker')), 60_000, 'the runners');
     }
 
@@ -137,7 +142,11 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       await seen;
       timings.worker = Date.now() - started;
       expect((await get(`http://127.0.0.1:${port}/api/values`, { method: 'POST', body: '{"index":77}' })).status).toBe(202);
-      await eventually(async () => JSON.parse((await get(`http://127.0.0.1:${port}/api/values/77`)).body).status === 'done', SERVED_WITHIN_MS, 'fib(77)');
+      await eventually(
+        async () => JSON.parse((await get(`http://127.0.0.1:${port}/api/values/77`)).body).status === 'done',
+        SERVED_WITHIN_MS,
+        'fib(77)',
+      );
     });
 
     it('serves an edit to client/ at once (Vite)', async () => {

@@ -13,7 +13,8 @@ import { copyOfRepository, REPO_ROOT } from './checkout.js';
  */
 const NOT_RUN_HERE: Record<string, string> = {
   'docker-compose -f docker-compose.dev.yml up': 'needs Docker: npm run test:containers (tests/containers/dev-compose.test.ts)',
-  'docker-compose --env-file observability/compose.env up --build': 'needs Docker and registry images; its files are checked by npm run test:k8s',
+  'docker-compose --env-file observability/compose.env up --build':
+    'needs Docker and registry images; its files are checked by npm run test:k8s',
   'npm run dev': 'runs until stopped: tests/native/launcher.test.ts, from a fresh copy too',
   'npm run check': 'CI runs it first in npm test (format:check, deps, knip and lint; each row below is run here but lint)',
   'npm run lint': 'about a minute of type-aware linting; CI runs it in npm test (npm run check)',
@@ -64,7 +65,11 @@ describe("the README's command table, from a fresh copy right after npm ci", () 
   beforeAll(() => {
     copy = copyOfRepository('fibstack-readme-');
     // A clone is a git repository (tests/k8s/line-endings.test.ts checks files out of its index).
-    for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=readme', '-c', 'user.email=readme@localhost', 'commit', '-qm', 'fresh clone']]) {
+    for (const args of [
+      ['init', '-q'],
+      ['add', '-A'],
+      ['-c', 'user.name=readme', '-c', 'user.email=readme@localhost', 'commit', '-qm', 'fresh clone'],
+    ]) {
       execFileSync('git', args, { cwd: copy });
     }
     // What `npm ci` leaves, without paying for a second install in this suite: the launcher test installs
@@ -81,7 +86,10 @@ describe("the README's command table, from a fresh copy right after npm ci", () 
     expect(table.length).toBeGreaterThan(15);
     const unknown = table.filter((command) => !(command in RUN_HERE) && !(command in NOT_RUN_HERE) && !runsAsNpmScript(command));
     expect(unknown, 'add each to RUN_HERE or NOT_RUN_HERE in tests/native/readme-commands.test.ts').toEqual([]);
-    expect(Object.keys(RUN_HERE).filter((command) => !table.includes(command)), 'RUN_HERE rows the README no longer has').toEqual([]);
+    expect(
+      Object.keys(RUN_HERE).filter((command) => !table.includes(command)),
+      'RUN_HERE rows the README no longer has',
+    ).toEqual([]);
   });
 
   it('starts from nothing built', () => {

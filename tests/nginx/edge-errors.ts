@@ -37,7 +37,12 @@ export const EDGE_ERROR_CASES: EdgeErrorCase[] = [
     status: 501,
     code: 'not_implemented',
   },
-  { what: 'HTTP/2.0 in an HTTP/1 request line', request: `GET /api/values HTTP/2.0\r\n${close}\r\n`, status: 505, code: 'http_version_not_supported' },
+  {
+    what: 'HTTP/2.0 in an HTTP/1 request line',
+    request: `GET /api/values HTTP/2.0\r\n${close}\r\n`,
+    status: 505,
+    code: 'http_version_not_supported',
+  },
   {
     what: 'a body over 32 KB',
     request: `POST /api/values HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 40000\r\n\r\n${' '.repeat(40_000)}`,

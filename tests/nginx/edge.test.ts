@@ -15,7 +15,8 @@ beforeAll(() => {
 
 describe('nginx -t', () => {
   const layouts = {
-    'the edge (nginx/templates)': () => edgeLayout({ templates: 'templates', port: 8081, serverUpstream: '127.0.0.1:5000', clientUpstream: '127.0.0.1:8080' }),
+    'the edge (nginx/templates)': () =>
+      edgeLayout({ templates: 'templates', port: 8081, serverUpstream: '127.0.0.1:5000', clientUpstream: '127.0.0.1:8080' }),
     'the dev edge (nginx/templates-dev)': () =>
       edgeLayout({ templates: 'templates-dev', port: 8081, serverUpstream: '127.0.0.1:5000', clientUpstream: '127.0.0.1:5173' }),
     "the client's nginx (client/nginx)": () => clientLayout(8080),
@@ -71,7 +72,10 @@ describe('the edge, run with its API and client unreachable', () => {
 
   it('answers a JSON 503 with Retry-After when the API is down, keeping the request id', async () => {
     for (const path of ['/api/values', '/api', '/api/events']) {
-      const response = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Request-Id: trace-503\r\n\r\n`);
+      const response = await rawRequest(
+        port,
+        `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Request-Id: trace-503\r\n\r\n`,
+      );
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('5');
       expect(response.headers['x-request-id']).toBe('trace-503');

@@ -63,7 +63,11 @@ export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
   await writeFile(join(prefix, 'conf.d/00-fibstack-http.conf'), await readFile(join(nginxDir, 'conf/http.conf'), 'utf8'));
   await writeFile(join(prefix, 'fibstack/api-locations.conf'), await readFile(join(nginxDir, 'conf/api-locations.conf'), 'utf8'));
   const template = await readFile(join(nginxDir, options.templates, 'default.conf.template'), 'utf8');
-  const rendered = renderTemplate(template, { SERVER_UPSTREAM: options.serverUpstream, CLIENT_UPSTREAM: options.clientUpstream, EDGE_RESOLVER: '127.0.0.1' });
+  const rendered = renderTemplate(template, {
+    SERVER_UPSTREAM: options.serverUpstream,
+    CLIENT_UPSTREAM: options.clientUpstream,
+    EDGE_RESOLVER: '127.0.0.1',
+  });
   if (!/^\s*listen 80;$/m.test(rendered)) throw new Error(`${options.templates}: expected "listen 80;"`);
   await writeFile(
     join(prefix, 'conf.d/default.conf'),
@@ -94,8 +98,7 @@ export async function clientLayout(port: number): Promise<NginxLayout> {
   const prefix = await newPrefix('client');
   await mkdir(join(prefix, 'snippets'));
   const dir = join(REPO_ROOT, 'client/nginx');
-  const copy = async (from: string, to: string) =>
-    writeFile(join(prefix, to), relocate(await readFile(join(dir, from), 'utf8'), prefix));
+  const copy = async (from: string, to: string) => writeFile(join(prefix, to), relocate(await readFile(join(dir, from), 'utf8'), prefix));
   await copy('nginx.conf', 'nginx.conf');
   await copy('security-headers.conf', 'snippets/security-headers.conf');
   const site = relocate(await readFile(join(dir, 'default.conf'), 'utf8'), prefix);

@@ -55,7 +55,11 @@ describe('the queue dashboard behind the edge', () => {
     const response = await rawGet(edge.url, '/admin/queues');
     expect(response.status).toBe(404);
     expect(JSON.parse(response.body)).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
-    const submit = await fetch(`${edge.url}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"index": 3}' });
+    const submit = await fetch(`${edge.url}/api/values`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"index": 3}',
+    });
     expect(submit.status).toBe(202);
   });
 

@@ -49,14 +49,22 @@ http {
 }
 `,
   );
-  const nginx: ChildProcess = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nginx: ChildProcess = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let errors = '';
   nginx.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (nginx.exitCode !== null) throw new Error(`nginx exited (${nginx.exitCode}): ${errors}`);
-    if (await fetch(`${url}/api/values`).then(() => true, () => false)) break;
+    if (
+      await fetch(`${url}/api/values`).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) throw new Error(`nginx did not answer on ${url}: ${errors}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -61,7 +61,11 @@ describe('metrics under load', () => {
     const { accepted } = await load;
     expect(accepted).toHaveLength(indexes.length);
     await eventually(async () => (await storedCount()) === indexes.length, 60_000, 'every value stored');
-    await eventually(async () => sample(await scrape(workerMetrics), 'fibstack_worker_jobs_total', { outcome: 'completed' }) === indexes.length, 15_000, 'every job counted');
+    await eventually(
+      async () => sample(await scrape(workerMetrics), 'fibstack_worker_jobs_total', { outcome: 'completed' }) === indexes.length,
+      15_000,
+      'every job counted',
+    );
 
     // Scraped during the load: counters only grow.
     expect(completedSeen.length).toBeGreaterThan(0);
@@ -86,12 +90,22 @@ describe('metrics under load', () => {
 
   it('exposes every series the dashboard and the alerts query', async () => {
     const repoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-    const dashboard = JSON.parse(repoFile('observability/grafana/dashboards/fibstack.json')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(repoFile('observability/grafana/dashboards/fibstack.json')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
     const alerts = parse(repoFile('observability/prometheus/alerts.yml')) as { groups: Array<{ rules: Array<{ expr: string }> }> };
-    const queries = [...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)), ...alerts.groups.flatMap((group) => group.rules.map((rule) => rule.expr))];
+    const queries = [
+      ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)),
+      ...alerts.groups.flatMap((group) => group.rules.map((rule) => rule.expr)),
+    ];
     const queried = new Set(queries.flatMap((query) => parsePromql(withoutGrafanaVariables(query)).metrics));
     const exposed = `${await scrape(workerMetrics)}\n${await scrape(`${observed.stack.serverUrl}/metrics`)}`;
-    const names = new Set(exposed.split('\n').filter((line) => /^[a-z]/.test(line)).map((line) => /^[\w:]+/.exec(line)![0]));
+    const names = new Set(
+      exposed
+        .split('\n')
+        .filter((line) => /^[a-z]/.test(line))
+        .map((line) => /^[\w:]+/.exec(line)![0]),
+    );
     expect([...queried].filter((metric) => !names.has(metric))).toEqual([]);
     expect(queried.size).toBeGreaterThan(5);
   });

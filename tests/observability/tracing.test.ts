@@ -66,10 +66,16 @@ describe('one submission, one trace', () => {
     await event;
     // A span is exported once it ends, after its children: the trace is whole once the outermost span of
     // each process has arrived (the HTTP request, the job) and the SSE delivery, which comes last.
-    const traceId = () => receiver.spans.find((span) => span.name === 'enqueue fibonacci' && span.attributes['messaging.message.id'] === `fib-${INDEX}`)?.traceId;
-    const arrived = (predicate: (span: ReceivedSpan) => boolean) => receiver.spans.some((span) => span.traceId === traceId() && predicate(span));
+    const traceId = () =>
+      receiver.spans.find((span) => span.name === 'enqueue fibonacci' && span.attributes['messaging.message.id'] === `fib-${INDEX}`)
+        ?.traceId;
+    const arrived = (predicate: (span: ReceivedSpan) => boolean) =>
+      receiver.spans.some((span) => span.traceId === traceId() && predicate(span));
     await eventually(
-      () => arrived((span) => span.parentSpanId === '') && arrived((span) => span.name === 'process fibonacci') && arrived((span) => span.name === 'sse deliver'),
+      () =>
+        arrived((span) => span.parentSpanId === '') &&
+        arrived((span) => span.name === 'process fibonacci') &&
+        arrived((span) => span.name === 'sse deliver'),
       30_000,
       'the spans of the submission',
     );
@@ -99,10 +105,16 @@ describe('one submission, one trace', () => {
     const job = one((span) => span.name === 'process fibonacci', 'the job span');
     expect(job).toMatchObject({ service: 'fibstack-worker', kind: KIND.CONSUMER, parentSpanId: enqueue.spanId });
     const compute = one((span) => span.name === 'fibonacci compute', 'the computation');
-    expect(compute).toMatchObject({ parentSpanId: job.spanId, attributes: { 'fibstack.index': INDEX, 'fibstack.compute.on_thread': true } });
+    expect(compute).toMatchObject({
+      parentSpanId: job.spanId,
+      attributes: { 'fibstack.index': INDEX, 'fibstack.compute.on_thread': true },
+    });
     const insert = one((span) => span.name === 'results insert', 'the result insert');
     expect(insert.parentSpanId).toBe(job.spanId);
-    const sql = one((span) => span.service === 'fibstack-worker' && span.name.startsWith('pg.query:insert-results'), 'the INSERT statement');
+    const sql = one(
+      (span) => span.service === 'fibstack-worker' && span.name.startsWith('pg.query:insert-results'),
+      'the INSERT statement',
+    );
     expect(sql.parentSpanId).toBe(insert.spanId);
     const publish = one((span) => span.name === 'results publish', 'the publish');
     expect(publish).toMatchObject({ kind: KIND.PRODUCER, parentSpanId: job.spanId });
@@ -136,7 +148,8 @@ describe('one submission, one trace', () => {
     const worker = (await observed.logLines('worker')).filter((line) => line.requestId === requestId);
     expect(server.length).toBeGreaterThan(0);
     expect(worker.map((line) => line.msg)).toContain('value computed');
-    for (const line of [...server, ...worker]) expect(line).toMatchObject({ trace_id: traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    for (const line of [...server, ...worker])
+      expect(line).toMatchObject({ trace_id: traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
   });
 
   it('traces no probe or scrape, and no BullMQ polling', async () => {

@@ -31,13 +31,7 @@ export const workerEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: intVar(1_000, 600_000, 35_000),
   /** When set, GET /healthz answers on this port (Kubernetes liveness, compose healthcheck). */
   HEALTH_PORT: optionalVar().pipe(
-    z.optional(
-      z
-        .string()
-        .regex(/^\d+$/, PORT_RULE)
-        .transform(Number)
-        .pipe(z.number().int().min(1, PORT_RULE).max(65535, PORT_RULE)),
-    ),
+    z.optional(z.string().regex(/^\d+$/, PORT_RULE).transform(Number).pipe(z.number().int().min(1, PORT_RULE).max(65535, PORT_RULE))),
   ),
 });
 

@@ -52,7 +52,9 @@ describe('the queue dashboard when on', () => {
     expect(page.text).toContain('<base href="/admin/queues/"');
     const api = await request(t.app).get('/admin/queues/api/queues').set('Authorization', basic('ops', PASSWORD));
     expect(api.status).toBe(200);
-    const fibonacci = (api.body.queues as Array<{ name: string; counts: Record<string, number> }>).find((queue) => queue.name === 'fibonacci');
+    const fibonacci = (api.body.queues as Array<{ name: string; counts: Record<string, number> }>).find(
+      (queue) => queue.name === 'fibonacci',
+    );
     expect(fibonacci?.counts.waiting).toBe(1);
   });
 });

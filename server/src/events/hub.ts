@@ -84,7 +84,11 @@ export class EventsHub {
     // The delivery joins the submission's trace, as a child of the worker's publish.
     void traced(
       'sse deliver',
-      { kind: SpanKind.CONSUMER, parent: carrier.data, attributes: { 'fibstack.index': event.data.index, 'fibstack.sse.clients': this.clients.size } },
+      {
+        kind: SpanKind.CONSUMER,
+        parent: carrier.data,
+        attributes: { 'fibstack.index': event.data.index, 'fibstack.sse.clients': this.clients.size },
+      },
       () => this.broadcast(frame),
     );
   }

@@ -17,8 +17,7 @@ afterAll(async () => {
   await restarted?.stop();
 });
 
-const submitFrom = (ip: string, index: number) =>
-  request(t.app).post('/api/values').set('X-Forwarded-For', ip).send({ index });
+const submitFrom = (ip: string, index: number) => request(t.app).post('/api/values').set('X-Forwarded-For', ip).send({ index });
 
 describe('rate limiting', () => {
   it('answers a burst from one client with 429 and Retry-After, while other clients go on', async () => {

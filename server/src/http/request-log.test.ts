@@ -44,7 +44,8 @@ function loggedApp() {
   return { app, lines, settled };
 }
 
-const completed = (lines: Array<Record<string, unknown>>) => lines.filter((line) => line.msg === 'request completed' || line.msg === 'request errored');
+const completed = (lines: Array<Record<string, unknown>>) =>
+  lines.filter((line) => line.msg === 'request completed' || line.msg === 'request errored');
 
 describe('request logging', () => {
   it('logs one line per request with its id, method, URL, status and time', async () => {
@@ -63,7 +64,7 @@ describe('request logging', () => {
     expect(typeof line!.responseTime).toBe('number');
   });
 
-  it("binds the request to what a handler logs through req.log", async () => {
+  it('binds the request to what a handler logs through req.log', async () => {
     const { app, settled } = loggedApp();
     await request(app).get('/warns').set('X-Request-Id', 'trace-2');
     const lines = await settled(2);
@@ -82,7 +83,9 @@ describe('request logging', () => {
     await request(app).get('/down');
     await request(app).get('/boom');
     const lines = completed(await settled(5));
-    expect(lines.map((line) => [(line.req as { url: string }).url, (line.res as { statusCode: number }).statusCode, line.level, line.msg])).toEqual([
+    expect(
+      lines.map((line) => [(line.req as { url: string }).url, (line.res as { statusCode: number }).statusCode, line.level, line.msg]),
+    ).toEqual([
       ['/missing', 404, 40, 'request completed'],
       ['/down', 503, 40, 'request errored'],
       ['/boom', 500, 50, 'request errored'],

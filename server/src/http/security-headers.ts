@@ -27,7 +27,9 @@ function headersSetBy(middleware: ReturnType<typeof helmet>): Array<[string, str
 export function securityHeaders(options: HelmetOptions): RequestHandler {
   const csp = options.contentSecurityPolicy;
   const directives = typeof csp === 'object' ? Object.values(csp.directives ?? {}) : [];
-  if (directives.some((value) => typeof value === 'function' || (Array.isArray(value) && value.some((part) => typeof part === 'function')))) {
+  if (
+    directives.some((value) => typeof value === 'function' || (Array.isArray(value) && value.some((part) => typeof part === 'function')))
+  ) {
     throw new Error('a Content-Security-Policy directive computed per request cannot be precomputed: use helmet() directly');
   }
   const headers = headersSetBy(helmet(options));

@@ -17,14 +17,18 @@ describe('GET /api/limits', () => {
     expect(response.body).toEqual({ maxIndex: 500 });
     expect(limitsSchema.safeParse(response.body).success).toBe(true);
     expect(response.headers['cache-control']).toBe('no-cache');
-    const again = await request(t.app).get('/api/limits').set('If-None-Match', response.headers.etag as string);
+    const again = await request(t.app)
+      .get('/api/limits')
+      .set('If-None-Match', response.headers.etag as string);
     expect(again.status).toBe(304);
   });
 
   it('announces the limit POST /api/values enforces', async () => {
     const { maxIndex } = (await request(t.app).get('/api/limits')).body as { maxIndex: number };
     expect((await request(t.app).post('/api/values').send({ index: maxIndex })).status).toBe(202);
-    const over = await request(t.app).post('/api/values').send({ index: maxIndex + 1 });
+    const over = await request(t.app)
+      .post('/api/values')
+      .send({ index: maxIndex + 1 });
     expect(over.status).toBe(422);
     expect(over.body.error.code).toBe('index_too_large');
   });

@@ -129,7 +129,8 @@ describe('serving the built client (STATIC_DIR)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(segment, { maxLength: 5 }), fc.constantFrom('GET', 'HEAD', 'POST'), async (segments, method) => {
         const path = `/${segments.join('/')}`;
-        const call = method === 'GET' ? request(t.app).get(path) : method === 'HEAD' ? request(t.app).head(path) : request(t.app).post(path);
+        const call =
+          method === 'GET' ? request(t.app).get(path) : method === 'HEAD' ? request(t.app).head(path) : request(t.app).post(path);
         const response = await call;
         expect(response.status).toBeLessThan(500);
         expect(response.text ?? '').not.toContain(SECRET);

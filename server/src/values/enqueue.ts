@@ -29,8 +29,7 @@ export class FibonacciEnqueuer {
 
   constructor(private readonly queue: Queue<JobData>) {
     this.adds = new MicroBatcher<JobToAdd, unknown>(
-      (jobs: JobToAdd[]) =>
-        queue.addBulk(jobs.map(({ data, telemetry }) => fibonacciJob(data, telemetry))),
+      (jobs: JobToAdd[]) => queue.addBulk(jobs.map(({ data, telemetry }) => fibonacciJob(data, telemetry))),
       { maxBatch: MAX_JOBS_PER_ADD, maxInFlight: ADDS_IN_FLIGHT },
     );
   }

@@ -16,15 +16,10 @@ beforeEach(async () => {
   await t.redis.flushall();
 });
 
-const post = (body: string, type = 'application/json') =>
-  request(t.app).post('/api/values').set('Content-Type', type).send(body);
+const post = (body: string, type = 'application/json') => request(t.app).post('/api/values').set('Content-Type', type).send(body);
 
 async function storeResult(index: number, value: string) {
-  await t.pool.query('INSERT INTO results (index, value, digits, compute_ms) VALUES ($1, $2, $3, 1.5)', [
-    index,
-    value,
-    value.length,
-  ]);
+  await t.pool.query('INSERT INTO results (index, value, digits, compute_ms) VALUES ($1, $2, $3, 1.5)', [index, value, value.length]);
 }
 
 describe('POST /api/values', () => {
@@ -71,7 +66,8 @@ describe('POST /api/values', () => {
     const answers = await Promise.all(indexes.map((index) => post(JSON.stringify({ index }))));
     answers.forEach(({ status, body }, i) => {
       const index = indexes[i]!;
-      if (index === 5) expect({ status, body }).toEqual({ status: 200, body: { index, status: 'done', value: '5', digits: 1, truncated: false } });
+      if (index === 5)
+        expect({ status, body }).toEqual({ status: 200, body: { index, status: 'done', value: '5', digits: 1, truncated: false } });
       else expect({ status, body }).toEqual({ status: 202, body: { index, status: 'pending' } });
     });
     expect(await t.count('submissions')).toBe(60);
@@ -171,7 +167,9 @@ describe('GET /api/values', () => {
     const pageSizes: number[] = [];
     let cursor: string | null = null;
     do {
-      const response: request.Response = await request(t.app).get('/api/values').query(cursor ? { cursor } : {});
+      const response: request.Response = await request(t.app)
+        .get('/api/values')
+        .query(cursor ? { cursor } : {});
       expect(response.status).toBe(200);
       expect(valueListSchema.safeParse(response.body).success).toBe(true);
       seen.push(...response.body.items);
@@ -217,17 +215,26 @@ describe('GET /api/values', () => {
 
   it('explains a bad limit and a bad cursor in the message', async () => {
     expect((await request(t.app).get('/api/values?limit=0')).body.error.message).toBe('limit must be a whole number from 1 to 100');
-    expect((await request(t.app).get('/api/values?cursor=abc')).body.error.message).toBe('cursor must be the nextCursor of a previous page');
+    expect((await request(t.app).get('/api/values?cursor=abc')).body.error.message).toBe(
+      'cursor must be the nextCursor of a previous page',
+    );
   });
 
-  it.each([['limit=0'], ['limit=101'], ['limit=abc'], ['limit=x10'], ['limit=10x'], ['limit=1000'], ['cursor=abc'], ['cursor=-1'], ['cursor=1%20OR%201=1']])(
-    'rejects %s with 400 invalid_query',
-    async (query) => {
-      const response = await request(t.app).get(`/api/values?${query}`);
-      expect(response.status).toBe(400);
-      expect(response.body.error.code).toBe('invalid_query');
-    },
-  );
+  it.each([
+    ['limit=0'],
+    ['limit=101'],
+    ['limit=abc'],
+    ['limit=x10'],
+    ['limit=10x'],
+    ['limit=1000'],
+    ['cursor=abc'],
+    ['cursor=-1'],
+    ['cursor=1%20OR%201=1'],
+  ])('rejects %s with 400 invalid_query', async (query) => {
+    const response = await request(t.app).get(`/api/values?${query}`);
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_query');
+  });
 });
 
 describe('GET /api/values/:index', () => {

@@ -31,7 +31,10 @@ async function probe(env: Record<string, string>) {
 describe('the tracing preload', () => {
   it('starts the SDK in the main thread only, when an OTLP endpoint is set', async () => {
     expect(await probe({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })).toEqual({ tracerProvider: true, inThread: false });
-    expect(await probe({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' })).toEqual({ tracerProvider: true, inThread: false });
+    expect(await probe({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' })).toEqual({
+      tracerProvider: true,
+      inThread: false,
+    });
   });
 
   it.each([

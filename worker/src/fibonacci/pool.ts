@@ -71,7 +71,12 @@ export class FibonacciPool {
     const now = performance.now();
     let runningMs = 0;
     for (const task of this.busy.values()) runningMs += now - (task.startedAt ?? now);
-    return { threads: this.size, busy: this.busy.size, waiting: this.waiting.length, busySeconds: (this.finishedBusyMs + runningMs) / 1000 };
+    return {
+      threads: this.size,
+      busy: this.busy.size,
+      waiting: this.waiting.length,
+      busySeconds: (this.finishedBusyMs + runningMs) / 1000,
+    };
   }
 
   /** Fails the waiting and running tasks and terminates every thread. */

@@ -62,7 +62,9 @@ async function jobFor(data: unknown, id = 'fib-test'): Promise<Job> {
 }
 
 async function stored(index: number): Promise<{ value: string; compute_ms: number } | undefined> {
-  const { rows } = await pool.query<{ value: string; compute_ms: number }>('SELECT value, compute_ms FROM results WHERE index = $1', [index]);
+  const { rows } = await pool.query<{ value: string; compute_ms: number }>('SELECT value, compute_ms FROM results WHERE index = $1', [
+    index,
+  ]);
   return rows[0];
 }
 

@@ -39,8 +39,10 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
       return { index, stored: false };
     }
     const onThread = index > INLINE_MAX_INDEX;
-    const { value, computeMs } = await traced('fibonacci compute', { attributes: { 'fibstack.index': index, 'fibstack.compute.on_thread': onThread } }, () =>
-      pool.compute(index),
+    const { value, computeMs } = await traced(
+      'fibonacci compute',
+      { attributes: { 'fibstack.index': index, 'fibstack.compute.on_thread': onThread } },
+      () => pool.compute(index),
     );
     // Logged where the work happens, so a computation whose result is then discarded still shows.
     logger.info({ ...about, digits: value.length, computeMs: Math.round(computeMs * 1000) / 1000 }, 'value computed');

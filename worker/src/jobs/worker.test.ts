@@ -167,7 +167,11 @@ describe('the worker process', () => {
     const admin = new pg.Client({ connectionString: inject('postgresAdminUrl') });
     admin.on('error', () => undefined);
     try {
-      const job = await ownQueue.add('fibonacci', { index: 8_000_000, requestId: 'doomed' }, { ...JOB_OPTIONS, jobId: jobIdFor(8_000_000) });
+      const job = await ownQueue.add(
+        'fibonacci',
+        { index: 8_000_000, requestId: 'doomed' },
+        { ...JOB_OPTIONS, jobId: jobIdFor(8_000_000) },
+      );
       const worker = startWorkerProcess({
         DATABASE_URL: ownDatabaseUrl,
         REDIS_URL: ownRedis.url,

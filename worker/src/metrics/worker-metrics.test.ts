@@ -71,14 +71,20 @@ describe('the worker /metrics', () => {
     const scrape = await startWorker({ JOB_TIMEOUT_MS: '200', COMPUTE_THREADS: '1', RECONCILE_INTERVAL_MS: '3600000' });
     const small = [5, 50, 500];
     const large = [20_000, 30_000];
-    await queue.addBulk(
-      [...small, ...large].map((index) => fibonacciJob({ index, requestId: 'metrics' })),
-    );
+    await queue.addBulk([...small, ...large].map((index) => fibonacciJob({ index, requestId: 'metrics' })));
     // Invalid data fails for good at once; an index too big for JOB_TIMEOUT_MS times out twice (2 attempts).
     await queue.add('fibonacci', { index: -1, requestId: 'bad' }, { ...JOB_OPTIONS, jobId: 'fib-bad' });
-    await queue.add('fibonacci', { index: 8_000_000, requestId: 'slow' }, { attempts: 2, backoff: { type: 'fixed', delay: 10 }, jobId: 'fib-slow' });
+    await queue.add(
+      'fibonacci',
+      { index: 8_000_000, requestId: 'slow' },
+      { attempts: 2, backoff: { type: 'fixed', delay: 10 }, jobId: 'fib-slow' },
+    );
 
-    await eventually(async () => sample(await scrape(), 'fibstack_worker_jobs_total', { outcome: 'failed' }) === 2, 30_000, 'two jobs failed for good');
+    await eventually(
+      async () => sample(await scrape(), 'fibstack_worker_jobs_total', { outcome: 'failed' }) === 2,
+      30_000,
+      'two jobs failed for good',
+    );
     const text = await scrape();
     expect(sample(text, 'fibstack_worker_jobs_total', { outcome: 'completed' })).toBe(5);
     expect(sample(text, 'fibstack_worker_jobs_total', { outcome: 'retried' })).toBe(1);
@@ -88,7 +94,10 @@ describe('the worker /metrics', () => {
     expect(sample(text, 'fibstack_worker_job_duration_seconds_count', { size: 'invalid', outcome: 'failed' })).toBe(1);
     // The large values and the two timed-out attempts (200 ms each) ran on the pool's one thread.
     expect(sample(text, 'fibstack_worker_compute_busy_seconds_total')).toBeGreaterThanOrEqual(0.4);
-    expect(sample(text, 'fibstack_worker_compute_threads', { state: 'busy' }) + sample(text, 'fibstack_worker_compute_threads', { state: 'idle' })).toBe(1);
+    expect(
+      sample(text, 'fibstack_worker_compute_threads', { state: 'busy' }) +
+        sample(text, 'fibstack_worker_compute_threads', { state: 'idle' }),
+    ).toBe(1);
     expect(sample(text, 'fibstack_queue_jobs', { state: 'failed' })).toBe(2);
     expect(sample(text, 'fibstack_queue_jobs', { state: 'waiting' })).toBe(0);
     expect(sample(text, 'fibstack_worker_reconciler_requeued_total')).toBe(0);
@@ -98,7 +107,11 @@ describe('the worker /metrics', () => {
     // Submitted while Redis lost its jobs: rows in Postgres, no job anywhere.
     await pool.query('INSERT INTO submissions (index) SELECT * FROM unnest($1::int[])', [[7, 8, 9]]);
     const scrape = await startWorker();
-    await eventually(async () => sample(await scrape(), 'fibstack_worker_jobs_total', { outcome: 'completed' }) === 3, 15_000, 'the re-queued jobs done');
+    await eventually(
+      async () => sample(await scrape(), 'fibstack_worker_jobs_total', { outcome: 'completed' }) === 3,
+      15_000,
+      'the re-queued jobs done',
+    );
     expect(sample(await scrape(), 'fibstack_worker_reconciler_requeued_total')).toBe(3);
   });
 });

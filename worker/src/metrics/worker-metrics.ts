@@ -4,7 +4,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { registerQueueJobsGauge } from '@fibstack/service-kit/queue-metrics';
 import type { PoolUsage } from '../fibonacci/pool.js';
 
-
 /**
  * Job sizes as the dashboard shows them. Up to 10,000 a value is computed on the event loop, above on a
  * thread (INLINE_MAX_INDEX), and the cost grows with the index, so durations only compare within a size.

@@ -59,7 +59,11 @@ describe('reconciler', () => {
     const unreachable = testPool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 200 });
     const failing = new Reconciler(unreachable, stores.queue, logger);
     failing.start(100);
-    await eventually(() => lines.filter((line) => line.msg === 'reconcile pass failed; will retry').length >= 2, 10_000, 'two failed passes');
+    await eventually(
+      () => lines.filter((line) => line.msg === 'reconcile pass failed; will retry').length >= 2,
+      10_000,
+      'two failed passes',
+    );
     await failing.stop();
     await closeTestPool(unreachable);
 

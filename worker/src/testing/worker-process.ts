@@ -22,4 +22,3 @@ export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
-

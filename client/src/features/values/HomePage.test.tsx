@@ -23,7 +23,10 @@ beforeEach(() => installFakeEventSource());
 
 describe('HomePage', () => {
   it('lists each index once with its count, as a link, and values, pending ones as pending', async () => {
-    stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(3, 7), item(2, 10, '55'), item(1, 10, '55')], nextCursor: null }) });
+    stubApi({
+      ...limits,
+      'GET /api/values': () => jsonResponse({ items: [item(3, 7), item(2, 10, '55'), item(1, 10, '55')], nextCursor: null }),
+    });
     render(<HomePage />);
     expect(await calculated().findByText('55')).toBeInTheDocument();
     expect(calculated().getByText('pending…')).toBeInTheDocument();
@@ -81,7 +84,10 @@ describe('HomePage', () => {
 
   it('says live updates are paused while the stream is down, and catches up on what is pending when it is back', async () => {
     let value: string | undefined;
-    const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(2, 7, value), item(1, 10, '55')], nextCursor: null }) });
+    const calls = stubApi({
+      ...limits,
+      'GET /api/values': () => jsonResponse({ items: [item(2, 7, value), item(1, 10, '55')], nextCursor: null }),
+    });
     render(<HomePage />);
     await calculated().findByText('pending…');
     act(() => FakeEventSource.last!.emit('open'));
@@ -182,7 +188,11 @@ describe('HomePage', () => {
     render(<HomePage />);
     await userEvent.click(await screen.findByRole('button', { name: 'Load more' }));
     expect(await calculated().findByText('10946')).toBeInTheDocument();
-    expect(seen().getAllByRole('link').map((chip) => chip.textContent)).toEqual(['20', '21']);
+    expect(
+      seen()
+        .getAllByRole('link')
+        .map((chip) => chip.textContent),
+    ).toEqual(['20', '21']);
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
   });
 

@@ -106,9 +106,21 @@ describe('SubmitForm', () => {
   });
 
   it.each([
-    ['a 429', () => jsonResponse({ error: { code: 'rate_limited', message: 'at most 5 a minute' } }, 429), 'Too many requests from your connection in the last minute. Wait a minute, then try again.'],
-    ['a 503', () => jsonResponse({ error: { code: 'service_unavailable', message: 'db down' } }, 503), 'The calculator cannot store or read values right now. Try again in a moment.'],
-    ['a proxy 502', () => new Response('<html>502</html>', { status: 502 }), 'The calculator is not answering right now. Try again in a moment.'],
+    [
+      'a 429',
+      () => jsonResponse({ error: { code: 'rate_limited', message: 'at most 5 a minute' } }, 429),
+      'Too many requests from your connection in the last minute. Wait a minute, then try again.',
+    ],
+    [
+      'a 503',
+      () => jsonResponse({ error: { code: 'service_unavailable', message: 'db down' } }, 503),
+      'The calculator cannot store or read values right now. Try again in a moment.',
+    ],
+    [
+      'a proxy 502',
+      () => new Response('<html>502</html>', { status: 502 }),
+      'The calculator is not answering right now. Try again in a moment.',
+    ],
     ['no answer', undefined, 'The calculator cannot be reached. Check your connection, then try again.'],
   ])('explains %s for the whole form, leaving the field valid', async (_what, answer, message) => {
     await renderForm(answer ? { 'POST /api/values': answer } : {});

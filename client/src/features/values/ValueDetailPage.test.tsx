@@ -66,10 +66,14 @@ describe('value detail page', () => {
     stubApi({
       ...limits,
       'GET /api/values/10': () =>
-        up ? jsonResponse(done(10, '55')) : jsonResponse({ error: { code: 'service_unavailable', message: 'the database is not reachable' } }, 503),
+        up
+          ? jsonResponse(done(10, '55'))
+          : jsonResponse({ error: { code: 'service_unavailable', message: 'the database is not reachable' } }, 503),
     });
     openAt('/values/10');
-    expect(await screen.findByRole('alert')).toHaveTextContent('The calculator cannot store or read values right now. Try again in a moment.');
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'The calculator cannot store or read values right now. Try again in a moment.',
+    );
     up = true;
     await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
     expect(await screen.findByText('55')).toBeInTheDocument();
@@ -81,14 +85,19 @@ describe('value detail page', () => {
     openAt('/values/20');
     expect(await screen.findByText(/Computing…/)).toBeInTheDocument();
     ready = true;
-    act(() => FakeEventSource.last!.emit('result', { index: 20, value: '6765', digits: 4, truncated: false, computeMs: 0.1, computedAt: at }));
+    act(() =>
+      FakeEventSource.last!.emit('result', { index: 20, value: '6765', digits: 4, truncated: false, computeMs: 0.1, computedAt: at }),
+    );
     expect(await screen.findByText('6765')).toBeInTheDocument();
     expect(screen.getByText('Fibonacci(20) is ready.')).toBeInTheDocument();
   });
 
   it('fetches a pending value again when the stream opens, as its event may have gone by', async () => {
     let ready = false;
-    const calls = stubApi({ ...limits, 'GET /api/values/20': () => jsonResponse(ready ? done(20, '6765') : { index: 20, status: 'pending' }) });
+    const calls = stubApi({
+      ...limits,
+      'GET /api/values/20': () => jsonResponse(ready ? done(20, '6765') : { index: 20, status: 'pending' }),
+    });
     openAt('/values/20');
     expect(await screen.findByText(/Computing…/)).toBeInTheDocument();
     ready = true;
@@ -112,7 +121,16 @@ describe('value detail page', () => {
     expect(await screen.findByText('Index 77 has not been calculated yet.')).toBeInTheDocument();
     await userEvent.click(screen.getByRole('button', { name: 'Calculate it' }));
     expect(await screen.findByText(/Computing…/)).toBeInTheDocument();
-    act(() => FakeEventSource.last!.emit('result', { index: 77, value: '5527939700884757', digits: 16, truncated: false, computeMs: 0.1, computedAt: at }));
+    act(() =>
+      FakeEventSource.last!.emit('result', {
+        index: 77,
+        value: '5527939700884757',
+        digits: 16,
+        truncated: false,
+        computeMs: 0.1,
+        computedAt: at,
+      }),
+    );
     expect(await screen.findByTestId('whole-value')).toHaveTextContent('5527939700884757');
   });
 

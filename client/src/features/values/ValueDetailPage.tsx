@@ -15,7 +15,12 @@ const backHome = (
 );
 
 /** Offers to calculate an index never submitted, unless it is beyond what the server accepts. */
-function NotSubmitted({ index, calculating, failure, onCalculate }: {
+function NotSubmitted({
+  index,
+  calculating,
+  failure,
+  onCalculate,
+}: {
   index: number;
   calculating?: boolean;
   failure?: string;
@@ -23,7 +28,11 @@ function NotSubmitted({ index, calculating, failure, onCalculate }: {
 }) {
   const limits = useLimits();
   if (limits && index > limits.maxIndex) {
-    return <p>Index {index.toLocaleString('en')} has not been calculated. {explainCode('index_too_large', limits).text}</p>;
+    return (
+      <p>
+        Index {index.toLocaleString('en')} has not been calculated. {explainCode('index_too_large', limits).text}
+      </p>
+    );
   }
   return (
     <>

@@ -116,9 +116,7 @@ export function feedReducer(state: FeedState, action: FeedAction): FeedState {
       };
     case 'failed':
       if (action.request !== state.request) return state;
-      return action.more
-        ? { ...state, loadingMore: false, error: action.message }
-        : { ...state, status: 'error', error: action.message };
+      return action.more ? { ...state, loadingMore: false, error: action.message } : { ...state, status: 'error', error: action.message };
     case 'submitted': {
       const { response } = action;
       const values =
