@@ -1,7 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
 import { HttpError } from '../http/errors.js';
@@ -36,14 +33,28 @@ function basicAuth({ username, password }: Credentials): RequestHandler {
   };
 }
 
+/** bull-board's router for `queue`, loaded on first use: its modules cost every server ~23 MB of memory. */
+async function loadBoard(queue: Queue): Promise<RequestHandler> {
+  const [{ createBullBoard }, { BullMQAdapter }, { ExpressAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/express'),
+  ]);
+  const adapter = new ExpressAdapter().setBasePath(QUEUES_DASHBOARD_PATH);
+  createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: adapter });
+  return adapter.getRouter() as RequestHandler;
+}
+
 /**
  * bull-board for the Fibonacci queue: jobs by state, their data, failures with stack traces, and
  * retry/clean actions. Mount it at QUEUES_DASHBOARD_PATH, only when BULL_BOARD_ENABLED is true.
  */
 export function queuesDashboard(queue: Queue, credentials: Credentials): Router {
-  const adapter = new ExpressAdapter().setBasePath(QUEUES_DASHBOARD_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: adapter });
+  let board: Promise<RequestHandler> | undefined;
   const router = Router();
-  router.use(QUEUES_DASHBOARD_PATH, basicAuth(credentials), adapter.getRouter() as Router);
+  router.use(QUEUES_DASHBOARD_PATH, basicAuth(credentials), (req, res, next) => {
+    board ??= loadBoard(queue);
+    board.then((handler) => handler(req, res, next), next);
+  });
   return router;
 }
