@@ -42,7 +42,7 @@ describe('the dev container', () => {
 
   it('is built from the project Dockerfile and keeps its entrypoint, forwarding 3050 and installing on create', () => {
     expect(existsSync(join(folder, config.build.dockerfile))).toBe(true);
-    expect(readFileSync(join(folder, config.build.dockerfile), 'utf8')).toMatch(/^FROM node:\d+-bookworm-slim$/m);
+    expect(readFileSync(join(folder, config.build.dockerfile), 'utf8')).toMatch(/^FROM node:\$\{NODE_VERSION\}-bookworm-slim$/m);
     expect(config.overrideCommand).toBe(false);
     expect(config.forwardPorts).toEqual([3050]);
     expect(config.postCreateCommand).toBe('npm ci');
