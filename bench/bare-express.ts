@@ -10,3 +10,5 @@ app.post('/api/values', express.json({ limit: '16kb' }), (req, res) => {
 });
 const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// The benchmark that forked it is gone (Ctrl-C, a crash): nothing else would ever stop it.
+process.on('disconnect', () => process.exit(0));

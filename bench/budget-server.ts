@@ -69,3 +69,5 @@ const server = createServer(process.env.LAYERS === 'all' ? fullApp() : ladderApp
 server.keepAliveTimeout = 65_000;
 server.listen(config.PORT, '127.0.0.1', () => process.send?.('ready'));
 process.on('SIGTERM', () => process.exit(0));
+// The benchmark that forked it is gone (Ctrl-C, a crash): nothing else would ever stop it.
+process.on('disconnect', () => process.exit(0));

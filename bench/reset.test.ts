@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,8 +73,10 @@ describe('Ctrl-C during a run', () => {
     const tmp = await mkdtemp(join(tmpdir(), 'fibstack-bench-sigint-'));
     await chmod(tmp, 0o755); // Postgres runs as its own user when we are root
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    // Every process the run starts inherits this marker, whatever its command line says.
+    const marker = `FIBSTACK_BENCH_RUN=${randomUUID()}`;
     const run = spawn(process.execPath, ['--import', 'tsx', main, '--smoke', '--only=write-path'], {
-      env: { ...process.env, TMPDIR: tmp },
+      env: { ...process.env, TMPDIR: tmp, FIBSTACK_BENCH_RUN: marker.split('=')[1] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -88,18 +91,41 @@ describe('Ctrl-C during a run', () => {
       expect(run.exitCode, output).toBeNull();
       expect(started.ok, output).toBe(true);
       const dataDir = /temporary data in (\S+)/.exec(output)![1]!;
+      const ceiling = await waitUntil(() => processesCarrying(marker).some((command) => command.includes('bare-express')), {
+        timeoutMs: 60_000,
+        what: 'the bare-Express ceiling to start',
+      });
+      expect(ceiling.ok, output).toBe(true);
       expect(existsSync(dataDir)).toBe(true);
 
       run.kill('SIGINT');
       expect(await exited).not.toBe(0);
       expect(existsSync(dataDir)).toBe(false);
       expect(processesMentioning(dataDir)).toEqual([]);
+      // The bare-Express ceiling is a child of the run too (it ran the write path when Ctrl-C came).
+      await waitUntil(() => processesCarrying(marker).length === 0, { timeoutMs: 5_000, what: "the run's processes to exit" });
+      expect(processesCarrying(marker)).toEqual([]);
     } finally {
       if (run.exitCode === null) run.kill('SIGKILL');
       await rm(tmp, { recursive: true, force: true });
     }
   });
 });
+
+/** Command lines of running processes whose environment holds `variable` (NAME=value). */
+function processesCarrying(variable: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(variable)) {
+        found.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
 
 /** Command lines of running processes that name `path` (Postgres and Redis are started with their data directory). */
 function processesMentioning(path: string): string[] {
