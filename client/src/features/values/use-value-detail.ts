@@ -80,6 +80,12 @@ export function useValueDetail(index: number) {
     },
   });
 
+  // The result may be announced after the submission was answered but before the page rendered it as
+  // pending; the stream's handler then saw no pending value. Fetch once it is shown as pending.
+  useEffect(() => {
+    if (pending && heard.current) void load();
+  }, [pending, load]);
+
   useEffect(() => {
     if (!recheck.current || state.kind === 'loading') return;
     recheck.current = false;
