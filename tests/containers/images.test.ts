@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { productionTree } from '../k8s/production-tree.js';
 import { compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
 
 const manifest = (path: string) =>
@@ -31,19 +31,6 @@ const DEV_ONLY = [
   ),
 ];
 
-/**
- * The top-level packages of `service`'s production dependency tree, as the lockfile resolves it: a
- * development tool may also be a production dependency's dependency (TypeScript is a peer of bull-board's
- * valibot; @types/pg comes with the pg instrumentation), and then it belongs in the image.
- */
-const productionTree = (service: string) =>
-  new Set(
-    execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable', '-w', `@fibstack/${service}`], { cwd: REPO_ROOT, encoding: 'utf8' })
-      .split('\n')
-      .map((path) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(path)?.[1])
-      .filter((name) => name !== undefined),
-  );
-
 /** Runs a shell command in a fresh container of `image` as root (to see every directory) and returns its output. */
 const inImage = (image: string, script: string) => docker(['run', '--rm', '--user', '0', '--entrypoint', 'sh', image, '-c', script]);
 
@@ -57,12 +44,14 @@ describe('production images', () => {
     await compose({ name: 'fibstack-test', files: ['docker-compose.yml'] }, ['build'], 900_000);
   });
 
-  describe.each([['server'], ['worker']])('%s', (service) => {
+  describe.each([['server'], ['worker']] as const)('%s', (service) => {
     const image = `fibstack-${service}:local`;
 
     it('holds production dependencies only', async () => {
       expect(DEV_ONLY).toEqual(expect.arrayContaining(['typescript', 'vitest', 'tsx', '@types/node']));
       const installed = (await inImage(image, 'cd /app/node_modules && ls -d * @*/*')).split('\n');
+      // A development tool may also be a production dependency's dependency (TypeScript is a peer of
+      // bull-board's valibot; @types/pg comes with the pg instrumentation), and then it belongs in the image.
       const needed = productionTree(service);
       expect(needed.has('vitest')).toBe(false);
       expect(installed.filter((name) => DEV_ONLY.includes(name) && !needed.has(name))).toEqual([]);
