@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -72,10 +72,23 @@ export async function createTestDatabase(adminUrl: string): Promise<string> {
 }
 
 /**
- * A real Redis of the test file's own, on a free port, with data in a temporary directory: redis-server
- * from PATH, or a container where only Docker is installed (never a shared REDIS_URL: tests flush it).
+ * A real Redis of the test file's own, on a free port (or `port`, to bring one back where it was), with
+ * data in a temporary directory that stop() removes: redis-server from PATH, or a container where only
+ * Docker is installed (never a shared REDIS_URL: tests flush it).
  */
-export async function startTestRedis(): Promise<NativeRedis> {
-  const options = { port: await freePort(), dataDir: await mkdtemp(join(tmpdir(), 'fibstack-test-redis-')) };
-  return startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), options);
+export async function startTestRedis(port?: number): Promise<NativeRedis> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-test-redis-'));
+  const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), { port: port ?? (await freePort()), dataDir }).catch(
+    async (error: unknown) => {
+      await rm(dataDir, { recursive: true, force: true });
+      throw error;
+    },
+  );
+  return {
+    ...redis,
+    async stop() {
+      await redis.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

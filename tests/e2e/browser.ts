@@ -1,7 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 
 /**
@@ -56,8 +53,8 @@ const NOT_INSTALLED = /is not found at|Executable doesn't exist|Failed to launch
 type Launch = (source: BrowserSource) => Promise<BrowserContext>;
 
 async function launchPersistent(source: BrowserSource): Promise<BrowserContext> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'fibstack-chromium-'));
-  return chromium.launchPersistentContext(userDataDir, {
+  // '' = a temporary profile that Playwright removes on close.
+  return chromium.launchPersistentContext('', {
     ...(source.executablePath ? { executablePath: source.executablePath } : { channel: source.channel }),
     args: CHROMIUM_FLAGS,
     headless: true,

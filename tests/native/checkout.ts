@@ -1,5 +1,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +40,34 @@ export function copyOfWorkingTree(copy: string): string {
     cpSync(join(REPO_ROOT, file), join(copy, file));
   }
   return copy;
+}
+
+/**
+ * `from` recreated at `to` with hard links instead of copies, so a second node_modules costs no disk (a
+ * copy is over 500 MB). Symlinks are recreated as they are (npm's workspace links are relative); files are
+ * copied where a link cannot be made (another file system). Top-level dot-directories other than .bin are
+ * tool caches, not part of an install, and are left out: a tool rewriting its cache in place would
+ * otherwise write through the link into the original.
+ */
+export function linkTree(from: string, to: string, top = true): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (top && entry.isDirectory() && entry.name.startsWith('.') && entry.name !== '.bin') continue;
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
+    else if (entry.isDirectory()) linkTree(source, target, false);
+    else linkOrCopy(source, target);
+  }
+}
+
+function linkOrCopy(source: string, target: string): void {
+  try {
+    linkSync(source, target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    copyFileSync(source, target);
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyOfRepository, REPO_ROOT } from './checkout.js';
+import { copyOfRepository, linkTree, REPO_ROOT } from './checkout.js';
 
 /**
  * The README's "Every other command" table, run as a new user types it: in a fresh copy of the
@@ -73,9 +73,9 @@ describe("the README's command table, from a fresh copy right after npm ci", () 
       execFileSync('git', args, { cwd: copy });
     }
     // What `npm ci` leaves, without paying for a second install in this suite: the launcher test installs
-    // with npm ci from a fresh copy already. The copied workspace links are relative, so they point into
-    // the copy, whose workspaces have no dist/.
-    cpSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+    // with npm ci from a fresh copy already. The workspace links are relative, so they point into the
+    // copy, whose workspaces have no dist/.
+    linkTree(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'));
   });
 
   afterAll(async () => {

@@ -1,9 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type NativeRedis } from '@fibstack/devstack/redis';
+import type { NativeRedis } from '@fibstack/devstack/redis';
+import { startTestRedis } from '@fibstack/devstack/test-database';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
 let t: AppUnderTest;
@@ -48,8 +46,7 @@ describe('rate limiting', () => {
     const during = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => submitFrom('192.0.2.1', 100 + i)));
     expect(during.map((response) => response.status)).toEqual([202, 202, 202, 202, 202, 202, 202]);
 
-    const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-test-redis-'));
-    restarted = await startRedis({ port: t.redisServer.port, dataDir });
+    restarted = await startTestRedis(t.redisServer.port);
     await expect.poll(async () => (await request(t.app).get('/readyz')).body.checks.redis, { timeout: 10_000 }).toBe('up');
     const after: number[] = [];
     for (let i = 0; i < 7; i++) after.push((await submitFrom('192.0.2.1', 200 + i)).status);

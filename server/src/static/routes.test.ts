@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,10 +16,11 @@ const SECRET = 'not-for-the-web';
 const BUNDLE = Array.from({ length: 400 }, (_, i) => `export const value${i} = ${i} * 2;`).join('\n');
 let t: AppUnderTest;
 let server: Server;
+let root: string;
 
 beforeAll(async () => {
   // A built client, with a file beside it that must never be served.
-  const root = await mkdtemp(join(tmpdir(), 'fibstack-static-'));
+  root = await mkdtemp(join(tmpdir(), 'fibstack-static-'));
   const dir = join(root, 'dist');
   await mkdir(join(dir, 'assets'), { recursive: true });
   await writeFile(join(dir, 'index.html'), INDEX_HTML);
@@ -33,6 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   server.close();
   await t.close();
+  await rm(root, { recursive: true, force: true });
 });
 
 /** GET over a plain socket, so the body arrives exactly as sent (a test client would decode it). */
