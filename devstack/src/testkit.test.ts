@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadline, eventually, submitIndex, submitOnFreshConnection, within } from './testkit.js';
+import { deadline, eventually, submitIndex, submitOnFreshConnection, submitUntilAccepted, within } from './testkit.js';
 
 describe('eventually', () => {
   it('returns once the check passes, retrying checks that throw', async () => {
@@ -52,11 +52,18 @@ describe('within and deadline', () => {
 
 describe('submitting an index', () => {
   const received: Array<{ body: string; forwardedFor?: string; connection?: string }> = [];
+  const TRY_AGAIN = '{"error":{"code":"service_unavailable","message":"try again shortly"}}';
+  /** How many of the next POSTs are answered 503. */
+  let unavailableFor = 0;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       received.push({ body, forwardedFor: req.headers['x-forwarded-for'] as string | undefined, connection: req.headers.connection });
+      if (unavailableFor > 0) {
+        unavailableFor--;
+        return void res.writeHead(503).end(TRY_AGAIN);
+      }
       res.writeHead(req.url === '/api/values' && req.method === 'POST' ? 202 : 404).end();
     });
   });
@@ -76,5 +83,23 @@ describe('submitting an index', () => {
     expect(await submitOnFreshConnection(baseUrl, 13)).toEqual({ status: 202 });
     expect(received.at(-1)).toMatchObject({ body: '{"index":13}', connection: 'close' });
     expect(await submitOnFreshConnection('http://127.0.0.1:1', 14)).toEqual({ error: 'ECONNREFUSED' });
+  });
+
+  it('retries a 503 as a client does, telling each body, and returns the status that ended it', async () => {
+    unavailableFor = 2;
+    const before = received.length;
+    const retried: string[] = [];
+    const headers = { 'X-Forwarded-For': '198.51.100.2' };
+    expect(await submitUntilAccepted(baseUrl, 21, { headers, onRetry: (body) => retried.push(body) })).toBe(202);
+    expect(retried).toEqual([TRY_AGAIN, TRY_AGAIN]);
+    expect(received.slice(before)).toEqual(Array(3).fill({ body: '{"index":21}', forwardedFor: '198.51.100.2', connection: 'keep-alive' }));
+  });
+
+  it('gives up after its attempts, so a 503 that persists still shows', async () => {
+    unavailableFor = 10;
+    const before = received.length;
+    expect(await submitUntilAccepted(baseUrl, 22, { attempts: 3 })).toBe(503);
+    expect(received.length - before).toBe(3);
+    unavailableFor = 0;
   });
 });

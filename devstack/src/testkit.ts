@@ -65,15 +65,38 @@ export async function eventually(
   }
 }
 
-/** POSTs `{"index": index}` to the API at `baseUrl` as a browser would; returns the status. */
-export async function submitIndex(baseUrl: string, index: number, headers: Record<string, string> = {}): Promise<number> {
-  const response = await fetch(`${baseUrl}/api/values`, {
+function postIndex(baseUrl: string, index: number, headers: Record<string, string>): Promise<Response> {
+  return fetch(`${baseUrl}/api/values`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify({ index }),
   });
+}
+
+/** POSTs `{"index": index}` to the API at `baseUrl` as a browser would; returns the status. */
+export async function submitIndex(baseUrl: string, index: number, headers: Record<string, string> = {}): Promise<number> {
+  const response = await postIndex(baseUrl, index, headers);
   await response.body?.cancel();
   return response.status;
+}
+
+/**
+ * Submits as a well-behaved client does: a 503 ("try again shortly"; nothing was stored) is retried, a
+ * quarter of a second apart, at most `attempts` times in all; `onRetry` hears the body of each 503 that
+ * is retried. Returns the final status, so a 503 that persists still shows.
+ */
+export async function submitUntilAccepted(
+  baseUrl: string,
+  index: number,
+  { headers = {}, attempts = 5, onRetry }: { headers?: Record<string, string>; attempts?: number; onRetry?: (body: string) => void } = {},
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await postIndex(baseUrl, index, headers);
+    const body = await response.text();
+    if (response.status !== 503 || attempt >= attempts) return response.status;
+    onRetry?.(body);
+    await sleep(250);
+  }
 }
 
 export type Outcome = { status: number } | { error: string };

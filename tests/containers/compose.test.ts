@@ -5,7 +5,7 @@ import { runUserJourney } from '../e2e/flow.js';
 import { EDGE_ERROR_CASES } from '../nginx/edge-errors.js';
 import { openEventStream } from '../support/event-stream.js';
 import { rawRequest } from '../support/raw-http.js';
-import { submitIndex } from '@fibstack/devstack/testkit';
+import { submitIndex, submitUntilAccepted } from '@fibstack/devstack/testkit';
 import { allComputed, compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const BASE = 'http://127.0.0.1:3050';
@@ -26,24 +26,6 @@ const submitAs = (client: string, index: number) => submitIndex(BASE, index, { '
 
 /** Answers that asked the client to try again (503), with their bodies: a loaded machine may give a few. */
 const retried: string[] = [];
-
-/**
- * Submits as a well-behaved client does: a 503 ("try again shortly"; nothing was stored) is retried a
- * few times, a quarter of a second apart. Returns the final status.
- */
-async function submitUntilAccepted(client: string, index: number): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const response = await fetch(`${BASE}/api/values`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': client },
-      body: JSON.stringify({ index }),
-    });
-    const body = await response.text();
-    if (response.status !== 503 || attempt === 5) return response.status;
-    retried.push(`${index}: ${body}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 let polls = 0;
 
@@ -218,7 +200,13 @@ describe('docker-compose.yml', () => {
     const statuses = await Promise.all(
       Array.from({ length: 15 }, async (_, lane) => {
         const sent: number[] = [];
-        for (let i = lane; i < indexes.length; i += 15) sent.push(await submitUntilAccepted(clientAddress(100 + lane), indexes[i]!));
+        for (let i = lane; i < indexes.length; i += 15)
+          sent.push(
+            await submitUntilAccepted(BASE, indexes[i]!, {
+              headers: { 'X-Forwarded-For': clientAddress(100 + lane) },
+              onRetry: (body) => retried.push(`${indexes[i]}: ${body}`),
+            }),
+          );
         return sent;
       }),
     );
