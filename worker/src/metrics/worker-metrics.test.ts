@@ -1,48 +1,24 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fibonacciJob, JOB_OPTIONS, QUEUE_NAME } from '@fibstack/contract/jobs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fibonacciJob, JOB_OPTIONS } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
-import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
-import type { NativeRedis } from '@fibstack/devstack/redis';
 import { eventually } from '@fibstack/devstack/testkit';
 import { sample } from '../testing/prometheus-text.js';
+import { useTestStores } from '../testing/stores.js';
 import { startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
 import { sizeBucket } from './worker-metrics.js';
 
-let databaseUrl: string;
-let redisServer: NativeRedis;
-let pool: pg.Pool;
-let redis: Redis;
-let queue: Queue;
+const stores = useTestStores();
 let worker: WorkerProcess | undefined;
 
-beforeAll(async () => {
-  databaseUrl = await createTestDatabase(inject('postgresAdminUrl'));
-  redisServer = await startTestRedis();
-  pool = new pg.Pool({ connectionString: databaseUrl });
-  redis = new Redis(redisServer.url);
-  queue = new Queue(QUEUE_NAME, { connection: redis });
-});
-
+// Runs before useTestStores empties the stores (after-hooks run in reverse order): no worker writes meanwhile.
 afterEach(async () => {
   if (worker && worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await worker?.exited;
-  await pool.query('TRUNCATE submissions, results');
-  await redis.flushall();
-});
-
-afterAll(async () => {
-  await queue.close();
-  redis.disconnect();
-  await pool.end();
-  await redisServer.stop();
 });
 
 async function startWorker(env: Record<string, string> = {}) {
   const port = await freePort();
-  worker = startWorkerProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, HEALTH_PORT: String(port), ...env });
+  worker = startWorkerProcess({ DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redisUrl, HEALTH_PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}/metrics`;
   await eventually(async () => (await fetch(url).catch(() => undefined))?.ok === true, 15_000, 'the worker /metrics');
   return async () => (await fetch(url)).text();
@@ -71,10 +47,10 @@ describe('the worker /metrics', () => {
     const scrape = await startWorker({ JOB_TIMEOUT_MS: '200', COMPUTE_THREADS: '1', RECONCILE_INTERVAL_MS: '3600000' });
     const small = [5, 50, 500];
     const large = [20_000, 30_000];
-    await queue.addBulk([...small, ...large].map((index) => fibonacciJob({ index, requestId: 'metrics' })));
+    await stores.queue.addBulk([...small, ...large].map((index) => fibonacciJob({ index, requestId: 'metrics' })));
     // Invalid data fails for good at once; an index too big for JOB_TIMEOUT_MS times out twice (2 attempts).
-    await queue.add('fibonacci', { index: -1, requestId: 'bad' }, { ...JOB_OPTIONS, jobId: 'fib-bad' });
-    await queue.add(
+    await stores.queue.add('fibonacci', { index: -1, requestId: 'bad' }, { ...JOB_OPTIONS, jobId: 'fib-bad' });
+    await stores.queue.add(
       'fibonacci',
       { index: 8_000_000, requestId: 'slow' },
       { attempts: 2, backoff: { type: 'fixed', delay: 10 }, jobId: 'fib-slow' },
@@ -105,7 +81,7 @@ describe('the worker /metrics', () => {
 
   it('counts the submissions the reconciler queues again', async () => {
     // Submitted while Redis lost its jobs: rows in Postgres, no job anywhere.
-    await pool.query('INSERT INTO submissions (index) SELECT * FROM unnest($1::int[])', [[7, 8, 9]]);
+    await stores.pool.query('INSERT INTO submissions (index) SELECT * FROM unnest($1::int[])', [[7, 8, 9]]);
     const scrape = await startWorker();
     await eventually(
       async () => sample(await scrape(), 'fibstack_worker_jobs_total', { outcome: 'completed' }) === 3,
