@@ -10,7 +10,7 @@ describe('server configuration', () => {
       MAX_INDEX: 100_000,
       RATE_LIMIT_ENABLED: false,
       RATE_LIMIT_PER_MINUTE: 600,
-      TRUST_PROXY: 'loopback, linklocal, uniquelocal',
+      TRUST_PROXY: false,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       SSE_HEARTBEAT_MS: 15_000,
       LOG_LEVEL: 'info',

@@ -20,7 +20,7 @@ function compilesAsTrustProxy(value: number | boolean | string): boolean {
  * list of addresses, subnets and the names loopback/linklocal/uniquelocal. A bare number must mean a hop
  * count: Express would otherwise read `1` as the address 0.0.0.1 and trust nobody useful.
  */
-const trustProxyVar = stringVar('loopback, linklocal, uniquelocal')
+const trustProxyVar = stringVar('false')
   .transform((raw): number | boolean | string => (/^\d+$/.test(raw) ? Number(raw) : raw === 'false' ? false : raw))
   .refine(
     (value) => value !== 'true' && compilesAsTrustProxy(value),
@@ -46,7 +46,10 @@ export const serverEnv = z
     RATE_LIMIT_ENABLED: boolVar(false),
     /** Per client address: ten a second on average, room for everyone behind one office NAT. */
     RATE_LIMIT_PER_MINUTE: intVar(1, 1_000_000, 600),
-    /** Express `trust proxy`: which hops may set X-Forwarded-For (the edge nginx, an ingress). */
+    /**
+     * Express `trust proxy`: which hops may set X-Forwarded-For. None by default (`npm start` is reached
+     * directly); compose and Kubernetes trust their one hop, the edge, which sets the header itself.
+     */
     TRUST_PROXY: trustProxyVar,
     /** Allowed cross-origin caller; unset means no CORS headers at all (the client is same-origin). */
     CORS_ORIGIN: optionalVar(),

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@fibstack/devstack/ports';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -50,11 +51,29 @@ export interface EdgeOptions {
   port: number;
   serverUpstream: string;
   clientUpstream: string;
+  /** REAL_IP_FROM as the image reads it: the load balancers whose X-Forwarded-For is believed. */
+  realIpFrom?: string;
+  /** Where the production template's HTTPS redirect (its `listen 8080`) listens; a free port if not given. */
+  redirectPort?: number;
 }
 
 /**
- * The edge image (nginx/Dockerfile): the official image's main config (events, mime types, conf.d),
- * http.conf as conf.d/00-fibstack-http.conf, api-locations.conf under fibstack/, and the rendered template.
+ * What nginx/entrypoint/10-edge-client-address.envsh makes of REAL_IP_FROM, run by sh as the image's
+ * entrypoint sources it; throws with its message when it refuses the value.
+ */
+export function edgeRealIpConfig(realIpFrom: string | undefined): string {
+  const script = join(REPO_ROOT, 'nginx/entrypoint/10-edge-client-address.envsh');
+  const result = spawnSync('sh', ['-c', `. "${script}" && printf %s "$EDGE_REAL_IP_CONFIG"`], {
+    env: { PATH: process.env.PATH, ...(realIpFrom === undefined ? {} : { REAL_IP_FROM: realIpFrom }) },
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(result.stderr.trim());
+  return result.stdout;
+}
+
+/**
+ * The edge image (nginx/Dockerfile): its own nginx.conf (events, log format, conf.d), http.conf as
+ * conf.d/00-fibstack-http.conf, api-locations.conf under fibstack/, and the rendered template.
  */
 export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
   const prefix = await newPrefix(options.templates);
@@ -67,29 +86,32 @@ export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
     SERVER_UPSTREAM: options.serverUpstream,
     CLIENT_UPSTREAM: options.clientUpstream,
     EDGE_RESOLVER: '127.0.0.1',
+    EDGE_REAL_IP_CONFIG: edgeRealIpConfig(options.realIpFrom),
   });
   if (!/^\s*listen 80;$/m.test(rendered)) throw new Error(`${options.templates}: expected "listen 80;"`);
+  const redirectPort = options.redirectPort ?? (await freePort());
   await writeFile(
     join(prefix, 'conf.d/default.conf'),
-    relocate(rendered, prefix).replace(/^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${options.port};`),
+    relocate(rendered, prefix)
+      .replace(/^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${options.port};`)
+      .replace(/^(\s*)listen 8080;$/m, `$1listen 127.0.0.1:${redirectPort};`),
   );
   const mainConf = join(prefix, 'nginx.conf');
-  // Stands in for the official image's /etc/nginx/nginx.conf (its logging goes to the prefix instead).
-  await writeFile(
-    mainConf,
-    `worker_processes 1;
-pid ${prefix}/nginx.pid;
-events { worker_connections 64; }
-http {
-  include ${prefix}/mime.types;
-  default_type application/octet-stream;
-  access_log ${prefix}/access.log;
-  client_body_temp_path ${prefix}/tmp/client_body;
-  proxy_temp_path ${prefix}/tmp/proxy;
-  include ${prefix}/conf.d/*.conf;
-}
-`,
-  );
+  // The image's nginx.conf, with what only the image's file system decides moved into the prefix: no
+  // `user` (this runs unprivileged or as root, where nginx's default user is used), logs and pid there,
+  // and temporary files too (the image's nginx has them under /var/cache/nginx by default).
+  const main = relocate(await readFile(join(nginxDir, 'conf/nginx.conf'), 'utf8'), prefix)
+    .replace(/^user .*;$/m, '')
+    .replace('/var/log/nginx/error.log', 'stderr')
+    .replace('/var/log/nginx/access.log', `${prefix}/access.log`)
+    .replace('/var/run/nginx.pid', `${prefix}/nginx.pid`)
+    .replace(
+      /^http \{$/m,
+      `http {\n  client_body_temp_path ${prefix}/tmp/client_body;\n  proxy_temp_path ${prefix}/tmp/proxy;\n` +
+        `  fastcgi_temp_path ${prefix}/tmp/fastcgi;\n  uwsgi_temp_path ${prefix}/tmp/uwsgi;\n  scgi_temp_path ${prefix}/tmp/scgi;`,
+    );
+  if (/\/var\/|^user /m.test(main)) throw new Error('nginx/conf/nginx.conf: a path or user of the image left in the layout');
+  await writeFile(mainConf, main);
   return { prefix, mainConf };
 }
 

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { rateLimit, type IncrementResponse } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
@@ -23,11 +23,59 @@ class SelfHealingRedisStore extends RedisStore {
 }
 
 /**
- * Per-client-IP limit on /api, counted in Redis so every replica shares one budget. If Redis is away
- * the limiter lets requests through (the API must keep accepting submissions into Postgres).
+ * Counts in Redis, so every replica shares one budget. While Redis cannot count (an outage), each process
+ * counts on its own instead: a client then meets the limit once per process (so up to the limit times the
+ * number of replicas), never no limit at all, and the API still accepts submissions into Postgres.
+ * Refusing every request instead would turn a Redis outage into a full one; letting every request
+ * through would leave only the edge's floor (nginx/conf/api-locations.conf), and nothing where the API is
+ * reached without the edge.
  */
+class RedisOrLocalStore implements Store {
+  readonly localKeys = false;
+  private readonly local = new MemoryStore();
+  private countingLocally = false;
+
+  constructor(
+    private readonly shared: RedisStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** express-rate-limit logs a rejection of this promise (Redis away at start-up); increment() heals it. */
+  async init(options: Options): Promise<void> {
+    this.local.init(options);
+    await this.shared.init(options);
+  }
+
+  async increment(key: string): Promise<IncrementResponse> {
+    try {
+      const counted = await this.shared.increment(key);
+      if (this.countingLocally) this.logger.info('rate limiter: Redis counts again, shared by every replica');
+      this.countingLocally = false;
+      return counted;
+    } catch (error) {
+      // Once per outage: the connection and /readyz report the outage itself.
+      if (!this.countingLocally) this.logger.warn({ err: error }, 'rate limiter: Redis cannot count; counting in this process until it can');
+      this.countingLocally = true;
+      return this.local.increment(key);
+    }
+  }
+
+  async decrement(key: string): Promise<void> {
+    await (this.countingLocally ? this.local.decrement(key) : this.shared.decrement(key));
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await Promise.allSettled([this.shared.resetKey(key), this.local.resetKey(key)]);
+  }
+
+  shutdown(): void {
+    this.local.shutdown();
+  }
+}
+
+/** Per-client-IP limit on /api, counted in Redis (or, while Redis is away, in this process: above). */
 export function rateLimiter(redis: Redis, perMinute: number, logger: Logger): RequestHandler {
-  const store = new SelfHealingRedisStore({
+  const shared = new SelfHealingRedisStore({
     prefix: 'fibstack:rate:',
     sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
   });
@@ -37,9 +85,7 @@ export function rateLimiter(redis: Redis, perMinute: number, logger: Logger): Re
     limit: perMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    passOnStoreError: true,
-    store,
-    // A Redis outage is already reported by the connection and /readyz: one warning per request is plenty.
+    store: new RedisOrLocalStore(shared, logger),
     logger: { error: warn, warn },
     handler: (_req, _res, next) => {
       next(new HttpError('rate_limited', `too many requests: at most ${perMinute} a minute, try again shortly`));

@@ -177,6 +177,8 @@ describe('GET /api/values', () => {
       cursor = response.body.nextCursor;
     } while (cursor);
     expect(pageSizes).toEqual([20, 20, 5]);
+    // A list changes with every submission: no cache may keep it.
+    expect((await request(t.app).get('/api/values')).headers['cache-control']).toBe('no-store');
     expect(new Set(seen.map((item) => item.id)).size).toBe(45);
     expect(seen.map((item) => item.index)).toEqual([...Array(45).keys()].reverse());
     const ids = seen.map((item) => BigInt(item.id));
@@ -246,6 +248,18 @@ describe('GET /api/values/:index', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ index: 900, status: 'done', value: long, digits: 5_000, computeMs: 1.5 });
     expect(new Date(body.computedAt).getTime()).not.toBeNaN();
+  });
+
+  it('lets caches keep a computed value for good, and no cache keep a pending one', async () => {
+    await storeResult(901, '42');
+    await post('{"index": 901}');
+    await post('{"index": 902}');
+    const done = await request(t.app).get('/api/values/901');
+    expect(done.body.status).toBe('done');
+    expect(done.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const pending = await request(t.app).get('/api/values/902');
+    expect(pending.body.status).toBe('pending');
+    expect(pending.headers['cache-control']).toBe('no-store');
   });
 
   it('says in the message why a path has no resource', async () => {

@@ -25,6 +25,10 @@ export interface ValuesRoutesDeps {
 }
 
 const CURSOR = /^[1-9]\d{0,17}$/;
+/** The list and a pending value change at any moment: no cache keeps them. */
+const UNCACHEABLE = 'no-store';
+/** A computed value is F(n), the same forever: any cache may keep it, and need not ask again. */
+const FOREVER = 'public, max-age=31536000, immutable';
 const INDEX_PARAM = /^\d{1,9}$/;
 
 function toListItem(row: SubmissionRow): ValueListItem {
@@ -82,6 +86,7 @@ export function valuesRoutes({ store, queue, maxIndex }: ValuesRoutesDeps): Rout
     const rows = await store.listSubmissions(limit + 1, cursorOf(req.query.cursor));
     const items = rows.slice(0, limit).map(toListItem);
     const page: ValueList = { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+    res.setHeader('Cache-Control', UNCACHEABLE);
     res.json(page);
   });
 
@@ -102,6 +107,7 @@ export function valuesRoutes({ store, queue, maxIndex }: ValuesRoutesDeps): Rout
             computedAt: found.computedAt.toISOString(),
             computeMs: found.computeMs,
           };
+    res.setHeader('Cache-Control', detail.status === 'done' ? FOREVER : UNCACHEABLE);
     res.json(detail);
   });
 
