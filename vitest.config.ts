@@ -63,6 +63,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'hostile',
+          include: ['tests/hostile/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'native',
           include: ['tests/native/**/*.test.ts'],
           testTimeout: 300_000,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../../contract/src/jobs.js';
 import { loadConfig as loadServerConfig } from '../../server/src/config.js';
@@ -19,7 +20,7 @@ import {
   type Container,
   type Probe,
 } from './manifests.js';
-import { deployables, type Deployable } from './render.js';
+import { deployables, REPO, type Deployable } from './render.js';
 
 const all = deployables();
 
@@ -487,9 +488,24 @@ describe('overlays/eks', () => {
     });
   });
 
-  it('nlb-tls adds HTTPS on 443 with an ACM certificate, forwarding plain HTTP to the edge', () => {
-    const edge = find('eks + nlb-tls').named('Service', 'edge')!;
-    expect((edge.spec as { ports: unknown[] }).ports).toEqual(expect.arrayContaining([{ name: 'https', port: 443, targetPort: 'http' }]));
+  it('nlb-tls adds HTTPS on 443 with an ACM certificate, forwarding plain HTTP to the edge, and sends port 80 to its HTTPS redirect', () => {
+    const tls = find('eks + nlb-tls');
+    const edge = tls.named('Service', 'edge')!;
+    expect((edge.spec as { ports: unknown[] }).ports).toEqual([
+      { name: 'http', port: 80, targetPort: 'https-redirect' },
+      { name: 'https', port: 443, targetPort: 'http' },
+    ]);
+    // The redirect's port is the one the edge image's template listens on (nginx/templates), open as 80 is.
+    const template = readFileSync(join(REPO, 'nginx/templates/default.conf.template'), 'utf8');
+    expect(template).toMatch(/server \{\s+listen 8080;\s+return 308 https:\/\/\$host\$request_uri;\s+\}/);
+    const pod = (tls.named('Deployment', 'edge')!.spec as { template: { spec: { containers: Array<{ name: string; ports: unknown[] }> } } })
+      .template.spec;
+    expect(pod.containers.find((container) => container.name === 'edge')!.ports).toContainEqual({ name: 'https-redirect', containerPort: 8080 });
+    const policy = tls.named('NetworkPolicy', 'edge')!.spec as { ingress: Array<{ ports: unknown[] }> };
+    expect(policy.ingress[0]!.ports).toEqual([
+      { protocol: 'TCP', port: 80 },
+      { protocol: 'TCP', port: 8080 },
+    ]);
     expect(edge.metadata.annotations!['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toMatch(/^arn:aws:acm:/);
     expect(edge.metadata.annotations!['service.beta.kubernetes.io/aws-load-balancer-ssl-ports']).toBe('443');
   });

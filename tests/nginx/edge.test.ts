@@ -1,8 +1,20 @@
-import { rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { readFile, rm } from 'node:fs/promises';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { EDGE_ERROR_CASES } from './edge-errors.js';
-import { checkConfig, clientLayout, edgeLayout, hasNginx, NGINX_MISSING_HELP, runNginx, type RunningNginx } from './nginx.js';
+import {
+  checkConfig,
+  clientLayout,
+  edgeLayout,
+  edgeRealIpConfig,
+  hasNginx,
+  NGINX_MISSING_HELP,
+  runNginx,
+  type RunningNginx,
+} from './nginx.js';
 import { rawRequest } from '../support/raw-http.js';
 
 /**
@@ -83,10 +95,124 @@ describe('the edge, run with its API and client unreachable', () => {
     }
   });
 
+  it('sends Strict-Transport-Security with its own errors too, as the API and the client do (browsers keep it only over HTTPS)', async () => {
+    const refused = await rawRequest(port, `TRACE /api/values HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+    const unreachable = await rawRequest(port, `GET /api/values HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+    for (const response of [refused, unreachable]) {
+      expect(response.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    }
+  });
+
   it('keeps a HEAD answer bodiless', async () => {
     const response = await rawRequest(port, `HEAD /api/values/%E0%A4%A HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
     expect(response.status).toBe(400);
     expect(response.headers['content-type']).toBe('application/json');
     expect(response.body).toBe('');
+  });
+});
+
+describe('REAL_IP_FROM (nginx/entrypoint/10-edge-client-address.envsh)', () => {
+  it('trusts nobody when unset or empty, and each address or CIDR given otherwise', () => {
+    expect(edgeRealIpConfig(undefined)).toBe('');
+    expect(edgeRealIpConfig('  ')).toBe('');
+    expect(edgeRealIpConfig('10.0.0.0/16  fd00::/8')).toBe(
+      'set_real_ip_from 10.0.0.0/16; set_real_ip_from fd00::/8; real_ip_header X-Forwarded-For; real_ip_recursive on;',
+    );
+  });
+
+  it.each([['*'], ['10.0.0.0/8;include /etc/passwd'], ['10.0.0.0/8,10.1.0.0/16']])('refuses %s, naming the variable', (value) => {
+    expect(() => edgeRealIpConfig(value)).toThrow(/^10-edge-client-address\.envsh: REAL_IP_FROM: ".*" is not an IP address or CIDR/);
+  });
+});
+
+/** An upstream that answers every request with the headers it received, as JSON. */
+async function headerEcho(): Promise<{ server: Server; host: string }> {
+  const server = createServer((req, res) => {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(req.headers));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** GET through the edge from a chosen loopback address; resolves to the headers the upstream received. */
+function upstreamHeaders(port: number, from: string, headers: Record<string, string>): Promise<IncomingHttpHeaders> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/api/values', localAddress: from, agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as IncomingHttpHeaders) : reject(new Error(`${res.statusCode}: ${body}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the client address the edge gives the API', () => {
+  const balancer = '127.0.0.3';
+  let echo: { server: Server; host: string };
+  let port: number;
+  let prefix: string;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    echo = await headerEcho();
+    port = await freePort();
+    const layout = await edgeLayout({ templates: 'templates', port, serverUpstream: echo.host, clientUpstream: echo.host, realIpFrom: balancer });
+    prefix = layout.prefix;
+    nginx = await runNginx(layout, port);
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    echo?.server.close();
+    await rm(prefix, { recursive: true, force: true });
+  });
+
+  it("is the connection's, in an X-Forwarded-For of its own: whatever the client wrote there is dropped", async () => {
+    const received = await upstreamHeaders(port, '127.0.0.8', { 'X-Forwarded-For': '198.51.100.1, 203.0.113.2' });
+    expect(received['x-forwarded-for']).toBe('127.0.0.8');
+    const log = await readFile(`${prefix}/access.log`, 'utf8');
+    expect(log).toMatch(/^127\.0\.0\.8 /m);
+    expect(log).not.toMatch(/198\.51\.100\.1|203\.0\.113\.2/);
+  });
+
+  it('is the one a balancer in REAL_IP_FROM names: the rightmost address it did not add itself', async () => {
+    const received = await upstreamHeaders(port, balancer, { 'X-Forwarded-For': '198.51.100.1, 192.0.2.44' });
+    expect(received['x-forwarded-for']).toBe('192.0.2.44');
+  });
+});
+
+describe('the HTTPS redirect (kustomize/components/nlb-tls sends port 80 there)', () => {
+  let port: number;
+  let prefix: string;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    port = await freePort();
+    const layout = await edgeLayout({
+      templates: 'templates',
+      port: await freePort(),
+      redirectPort: port,
+      serverUpstream: `127.0.0.1:${await freePort()}`,
+      clientUpstream: `127.0.0.1:${await freePort()}`,
+    });
+    prefix = layout.prefix;
+    nginx = await runNginx(layout, port);
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await rm(prefix, { recursive: true, force: true });
+  });
+
+  it('sends every request to the same URL over HTTPS, keeping the method (308)', async () => {
+    for (const method of ['GET', 'POST']) {
+      const response = await rawRequest(port, `${method} /values/10?x=1 HTTP/1.1\r\nHost: fib.example.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      expect(response.status).toBe(308);
+      expect(response.headers.location).toBe('https://fib.example.com/values/10?x=1');
+    }
   });
 });

@@ -55,6 +55,11 @@ export interface EdgeOptions {
   realIpFrom?: string;
   /** Where the production template's HTTPS redirect (its `listen 8080`) listens; a free port if not given. */
   redirectPort?: number;
+  /**
+   * In place of nginx.conf's `worker_processes auto`: 1 is the case its worker_connections are sized for,
+   * every connection on one worker.
+   */
+  workerProcesses?: number;
 }
 
 /**
@@ -105,6 +110,7 @@ export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
     .replace('/var/log/nginx/error.log', 'stderr')
     .replace('/var/log/nginx/access.log', `${prefix}/access.log`)
     .replace('/var/run/nginx.pid', `${prefix}/nginx.pid`)
+    .replace(/^worker_processes auto;$/m, `worker_processes ${options.workerProcesses ?? 'auto'};`)
     .replace(
       /^http \{$/m,
       `http {\n  client_body_temp_path ${prefix}/tmp/client_body;\n  proxy_temp_path ${prefix}/tmp/proxy;\n` +
@@ -182,7 +188,11 @@ export async function runNginx(layout: NginxLayout, port: number): Promise<Runni
     output: () => output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
+      // A graceful stop waits for every connection; one a failed test left open (an event stream) would
+      // hold it for an hour, so it becomes a fast one after a while.
+      const fast = setTimeout(() => child.kill('SIGTERM'), 5_000);
       await exited;
+      clearTimeout(fast);
     },
   };
 }
