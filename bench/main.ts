@@ -17,6 +17,7 @@ import { perRequestBudget } from './budget.js';
 import { compute } from './compute.js';
 import { machineLoad } from './cpu.js';
 import { developerLoop } from './dev-loop.js';
+import { edgeStreams } from './edge-streams.js';
 import { footprint } from './footprint.js';
 import { indexesFrom } from './http-load.js';
 import { visibleLatency } from './latency.js';
@@ -43,6 +44,7 @@ const settings = smoke
       latency: { samples: 20, warmUpPosts: 200 },
       listing: { sizes: [2_000, 10_000] as [number, number], seconds: 0.5 },
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
+      edgeStreams: { visitors: 10 },
     }
   : {
       writePath: { seconds: 4, rounds: 3 },
@@ -51,6 +53,7 @@ const settings = smoke
       latency: { samples: 200, warmUpPosts: 2_000 },
       listing: { sizes: [10_000, 1_000_000] as [number, number], seconds: 5 },
       compute: { sizes: [10_000, 100_000, 500_000, 1_000_000, 2_000_000], parallel: 6 },
+      edgeStreams: { visitors: 100 },
     };
 
 const results: Record<string, unknown> = {
@@ -109,7 +112,7 @@ console.log(`fibstack bench (${command}); temporary data in ${dataDir}`);
 
 try {
   const nextIndex = indexesFrom(1_000_000);
-  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'latency', 'listing'].some(wanted);
+  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'latency', 'listing', 'edge-streams'].some(wanted);
   if (needsStack) {
     // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job.
     bench = await startBenchStack(dataDir, { MAX_INDEX: '10000000' });
@@ -124,6 +127,7 @@ try {
     await phase('pipeline', 300_000, () => pipeline(stack, { ...settings.pipeline, storeTimeoutMs: 60_000 }));
     await phase('latency', 120_000, () => visibleLatency(stack, { ...settings.latency, perSampleTimeoutMs: 5_000 }));
     await phase('listing', 300_000, () => listing(stack, settings.listing));
+    await phase('edge-streams', 180_000, () => edgeStreams(stack, settings.edgeStreams));
     await bench.close();
     bench = undefined;
   }

@@ -46,6 +46,7 @@ export function printReport(results: Results): void {
   section('4. submit → visible (idle system)', results.latency);
   section('5. listing GET /api/values?limit=50', results.listing, { rows: (value) => value.rows as Row[] });
   section('6. compute', results.compute);
+  section('6b. the edge full of event streams (nginx as shipped, one worker)', results['edge-streams']);
   if (results['dev-loop']) section('7. developer loop (Docker)', results['dev-loop']);
   console.log(`\nevery figure: ${RESULTS_FILE}`);
 }

@@ -10,13 +10,23 @@ import { allComputed, compose, docker, eventually, provisionBaseImages, type Com
 
 const BASE = 'http://127.0.0.1:3050';
 const PORT = 3050;
-const project: ComposeProject = { name: 'fibstack-test', files: ['docker-compose.yml'] };
+/**
+ * The test stands where a load balancer would, in front of the edge: REAL_IP_FROM trusts the address its
+ * requests reach nginx from (Docker's port proxy, on one of Docker's private networks), so the
+ * X-Forwarded-For it sends names the client, as a balancer's would.
+ */
+const project: ComposeProject = {
+  name: 'fibstack-test',
+  files: ['docker-compose.yml'],
+  env: { REAL_IP_FROM: '172.16.0.0/12 192.168.0.0/16 10.0.0.0/8' },
+};
 const timings: Record<string, number> = {};
 
 /**
  * The API limits each client address (600 a minute in compose). The edge takes the client address from
- * X-Forwarded-For when the hop is private, as Docker's port proxy is; so a test that sends many requests
- * names a client of its own (documentation addresses, RFC 5737: only a header, nothing is sent there).
+ * X-Forwarded-For when the hop is a balancer in REAL_IP_FROM, as this test is (above); so a test that sends
+ * many requests names a client of its own (documentation addresses, RFC 5737: only a header, nothing is
+ * sent there).
  */
 function clientAddress(n: number): string {
   return `198.51.100.${n}`;
@@ -98,6 +108,7 @@ describe('docker-compose.yml', () => {
     const index = await fetch(`${BASE}/`);
     expect(index.headers.get('cache-control')).toBe('no-cache');
     expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(index.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
     const asset = /\/assets\/[^"]+\.js/.exec(await index.text())![0];
     const response = await fetch(`${BASE}${asset}`);
     expect(response.status).toBe(200);
@@ -155,7 +166,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('limits each client by its X-Forwarded-For address (TRUST_PROXY), and only that client', async () => {
+  it('limits each client by the X-Forwarded-For address of a trusted balancer (REAL_IP_FROM, TRUST_PROXY), and only that client', async () => {
     const limited = clientAddress(10);
     const statuses: number[] = [];
     let refused: Response | undefined;

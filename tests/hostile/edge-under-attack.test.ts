@@ -1,12 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
-import { edgeLayout, runNginx, type NginxLayout, type RunningNginx } from '../nginx/nginx.js';
-import { openStream, percentile, send, type Answer, type HeldStream } from './from-address.js';
+import { edgeLayout, edgeStreamLimit, runNginx, type NginxLayout, type RunningNginx } from '../nginx/nginx.js';
+import { percentile } from '../../bench/stats.js';
+import { openStream, send, type Answer, type HeldStream } from './from-address.js';
 
 /**
  * A hostile client against the edge as shipped (nginx/conf and nginx/templates, run by the real nginx)
@@ -19,18 +19,9 @@ import { openStream, percentile, send, type Answer, type HeldStream } from './fr
  * The API caps streams itself too (per address and per process): where those are lower than the edge's,
  * this suite raises them, so that the edge's own limits are what it reaches.
  */
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const API_LIMIT_PER_MINUTE = 60;
 /** The one address whose X-Forwarded-For the edge believes (REAL_IP_FROM): a stand-in load balancer. */
 const BALANCER = '127.0.0.3';
-
-/** A limit as api-locations.conf writes it, so these tests follow the file rather than restate it. */
-async function edgeLimit(zone: string): Promise<number> {
-  const conf = await readFile(join(REPO_ROOT, 'nginx/conf/api-locations.conf'), 'utf8');
-  const found = new RegExp(`^\\s*limit_conn ${zone} (\\d+);`, 'm').exec(conf);
-  if (!found) throw new Error(`api-locations.conf: no "limit_conn ${zone} N;"`);
-  return Number(found[1]);
-}
 
 /** The edge's own 429 for event streams: JSON, with Retry-After, in the API's error shape. */
 function expectStreamRefusal(refused: HeldStream): void {
@@ -48,7 +39,11 @@ let port: number;
 const held: HeldStream[] = [];
 
 /** Opens `count` streams from `from` (in parallel, as a script would), keeping those the edge lets through. */
-async function openStreams(from: string, count: number, headers: (i: number) => Record<string, string> = () => ({})): Promise<HeldStream[]> {
+async function openStreams(
+  from: string,
+  count: number,
+  headers: (i: number) => Record<string, string> = () => ({}),
+): Promise<HeldStream[]> {
   const opened = await Promise.allSettled(Array.from({ length: count }, (_, i) => openStream(port, from, headers(i))));
   // Every stream that opened is closed after the test, even when another of the same batch failed.
   const streams = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
@@ -95,7 +90,7 @@ afterAll(async () => {
 
 describe('one client holding event streams', () => {
   it('gets its streams up to the per-address cap, the next one refused with a JSON 429, while another address gets its page, its submission and its stream', async () => {
-    const perClient = await edgeLimit('edge_streams_per_client');
+    const perClient = await edgeStreamLimit('edge_streams_per_client');
     const hostile = '127.0.0.1';
     const allowed = await openStreams(hostile, perClient);
     expect(allowed.map((stream) => stream.status)).toEqual(allowed.map(() => 200));
@@ -116,7 +111,7 @@ describe('one client holding event streams', () => {
   });
 
   it('cannot pass for other clients with X-Forwarded-For: its streams and its requests count as its own', async () => {
-    const perClient = await edgeLimit('edge_streams_per_client');
+    const perClient = await edgeStreamLimit('edge_streams_per_client');
     const hostile = '127.0.0.4';
     const forged = (i: number) => ({ 'X-Forwarded-For': `198.51.100.${i}` });
     const streams = await openStreams(hostile, perClient + 1, forged);
@@ -130,7 +125,9 @@ describe('one client holding event streams', () => {
     }
     expect(answers.slice(0, API_LIMIT_PER_MINUTE).map((answer) => answer.status)).toEqual(answers.slice(1).map(() => 200));
     expect(answers.at(-1)!.status).toBe(429);
-    expect(JSON.parse(answers.at(-1)!.body)).toMatchObject({ error: { code: 'rate_limited', message: expect.stringContaining('a minute') } });
+    expect(JSON.parse(answers.at(-1)!.body)).toMatchObject({
+      error: { code: 'rate_limited', message: expect.stringContaining('a minute') },
+    });
 
     // Nor do the forged addresses reach the edge's log.
     const log = await readFile(join(layout.prefix, 'access.log'), 'utf8');
@@ -176,8 +173,8 @@ describe("the edge's floor under the API's rate limit", () => {
 
 describe('an edge full of event streams', () => {
   it('holds its total of streams, refuses the next with a JSON 429, and still serves a new visitor', async () => {
-    const perClient = await edgeLimit('edge_streams_per_client');
-    const total = await edgeLimit('edge_streams_total');
+    const perClient = await edgeStreamLimit('edge_streams_per_client');
+    const total = await edgeStreamLimit('edge_streams_total');
     // As many clients as it takes, each with all the streams it may hold, opened a client at a time.
     for (let client = 0; held.length < total; client++) {
       const streams = await openStreams(`127.0.1.${client + 1}`, Math.min(perClient, total - held.length));

@@ -68,7 +68,14 @@ export function openStream(port: number, from: string, headers: Record<string, s
   const startedAt = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, localAddress: from, path: '/api/events', agent: false, headers: { Accept: 'text/event-stream', ...headers } },
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress: from,
+        path: '/api/events',
+        agent: false,
+        headers: { Accept: 'text/event-stream', ...headers },
+      },
       (res) => {
         const ms = performance.now() - startedAt;
         // Held open from here on: quiet between the API's pings is no failure.
@@ -92,7 +99,10 @@ export function openStream(port: number, from: string, headers: Record<string, s
           ms,
           waitFor: (text, timeoutMs) =>
             new Promise((done, fail) => {
-              const timer = setTimeout(() => settle(() => fail(new Error(`the stream did not carry ${text} within ${timeoutMs} ms`))), timeoutMs);
+              const timer = setTimeout(
+                () => settle(() => fail(new Error(`the stream did not carry ${text} within ${timeoutMs} ms`))),
+                timeoutMs,
+              );
               const settle = (then: () => void) => {
                 clearTimeout(timer);
                 waiting.delete(check);
@@ -115,10 +125,4 @@ export function openStream(port: number, from: string, headers: Record<string, s
     req.on('error', reject);
     req.end();
   });
-}
-
-/** The p-th percentile (0–100) of `values`, nearest rank. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }

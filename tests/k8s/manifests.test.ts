@@ -500,7 +500,10 @@ describe('overlays/eks', () => {
     expect(template).toMatch(/server \{\s+listen 8080;\s+return 308 https:\/\/\$host\$request_uri;\s+\}/);
     const pod = (tls.named('Deployment', 'edge')!.spec as { template: { spec: { containers: Array<{ name: string; ports: unknown[] }> } } })
       .template.spec;
-    expect(pod.containers.find((container) => container.name === 'edge')!.ports).toContainEqual({ name: 'https-redirect', containerPort: 8080 });
+    expect(pod.containers.find((container) => container.name === 'edge')!.ports).toContainEqual({
+      name: 'https-redirect',
+      containerPort: 8080,
+    });
     const policy = tls.named('NetworkPolicy', 'edge')!.spec as { ingress: Array<{ ports: unknown[] }> };
     expect(policy.ingress[0]!.ports).toEqual([
       { protocol: 'TCP', port: 80 },

@@ -143,7 +143,9 @@ function upstreamHeaders(port: number, from: string, headers: Record<string, str
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as IncomingHttpHeaders) : reject(new Error(`${res.statusCode}: ${body}`))));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(JSON.parse(body) as IncomingHttpHeaders) : reject(new Error(`${res.statusCode}: ${body}`)),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -160,7 +162,13 @@ describe('the client address the edge gives the API', () => {
   beforeAll(async () => {
     echo = await headerEcho();
     port = await freePort();
-    const layout = await edgeLayout({ templates: 'templates', port, serverUpstream: echo.host, clientUpstream: echo.host, realIpFrom: balancer });
+    const layout = await edgeLayout({
+      templates: 'templates',
+      port,
+      serverUpstream: echo.host,
+      clientUpstream: echo.host,
+      realIpFrom: balancer,
+    });
     prefix = layout.prefix;
     nginx = await runNginx(layout, port);
   });
@@ -210,7 +218,10 @@ describe('the HTTPS redirect (kustomize/components/nlb-tls sends port 80 there)'
 
   it('sends every request to the same URL over HTTPS, keeping the method (308)', async () => {
     for (const method of ['GET', 'POST']) {
-      const response = await rawRequest(port, `${method} /values/10?x=1 HTTP/1.1\r\nHost: fib.example.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      const response = await rawRequest(
+        port,
+        `${method} /values/10?x=1 HTTP/1.1\r\nHost: fib.example.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
       expect(response.status).toBe(308);
       expect(response.headers.location).toBe('https://fib.example.com/values/10?x=1');
     }

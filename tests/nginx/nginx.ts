@@ -121,6 +121,14 @@ export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
   return { prefix, mainConf };
 }
 
+/** A `limit_conn` of nginx/conf/api-locations.conf, so tests and the benchmark follow the file rather than restate it. */
+export async function edgeStreamLimit(zone: 'edge_streams_per_client' | 'edge_streams_total'): Promise<number> {
+  const conf = await readFile(join(REPO_ROOT, 'nginx/conf/api-locations.conf'), 'utf8');
+  const found = new RegExp(`^\\s*limit_conn ${zone} (\\d+);`, 'm').exec(conf);
+  if (!found) throw new Error(`nginx/conf/api-locations.conf: no "limit_conn ${zone} N;"`);
+  return Number(found[1]);
+}
+
 /** The client image (client/Dockerfile): its own nginx.conf, default.conf and security-headers snippet. */
 export async function clientLayout(port: number): Promise<NginxLayout> {
   const prefix = await newPrefix('client');

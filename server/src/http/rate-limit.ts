@@ -54,7 +54,8 @@ class RedisOrLocalStore implements Store {
       return counted;
     } catch (error) {
       // Once per outage: the connection and /readyz report the outage itself.
-      if (!this.countingLocally) this.logger.warn({ err: error }, 'rate limiter: Redis cannot count; counting in this process until it can');
+      if (!this.countingLocally)
+        this.logger.warn({ err: error }, 'rate limiter: Redis cannot count; counting in this process until it can');
       this.countingLocally = true;
       return this.local.increment(key);
     }
