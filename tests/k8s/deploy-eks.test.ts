@@ -26,7 +26,7 @@ writeFileSync(
   `#!/bin/bash
 case "$1" in
   kustomize) echo "kubectl kustomize" >> "${log}"; exec "${REAL_KUBECTL}" "$@" ;;
-  apply) echo "kubectl $1 $2" >> "${log}"; cp "$3" "${applied}"; exit 0 ;;
+  apply) echo "kubectl $*" >> "${log}"; for arg; do [ -f "$arg" ] && cp "$arg" "${applied}"; done; [ -z "$APPLY_FAILS" ] ;;
 esac
 echo "kubectl $*" >> "${log}"
 case "$*" in
@@ -36,7 +36,8 @@ case "$*" in
   *"get secret fibstack-secrets -o jsonpath={.data.POSTGRES_PASSWORD}") [ -z "$NO_SECRET" ] && echo c2VjcmV0 ;;
   *"get secret fibstack-secrets -o jsonpath={.data."*) [ -z "$NO_SECRET" ] && [ -n "$EXTRA_KEYS" ] && echo dmFsdWU= ;;
   *"get configmap "*) [ -n "$EXTRA_KEYS" ] ;;
-  *"rollout status "*) for failing in $FAIL; do [[ "$*" == *"rollout status $failing "* ]] && { [ -f "${bin}/undone-\${failing//\\//-}" ] && exit 0; exit 1; }; done; exit 0 ;;
+  *"rollout status "*) for failing in $FAIL; do [[ "$*" == *"rollout status $failing "* ]] && { [ -f "${bin}/undone-\${failing//\\//-}" ] && exit 0; [ -n "$HANG" ] && sleep "\${ROLLOUT_TIMEOUT%s}"; exit 1; }; done; exit 0 ;;
+  *"get horizontalpodautoscaler "*) [[ " $CLUSTER_HPAS " == *" \${@: -1} "* ]] ;;
   *"rollout undo "*) touch "${bin}/undone-\${3//\\//-}" ;;
   *"rollout history "*) echo "REVISION  CHANGE-CAUSE"; seq "$REVISIONS" | sed 's/$/  <none>/' ;;
   *"jsonpath={.spec.type}") echo LoadBalancer ;;
@@ -67,6 +68,11 @@ function deploy(env: Record<string, string>) {
       NO_SECRET: '',
       EXTRA_KEYS: '',
       FAIL: '',
+      HANG: '',
+      APPLY_FAILS: '',
+      CLUSTER_HPAS: '',
+      ROLLOUT_TIMEOUT: '',
+      PROGRESS_INTERVAL: '',
       REVISIONS: '3',
       ...env,
     },
@@ -159,6 +165,9 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(status).toBe(1);
     expect(stderr).toContain('the manifests still hold placeholders');
     expect(stderr).toContain('REPLACE_ME.rds.amazonaws.com');
+    // The subnets of RDS and ElastiCache have no working-looking default: they must be filled in.
+    expect(stderr).toMatch(/POSTGRES_CIDR/);
+    expect(stderr).toMatch(/REDIS_CIDR/);
     expect(calls).toEqual(['kubectl kustomize']);
   });
 
@@ -223,6 +232,50 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(status).toBe(1);
     expect(calls.filter((call) => call.includes('rollout undo'))).toEqual([]);
     expect(stderr).toContain('deployment/server: no earlier release to roll back to');
+  });
+
+  it("waits for a stuck rollout printing progress, gives up within its timeout (under the 10 silent minutes a CI allows) and awaits the undo", () => {
+    const { status, stdout, stderr, calls } = deploy({ FAIL: 'deployment/worker', HANG: '1', ROLLOUT_TIMEOUT: '3s', PROGRESS_INTERVAL: '1' });
+    expect(status).toBe(1);
+    const progress = (stdout + stderr).split('\n').filter((line) => /still waiting for deployment\/worker/.test(line));
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    const afterApply = calls.slice(calls.findIndex((call) => call.startsWith('kubectl apply')) + 1);
+    expect(afterApply.slice(-3)).toEqual([
+      'kubectl -n fibstack rollout history deployment/worker',
+      'kubectl -n fibstack rollout undo deployment/worker',
+      'kubectl -n fibstack rollout status deployment/worker --timeout=3s',
+    ]);
+    expect(stderr).toContain('deployment/worker: rolled back to the previous release');
+    expect(stderr).toContain('failed: deployment/worker');
+  });
+
+  it('by default gives each rollout less than the 10 minutes a CI allows without output', () => {
+    const { calls } = deploy({});
+    const timeouts = calls.flatMap((call) => /--timeout=(\d+)([smh])/.exec(call) ?? []).length;
+    expect(timeouts).toBeGreaterThan(0);
+    for (const call of calls.filter((line) => line.includes('rollout status'))) {
+      const [, amount, unit] = /--timeout=(\d+)([smh])/.exec(call)!;
+      expect(Number(amount) * { s: 1, m: 60, h: 3600 }[unit as 's' | 'm' | 'h']!, call).toBeLessThan(600);
+    }
+  });
+
+  it('adding KEDA removes the CPU HPA it replaces before applying the ScaledObject, and prunes what a component no longer renders', () => {
+    const { status, calls } = deploy({ EKS_COMPONENTS: 'keda-autoscaling', CLUSTER_HPAS: 'server worker' });
+    expect(status).toBe(0);
+    const apply = calls.findIndex((call) => call.startsWith('kubectl apply'));
+    expect(calls.indexOf('kubectl -n fibstack delete horizontalpodautoscaler worker --ignore-not-found')).toBeGreaterThan(-1);
+    expect(calls.indexOf('kubectl -n fibstack delete horizontalpodautoscaler worker --ignore-not-found')).toBeLessThan(apply);
+    expect(calls.some((call) => call.includes('delete horizontalpodautoscaler server'))).toBe(false);
+    expect(calls[apply]).toMatch(/--prune -l app.kubernetes.io\/part-of=fibstack/);
+    for (const kind of ['autoscaling/v2/HorizontalPodAutoscaler', 'keda.sh/v1alpha1/ScaledObject', 'networking.k8s.io/v1/NetworkPolicy'])
+      expect(calls[apply]).toContain(`--prune-allowlist=${kind}`);
+  });
+
+  it('when the apply fails part-way, still waits for the rollouts it started and rolls back, then fails', () => {
+    const { status, stderr, calls } = deploy({ APPLY_FAILS: '1', FAIL: 'deployment/server' });
+    expect(status).toBe(1);
+    expect(calls).toContain('kubectl -n fibstack rollout undo deployment/server');
+    expect(stderr).toContain('kubectl apply failed');
   });
 
   it('refuses to run without its settings', () => {

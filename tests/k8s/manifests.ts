@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from './kubernetes-schema.js';
@@ -10,13 +11,13 @@ export interface Manifest {
   object: KubeObject;
 }
 
-/** Every object in k8s/, in the order `kubectl apply -f k8s` applies them (file name order). */
-export function loadManifests(): Manifest[] {
-  return readdirSync(K8S_DIR)
+/** Every object in k8s/ (or a copy of it), in the order `kubectl apply -f k8s` applies them (file name order). */
+export function loadManifests(dir = K8S_DIR): Manifest[] {
+  return readdirSync(dir)
     .filter((file) => /\.ya?ml$/.test(file))
     .sort()
     .flatMap((file) =>
-      parseAllDocuments(readFileSync(`${K8S_DIR}${file}`, 'utf8'))
+      parseAllDocuments(readFileSync(join(dir, file), 'utf8'))
         .map((document) => document.toJS() as KubeObject | null)
         .filter((object): object is KubeObject => object !== null)
         .map((object) => ({ file, object })),

@@ -96,6 +96,16 @@ export function render(variant: Variant): KubeObject[] {
   }
 }
 
+/** The reason kustomize gives for refusing `variant`; fails when it renders. */
+export function renderRefusal(variant: Variant): string {
+  try {
+    render(variant);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`${JSON.stringify(variant)} rendered, but should have been refused`);
+}
+
 /** A way to deploy the manifests, and the objects it sends to the API server. */
 export interface Deployable {
   name: string;

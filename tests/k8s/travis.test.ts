@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 interface Job {
   stage: string;
+  name?: string;
+  if?: string;
   script: string[];
   deploy?: Array<Record<string, unknown> & { provider: string; on: Record<string, string> }>;
 }
@@ -184,5 +186,17 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
       script: 'IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks',
       on: { branch: 'main', condition: '-n "$EKS_CLUSTER"' },
     });
+  });
+
+  it('deploys to EKS in a job of its own: independent of Elastic Beanstalk, skipped without a cluster, bounded in time', () => {
+    const deploys = travis.jobs.include.filter((candidate) => candidate.stage === 'deploy');
+    const eks = deploys.filter((candidate) => JSON.stringify(candidate).includes('scripts/deploy-eks'));
+    expect(eks).toHaveLength(1);
+    expect(JSON.stringify(eks[0])).not.toContain('elasticbeanstalk');
+    expect(eks[0]!.if).toBe('env(EKS_CLUSTER) IS present');
+    expect(eks[0]!.script).toEqual(['IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks']);
+    const eb = deploys.filter((candidate) => JSON.stringify(candidate).includes('elasticbeanstalk'));
+    expect(eb).toHaveLength(1);
+    expect(JSON.stringify(eb[0])).not.toContain('deploy-eks');
   });
 });
