@@ -85,15 +85,21 @@ describe('k8s/ on EKS: images, pointed at your registry in one step (scripts/set
     expect(text.match(/image: acme\/fibstack-(server|worker|client|nginx):def456$/gm)).toHaveLength(6);
   });
 
-  it('writes a digest instead of a tag the same way (name@sha256:…)', () => {
-    const digest = `sha256:${'a'.repeat(64)}`;
-    const run = setImages('acme', digest);
+  it('writes digests instead of tags the same way, one per image (name@sha256:…, as a release records them)', () => {
+    const services = ['server', 'worker', 'client', 'nginx'];
+    const digest = (service: string) => `sha256:${service[0]!.repeat(64).replace(/[^a-f0-9]/g, 'f')}`;
+    const run = setImages(...services.map((service) => `fibstack-${service}=acme/fibstack-${service}@${digest(service)}`));
     expect(run.status, run.stderr).toBe(0);
-    for (const image of ownImages(run.objects)) expect(image).toMatch(new RegExp(`^acme/fibstack-(server|worker|client|nginx)@${digest}$`));
+    for (const image of ownImages(run.objects)) {
+      const service = /fibstack-(\w+)@/.exec(image)![1]!;
+      expect(image).toBe(`acme/fibstack-${service}@${digest(service)}`);
+    }
+    // One digest for all four images cannot be right: refused.
+    expect(setImages('acme', digest('server')).status).not.toBe(0);
   });
 
   it('refuses what is not a registry, a tag or a digest, and changes nothing', () => {
-    for (const args of [[], ['acme'], ['acme', 'bad tag'], ['acme', 'sha256:123'], ['Bad Registry', 'v1'], ['acme', 'v1', 'extra']]) {
+    for (const args of [[], ['acme'], ['acme', 'bad tag'], ['acme', 'sha256:123'], ['Bad Registry', 'v1'], ['acme', 'v1', 'extra'], ['fibstack-db=acme/db:1'], ['fibstack-server=acme/fibstack-server@sha256:12']]) {
       const run = setImages(...args);
       expect(run.status, args.join(' ')).not.toBe(0);
       expect(run.stderr).toMatch(/set-images: /);

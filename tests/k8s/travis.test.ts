@@ -161,9 +161,12 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     expect(travis.stages[1]).toEqual({ name: 'deploy', if: 'branch = main AND type = push' });
     expect(JSON.stringify(travis)).not.toContain('before_deploy');
     expect(travis.jobs.include.filter((candidate) => candidate.deploy).map((candidate) => candidate.stage)).toEqual(['deploy']);
+    expect(travis.jobs.include.filter((candidate) => JSON.stringify(candidate).includes('deploy-eks')).map((job) => job.stage)).toEqual([
+      'deploy',
+    ]);
   });
 
-  it('deploys the pushed images: the Elastic Beanstalk bundle for the commit, then EKS when a cluster is configured', () => {
+  it('deploys the pushed images: the Elastic Beanstalk bundle for the commit', () => {
     expect(job('deploy').script).toEqual(['DOCKER_ID="${ECR_REGISTRY:-$DOCKER_ID}" scripts/eb-bundle dist/eb-bundle.zip']);
     expect(globalEnv.IMAGE_TAG).toBe('$TRAVIS_COMMIT');
     const eb = job('deploy').deploy!.find((step) => step.provider === 'elasticbeanstalk')!;
@@ -179,12 +182,6 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
       wait_until_deployed: true,
       cleanup: false,
       on: { branch: 'main' },
-    });
-    const eks = job('deploy').deploy!.find((step) => step.provider === 'script')!;
-    expect(eks).toMatchObject({
-      edge: true,
-      script: 'IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks',
-      on: { branch: 'main', condition: '-n "$EKS_CLUSTER"' },
     });
   });
 
