@@ -65,11 +65,16 @@ function flowsOf({ objects, variant }: Deployable) {
       const containers = containersOf(pod.template);
       for (const container of containers) {
         const env = containerEnv(container, configMaps, CREATED_BY_HAND.secrets, containers);
-        for (const [host, port] of [
-          ['PGHOST', 'PGPORT'],
-          ['REDIS_HOST', 'REDIS_PORT'],
+        for (const [host, port, store] of [
+          ['PGHOST', 'PGPORT', 'postgres'],
+          ['REDIS_HOST', 'REDIS_PORT', 'redis'],
         ] as const) {
           if (!env[host] || (host === 'PGHOST' && env.DATABASE_URL) || (host === 'REDIS_HOST' && env.REDIS_URL)) continue;
+          // A host that is no Service here is the managed service's endpoint.
+          if (!objects.some((object) => object.kind === 'Service' && object.metadata.name === env[host])) {
+            flows.add(`${pod.name} → managed ${store}:${env[port]}`);
+            continue;
+          }
           const to = target(env[host], Number(env[port]));
           flows.add(`${pod.name} → ${to.pod}:${to.port}`);
         }

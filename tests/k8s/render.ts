@@ -143,31 +143,42 @@ export interface Deployable {
   objects: KubeObject[];
 }
 
-/** The plain base as `kubectl apply -f k8s` reads it, then every overlay and every component in use. */
+/**
+ * The plain base as `kubectl apply -f k8s` reads it, then every overlay and every component in use, with
+ * the operator's values in place of the REPLACE_ME placeholders (as deployed). Every combination of
+ * them is rendered and checked by tests/k8s/combinations.test.ts.
+ */
 export function deployables(): Deployable[] {
   const variants: Array<[string, Variant]> = [
     ['kustomize base (kubectl apply -k k8s)', { overlay: 'base' }],
+    ['overlays/local', { overlay: 'local' }],
     ['overlays/eks', { overlay: 'eks' }],
     ['overlays/eks-managed-data', { overlay: 'eks-managed-data' }],
     ['eks + keda-autoscaling', { overlay: 'eks', components: ['keda-autoscaling'] }],
-    ['eks + gateway-api', { overlay: 'eks', components: ['gateway-api'] }],
+    ['eks + gateway-api + gateway-api-aws', { overlay: 'eks', components: ['gateway-api', 'gateway-api-aws'] }],
+    ['local + gateway-api', { overlay: 'local', components: ['gateway-api'] }],
     ['eks + nlb-tls', { overlay: 'eks', components: ['nlb-tls'] }],
     ['eks-managed-data + gateway-api', { overlay: 'eks-managed-data', components: ['gateway-api'] }],
+    ['eks-managed-data + keda-autoscaling', { overlay: 'eks-managed-data', components: ['keda-autoscaling'] }],
     ['kustomize base + observability', { overlay: 'base', components: ['observability'] }],
     ['eks + observability', { overlay: 'eks', components: ['observability'] }],
     ['eks + bull-board', { overlay: 'eks', components: ['bull-board'] }],
   ];
   return [
     { name: 'k8s/ (kubectl apply -f k8s)', objects: loadManifests().map(({ object }) => object) },
-    ...variants.map(([name, variant]) => ({ name, variant, objects: render(variant) })),
+    ...variants.map(([name, variant]) => ({ name, variant, objects: render({ ...variant, filledIn: true }) })),
   ];
 }
 
-/** The overlay's local-config ConfigMap `managed-data`, which kustomize reads and drops from its output. */
+/**
+ * The overlay's local-config ConfigMap `managed-data`, which kustomize reads and drops from its output,
+ * with the operator's values (OPERATOR_VALUES) in place of its placeholders.
+ */
 export function managedDataFacts(overlay: string): Record<string, string> | undefined {
   try {
     const [object] = parseObjects(readFileSync(join(overlayDir(overlay), 'managed-data.yaml'), 'utf8'));
-    return object?.data as Record<string, string>;
+    const data = object?.data as Record<string, string>;
+    return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, OPERATOR_VALUES[value] ?? value]));
   } catch {
     return undefined;
   }
