@@ -41,15 +41,16 @@ const configText = readFileSync(join(REPO, 'eks/cluster.yaml'), 'utf8');
 const config = parse(configText) as ClusterConfig;
 const snapshots = JSON.parse(readFileSync(join(REPO, 'eks/backup-snapshots.json'), 'utf8')) as {
   TargetTags: Array<{ Key: string; Value: string }>;
-  Schedules: Array<{ CreateRule: { Interval: number; IntervalUnit: string; Times: string[] }; RetainRule: { Interval: number; IntervalUnit: string } }>;
+  Schedules: Array<{
+    CreateRule: { Interval: number; IntervalUnit: string; Times: string[] };
+    RetainRule: { Interval: number; IntervalUnit: string };
+  }>;
 };
 const ajv = new Ajv({ allErrors: true });
 const validateCluster = ajv.compile(EKSCTL_CLUSTER_CONFIG_SCHEMA);
 const validateSnapshots = ajv.compile(DLM_POLICY_DETAILS_SCHEMA);
 const errors = (validate: typeof validateCluster, value: unknown) =>
-  validate(value)
-    ? []
-    : (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`);
+  validate(value) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`);
 const addon = (name: string) => config.addons.find((candidate) => candidate.name === name);
 
 describe('eks/cluster.yaml, against eksctl’s ClusterConfig schema', () => {
@@ -148,8 +149,14 @@ describe('eks/backup-snapshots.json: the backup volume copied off the cluster', 
   });
 
   it.each([
-    ['a retention unit DLM lacks', { ...snapshots, Schedules: [{ ...snapshots.Schedules[0], RetainRule: { Interval: 14, IntervalUnit: 'HOURS' } }] }],
-    ['a time DLM cannot read', { ...snapshots, Schedules: [{ ...snapshots.Schedules[0], CreateRule: { Interval: 24, IntervalUnit: 'HOURS', Times: ['4:45'] } }] }],
+    [
+      'a retention unit DLM lacks',
+      { ...snapshots, Schedules: [{ ...snapshots.Schedules[0], RetainRule: { Interval: 14, IntervalUnit: 'HOURS' } }] },
+    ],
+    [
+      'a time DLM cannot read',
+      { ...snapshots, Schedules: [{ ...snapshots.Schedules[0], CreateRule: { Interval: 24, IntervalUnit: 'HOURS', Times: ['4:45'] } }] },
+    ],
     ['an unknown field', { ...snapshots, TargetTag: [] }],
   ])('refuses %s (the check can fail)', (_case, broken) => {
     expect(errors(validateSnapshots, broken)).not.toEqual([]);

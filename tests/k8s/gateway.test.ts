@@ -14,7 +14,10 @@ describe('gateway-api with the AWS Load Balancer Controller (gateway-api-aws)', 
 
   it('the GatewayClass is the controller’s ALB class; the Gateway is internet-facing through a LoadBalancerConfiguration', () => {
     const [gateway] = named(objects, 'Gateway');
-    const spec = gateway!.spec as { gatewayClassName: string; infrastructure?: { parametersRef?: { group: string; kind: string; name: string } } };
+    const spec = gateway!.spec as {
+      gatewayClassName: string;
+      infrastructure?: { parametersRef?: { group: string; kind: string; name: string } };
+    };
     const [gatewayClass] = named(objects, 'GatewayClass', spec.gatewayClassName);
     expect(gatewayClass?.spec).toMatchObject({ controllerName: 'gateway.k8s.aws/alb' });
     expect(spec.infrastructure?.parametersRef).toMatchObject({ group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' });

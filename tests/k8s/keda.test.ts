@@ -34,8 +34,11 @@ describe.each<Variant>([
   });
 
   it('authenticates with the password the worker uses, and speaks TLS exactly when the worker does', () => {
-    const auth = objects.find((object) => object.kind === 'TriggerAuthentication' && object.metadata.name === trigger.authenticationRef?.name);
-    const refs = (auth?.spec as { secretTargetRef?: Array<{ parameter: string; name: string; key: string }> } | undefined)?.secretTargetRef ?? [];
+    const auth = objects.find(
+      (object) => object.kind === 'TriggerAuthentication' && object.metadata.name === trigger.authenticationRef?.name,
+    );
+    const refs =
+      (auth?.spec as { secretTargetRef?: Array<{ parameter: string; name: string; key: string }> } | undefined)?.secretTargetRef ?? [];
     const password = refs.find((ref) => ref.parameter === 'password');
     expect(password).toBeDefined();
     const secretValue = CREATED_BY_HAND.secrets[password!.name]![password!.key];

@@ -84,10 +84,14 @@ const ajv = new Ajv({ allErrors: true });
 
 function awsLoadBalancerControllerErrors(object: KubeObject): string[] {
   const schema = AWS_LOAD_BALANCER_CONTROLLER_SCHEMAS[object.kind];
-  if (object.apiVersion !== 'gateway.k8s.aws/v1' || !schema) return [`${object.apiVersion} ${object.kind} is not a kind of the AWS Load Balancer Controller`];
+  if (object.apiVersion !== 'gateway.k8s.aws/v1' || !schema)
+    return [`${object.apiVersion} ${object.kind} is not a kind of the AWS Load Balancer Controller`];
   const validate = ajv.compile(schema);
   if (validate(object.spec)) return [];
-  return (validate.errors ?? []).map((error) => `spec${error.instancePath.replaceAll('/', '.')} ${error.message}${error.params && 'additionalProperty' in error.params ? `: ${String(error.params.additionalProperty)}` : ''}`);
+  return (validate.errors ?? []).map(
+    (error) =>
+      `spec${error.instancePath.replaceAll('/', '.')} ${error.message}${error.params && 'additionalProperty' in error.params ? `: ${String(error.params.additionalProperty)}` : ''}`,
+  );
 }
 
 /** Every reason the API server would refuse `object`; empty when it is valid. */

@@ -89,14 +89,22 @@ describe('the validator itself', () => {
       /port/,
     ],
     [
-      { apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 't' }, spec: { defaultConfiguration: { targetType: 'pod' } } },
+      {
+        apiVersion: 'gateway.k8s.aws/v1',
+        kind: 'TargetGroupConfiguration',
+        metadata: { name: 't' },
+        spec: { defaultConfiguration: { targetType: 'pod' } },
+      },
       /targetType must be equal to one of the allowed values/,
     ],
     [
       { apiVersion: 'gateway.k8s.aws/v1', kind: 'LoadBalancerConfiguration', metadata: { name: 'l' }, spec: { schema: 'internet-facing' } },
       /must NOT have additional properties: schema/,
     ],
-    [{ apiVersion: 'gateway.k8s.aws/v1', kind: 'LoadBalancerConfiguration', metadata: { name: 'l' }, spec: { scheme: 'public' } }, /scheme/],
+    [
+      { apiVersion: 'gateway.k8s.aws/v1', kind: 'LoadBalancerConfiguration', metadata: { name: 'l' }, spec: { scheme: 'public' } },
+      /scheme/,
+    ],
     [{ apiVersion: 'gateway.k8s.aws/v1beta2', kind: 'LoadBalancerConfiguration', metadata: { name: 'l' }, spec: {} }, /not a kind of/],
   ])('rejects %#', async (object, reason) => {
     const errors = await validateKubeObject(object);
@@ -380,7 +388,11 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
       accounts.set(name!, object.metadata.name);
       expect(named('ServiceAccount', name!), name).toMatchObject({ automountServiceAccountToken: false });
     }
-    expect(byKind('ServiceAccount').map((account) => account.metadata.name).sort()).toEqual([...accounts.keys()].sort());
+    expect(
+      byKind('ServiceAccount')
+        .map((account) => account.metadata.name)
+        .sort(),
+    ).toEqual([...accounts.keys()].sort());
   });
 
   it('long-running containers have readiness and liveness probes; app Deployments roll without losing capacity', () => {
@@ -473,7 +485,8 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
       .flatMap(({ template }) => containersOf(template))
       .map((container) => container.image)
       .filter((image) => image.includes('fibstack-'));
-    const pattern = deployable.variant?.overlay === 'local' ? OWN_IMAGE : /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/;
+    const pattern =
+      deployable.variant?.overlay === 'local' ? OWN_IMAGE : /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/;
     expect(own.length).toBeGreaterThan(0);
     for (const image of own) expect(image).toMatch(pattern);
     for (const { template } of v.pods)

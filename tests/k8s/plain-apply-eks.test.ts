@@ -73,7 +73,9 @@ describe('k8s/ on EKS: images, pointed at your registry in one step (scripts/set
     const first = setImages('123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'abc123');
     expect(first.status, first.stderr).toBe(0);
     expect(new Set(ownImages(first.objects))).toEqual(
-      new Set(['server', 'worker', 'client', 'nginx'].map((name) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/fibstack-${name}:abc123`)),
+      new Set(
+        ['server', 'worker', 'client', 'nginx'].map((name) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/fibstack-${name}:abc123`),
+      ),
     );
     const again = spawnSync(join(REPO, 'scripts/set-images'), ['acme', 'def456'], {
       encoding: 'utf8',
@@ -99,7 +101,16 @@ describe('k8s/ on EKS: images, pointed at your registry in one step (scripts/set
   });
 
   it('refuses what is not a registry, a tag or a digest, and changes nothing', () => {
-    for (const args of [[], ['acme'], ['acme', 'bad tag'], ['acme', 'sha256:123'], ['Bad Registry', 'v1'], ['acme', 'v1', 'extra'], ['fibstack-db=acme/db:1'], ['fibstack-server=acme/fibstack-server@sha256:12']]) {
+    for (const args of [
+      [],
+      ['acme'],
+      ['acme', 'bad tag'],
+      ['acme', 'sha256:123'],
+      ['Bad Registry', 'v1'],
+      ['acme', 'v1', 'extra'],
+      ['fibstack-db=acme/db:1'],
+      ['fibstack-server=acme/fibstack-server@sha256:12'],
+    ]) {
       const run = setImages(...args);
       expect(run.status, args.join(' ')).not.toBe(0);
       expect(run.stderr).toMatch(/set-images: /);

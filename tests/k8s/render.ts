@@ -68,7 +68,8 @@ export const OPERATOR_VALUES: Record<string, string> = {
   'REPLACE_ME-POSTGRES_CIDR': '192.168.96.0/19',
   'REPLACE_ME-REDIS_CIDR': '192.168.128.0/19',
   'REPLACE_ME-GATEWAY_PROXY_CIDR': '192.168.0.0/16',
-  'arn:aws:acm:REGION:ACCOUNT:certificate/REPLACE_ME': 'arn:aws:acm:eu-west-1:123456789012:certificate/1f2e3d4c-0000-4000-8000-123456789abc',
+  'arn:aws:acm:REGION:ACCOUNT:certificate/REPLACE_ME':
+    'arn:aws:acm:eu-west-1:123456789012:certificate/1f2e3d4c-0000-4000-8000-123456789abc',
 };
 
 /** Copies k8s/ and kustomize/ into `root` with OPERATOR_VALUES written in, as an operator fills them in. */
