@@ -68,7 +68,8 @@ describe('scripts/restore-postgres', { timeout: 30_000 }, () => {
   });
 
   it('reports a failed restore at once, with its log, and leaves the writers stopped', () => {
-    const { status, calls, stderr } = restore([], { JOB_STATE: '/1' });
+    // A short deadline, so that a restore that failed to notice ends this test in time all the same.
+    const { status, calls, stderr } = restore([], { JOB_STATE: '/1', RESTORE_TIMEOUT: '10s' });
     expect(status).toBe(1);
     expect(stderr).toContain('job.batch/postgres-restore-x7k2q: the Job failed. The database is as it was');
     expect(stderr).toContain('restoring /backups/');
@@ -77,7 +78,7 @@ describe('scripts/restore-postgres', { timeout: 30_000 }, () => {
   });
 
   it('reports a pod that cannot start (a missing Secret key, an image) at once instead of waiting for the deadline', () => {
-    const { status, stderr, calls } = restore([], { JOB_STATE: '/', WAITING: 'CreateContainerConfigError' });
+    const { status, stderr, calls } = restore([], { JOB_STATE: '/', WAITING: 'CreateContainerConfigError', RESTORE_TIMEOUT: '10s' });
     expect(status).toBe(1);
     expect(stderr).toContain('its pod cannot start: CreateContainerConfigError');
     expect(calls.filter((call) => call.includes('-o jsonpath={.status.succeeded}'))).toHaveLength(1);
