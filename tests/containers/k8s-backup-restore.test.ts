@@ -46,7 +46,7 @@ const MANIFEST_POSTGRES = 'postgres:17-bookworm';
 const STAND_IN_POSTGRES = 'postgres:15-bookworm';
 
 const lab: Lab = { dir: mkdtempSync(join(tmpdir(), 'fibstack-k8s-backup-')), network: 'fibstack-k8s-backup' };
-const asRendered = render({ overlay: 'base' });
+const asRendered = render({ overlay: 'local' });
 const [restoreJob] = parseObjects(readFileSync(join(REPO, 'k8s/restore/postgres-restore.yaml'), 'utf8'));
 
 /** `objects` with the manifests' Postgres image replaced by the stand-in this machine can dump with. */

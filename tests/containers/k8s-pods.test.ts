@@ -30,7 +30,7 @@ import {
  * offline in tests/k8s.
  */
 const lab: Lab = { dir: mkdtempSync(join(tmpdir(), 'fibstack-k8s-pods-')), network: 'fibstack-k8s-pods' };
-const objects = render({ overlay: 'base' });
+const objects = render({ overlay: 'local' });
 const ORDER = ['postgres', 'redis', 'server', 'worker', 'client', 'edge'];
 const configMaps = objects.filter((object) => object.kind === 'ConfigMap');
 const plays = Object.fromEntries(

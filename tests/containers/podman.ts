@@ -138,7 +138,14 @@ export async function createNetworkAndSecret(lab: Lab): Promise<void> {
   const secretFile = join(lab.dir, 'secret.json');
   writeFileSync(
     secretFile,
-    JSON.stringify({ POSTGRES_PASSWORD: Buffer.from(CREATED_BY_HAND.secrets['fibstack-secrets'].POSTGRES_PASSWORD).toString('base64') }),
+    JSON.stringify(
+      Object.fromEntries(
+        (['POSTGRES_PASSWORD', 'REDIS_PASSWORD'] as const).map((key) => [
+          key,
+          Buffer.from(CREATED_BY_HAND.secrets['fibstack-secrets'][key]).toString('base64'),
+        ]),
+      ),
+    ),
   );
   await podman(['network', 'create', lab.network]);
   await podman(['secret', 'create', 'fibstack-secrets', secretFile]);

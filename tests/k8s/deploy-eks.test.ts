@@ -1,11 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { parseObjects } from './render.js';
+import { copyFilledIn, parseObjects, REPO } from './render.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/deploy-eks', import.meta.url));
 const REAL_KUBECTL = execFileSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim();
@@ -13,8 +12,9 @@ const REAL_KUBECTL = execFileSync('bash', ['-c', 'command -v kubectl'], { encodi
 /**
  * scripts/deploy-eks against test doubles of the two external CLIs (no cluster exists here): `aws`
  * records its calls; `kubectl` records its calls, renders with the real `kubectl kustomize`, keeps
- * what `apply` received, and answers the cluster queries as the test sets up (missing CSI driver,
- * Secret or key, failing rollouts, revision counts, the load balancer's address).
+ * what `apply` received, and answers the cluster queries as the test sets up (missing add-ons, CRDs,
+ * Secret keys, autoscalers left by an earlier deploy, failing or hanging rollouts, revision counts, the
+ * load balancer's address).
  */
 const bin = mkdtempSync(join(tmpdir(), 'deploy-eks-test-'));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
@@ -26,18 +26,36 @@ writeFileSync(
   `#!/bin/bash
 case "$1" in
   kustomize) echo "kubectl kustomize" >> "${log}"; exec "${REAL_KUBECTL}" "$@" ;;
-  apply) echo "kubectl $1 $2" >> "${log}"; cp "$3" "${applied}"; exit 0 ;;
+  apply)
+    echo "kubectl $*" | sed 's#-f [^ ]*/rendered.yaml#-f rendered.yaml#' >> "${log}"
+    for arg; do [ -f "$arg" ] && cp "$arg" "${applied}"; done
+    [ -z "$APPLY_FAILS" ] || { echo 'Error from server: admission webhook denied the request' >&2; exit 1; }
+    exit 0 ;;
 esac
 echo "kubectl $*" >> "${log}"
 case "$*" in
   "get --raw=/readyz"*) [ -z "$UNREACHABLE" ] ;;
   "get csidriver "*) [ -z "$NO_CSI" ] ;;
   "get crd "*) [ -z "$NO_CRDS" ] ;;
-  *"get secret fibstack-secrets -o jsonpath={.data.POSTGRES_PASSWORD}") [ -z "$NO_SECRET" ] && echo c2VjcmV0 ;;
+  "get storageclass "*) [ -n "$NO_DEFAULT_SC" ] || echo ebs-csi-default-sc ;;
+  "get apiservice v1beta1.metrics.k8s.io "*) [ -n "$NO_METRICS" ] || echo True ;;
+  "-n kube-system get deployment aws-load-balancer-controller "*) [ -n "$NO_LBC" ] || echo 2 ;;
+  "-n kube-system get daemonset aws-node "*) [ -n "$NO_NETPOL" ] && echo '["--enable-network-policy=false"]' || echo '["--enable-ipv6=false","--enable-network-policy=true"]' ;;
+  *"get secret fibstack-secrets -o jsonpath={.data.POSTGRES_PASSWORD}"|*"get secret fibstack-secrets -o jsonpath={.data.REDIS_PASSWORD}") [ -z "$NO_SECRET" ] && echo c2VjcmV0 ;;
   *"get secret fibstack-secrets -o jsonpath={.data."*) [ -z "$NO_SECRET" ] && [ -n "$EXTRA_KEYS" ] && echo dmFsdWU= ;;
   *"get configmap "*) [ -n "$EXTRA_KEYS" ] ;;
-  *"rollout status "*) for failing in $FAIL; do [[ "$*" == *"rollout status $failing "* ]] && { [ -f "${bin}/undone-\${failing//\\//-}" ] && exit 0; exit 1; }; done; exit 0 ;;
-  *"rollout undo "*) touch "${bin}/undone-\${3//\\//-}" ;;
+  *"get horizontalpodautoscaler "*) [[ " $CLUSTER_HPAS " == *" \${@: -1} "* ]] ;;
+  *"get scaledobject.keda.sh "*) [[ " $CLUSTER_SCALEDOBJECTS " == *" \${@: -1} "* ]] ;;
+  *"rollout status "*)
+    for failing in $FAIL; do
+      if [[ "$*" == *"rollout status $failing "* ]]; then
+        [ -f "${bin}/undone-\${failing//\\//-}" ] && exit 0
+        [ -n "$HANG" ] && sleep "\${ROLLOUT_TIMEOUT%s}"
+        echo "error: timed out waiting for the condition"; exit 1
+      fi
+    done
+    exit 0 ;;
+  *"rollout undo "*) touch "${bin}/undone-\${5//\\//-}" ;;
   *"rollout history "*) echo "REVISION  CHANGE-CAUSE"; seq "$REVISIONS" | sed 's/$/  <none>/' ;;
   *"jsonpath={.spec.type}") echo LoadBalancer ;;
   *"jsonpath={.status.loadBalancer"*) echo k8s-fibstack-edge-0123.elb.eu-west-1.amazonaws.com ;;
@@ -47,10 +65,20 @@ esac
 chmodSync(join(bin, 'aws'), 0o755);
 chmodSync(join(bin, 'kubectl'), 0o755);
 
-function deploy(env: Record<string, string>) {
+/**
+ * A checkout whose operator filled in the placeholders (endpoints, subnets, the Gateway's proxies): a
+ * copy of k8s/, kustomize/ and scripts/ with the values written in (removed after the tests).
+ */
+const filledIn = join(bin, 'repo');
+copyFilledIn(filledIn);
+cpSync(join(REPO, 'scripts'), join(filledIn, 'scripts'), { recursive: true });
+symlinkSync(join(REPO, 'node_modules'), join(filledIn, 'node_modules'));
+const FILLED_IN_SCRIPT = join(filledIn, 'scripts/deploy-eks');
+
+function deploy(env: Record<string, string>, script = SCRIPT) {
   for (const file of [log, applied]) rmSync(file, { force: true });
   execFileSync('bash', ['-c', `rm -f ${bin}/undone-*`]);
-  const result = spawnSync(SCRIPT, [], {
+  const result = spawnSync(script, [], {
     env: {
       ...process.env,
       PATH: `${bin}:${process.env.PATH}`,
@@ -65,8 +93,19 @@ function deploy(env: Record<string, string>) {
       NO_CSI: '',
       NO_CRDS: '',
       NO_SECRET: '',
+      NO_DEFAULT_SC: '',
+      NO_METRICS: '',
+      NO_LBC: '',
+      NO_NETPOL: '',
+      CLUSTER_SCALEDOBJECTS: '',
+      IMAGE_DIGESTS: '',
       EXTRA_KEYS: '',
       FAIL: '',
+      HANG: '',
+      APPLY_FAILS: '',
+      CLUSTER_HPAS: '',
+      ROLLOUT_TIMEOUT: '',
+      PROGRESS_INTERVAL: '',
       REVISIONS: '3',
       ...env,
     },
@@ -85,20 +124,54 @@ const workloads = [
   'deployment/server',
   'deployment/worker',
 ];
-const waits = workloads.map((workload) => `kubectl -n fibstack rollout status ${workload} --timeout=10m`);
+const waits = (timeout = '8m') => workloads.map((workload) => `kubectl -n fibstack rollout status ${workload} --timeout=${timeout}`);
+/** The calls between two markers, sorted where the script makes them at once (the rollout waits). */
+const sorted = (calls: string[]) => [...calls].sort();
+const PRUNE =
+  '--prune -l app.kubernetes.io/part-of=fibstack --prune-allowlist=v1/ServiceAccount --prune-allowlist=autoscaling/v2/HorizontalPodAutoscaler ' +
+  '--prune-allowlist=policy/v1/PodDisruptionBudget --prune-allowlist=networking.k8s.io/v1/NetworkPolicy';
+const CRDS_PRUNED = [
+  'keda.sh/v1alpha1/ScaledObject scaledobjects.keda.sh',
+  'keda.sh/v1alpha1/TriggerAuthentication triggerauthentications.keda.sh',
+  'gateway.networking.k8s.io/v1/Gateway gateways.gateway.networking.k8s.io',
+  'gateway.networking.k8s.io/v1/HTTPRoute httproutes.gateway.networking.k8s.io',
+  'gateway.k8s.aws/v1/LoadBalancerConfiguration loadbalancerconfigurations.gateway.k8s.aws',
+  'gateway.k8s.aws/v1/TargetGroupConfiguration targetgroupconfigurations.gateway.k8s.aws',
+  'monitoring.coreos.com/v1/ServiceMonitor servicemonitors.monitoring.coreos.com',
+  'monitoring.coreos.com/v1/PodMonitor podmonitors.monitoring.coreos.com',
+  'monitoring.coreos.com/v1/PrometheusRule prometheusrules.monitoring.coreos.com',
+].map((line) => line.split(' ') as [string, string]);
 
 describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
-  it('checks the cluster, applies the overlay once with the commit images, waits for every rollout, prints the URL', () => {
+  it('checks the cluster and its add-ons, applies the overlay once with the commit images, waits for every rollout, prints the URL', () => {
     const { status, stdout, calls, objects } = deploy({});
-    expect(status).toBe(0);
-    expect(calls).toEqual([
+    expect(status, calls.join('\n')).toBe(0);
+    const apply = calls.findIndex((call) => call.startsWith('kubectl apply'));
+    expect(calls.slice(0, 3)).toEqual([
       'kubectl kustomize',
       'aws eks update-kubeconfig --name fib --region eu-west-1',
       'kubectl get --raw=/readyz --request-timeout=20s',
-      'kubectl -n fibstack get secret fibstack-secrets -o jsonpath={.data.POSTGRES_PASSWORD}',
-      'kubectl get csidriver ebs.csi.aws.com',
-      'kubectl apply -f',
-      ...waits,
+    ]);
+    // Before the apply: every add-on the objects rely on, the Secret keys, then the kinds that can be pruned.
+    expect(sorted(calls.slice(3, apply))).toEqual(
+      sorted([
+        'kubectl -n fibstack get secret fibstack-secrets -o jsonpath={.data.POSTGRES_PASSWORD}',
+        'kubectl -n fibstack get secret fibstack-secrets -o jsonpath={.data.REDIS_PASSWORD}',
+        'kubectl get csidriver ebs.csi.aws.com',
+        // A ScaledObject of an earlier deploy would fight the CPU HPAs: looked for, none there.
+        'kubectl -n fibstack get scaledobject.keda.sh server',
+        'kubectl -n fibstack get scaledobject.keda.sh worker',
+        'kubectl get apiservice v1beta1.metrics.k8s.io -o jsonpath={.status.conditions[?(@.type=="Available")].status}',
+        'kubectl -n kube-system get deployment aws-load-balancer-controller -o jsonpath={.status.availableReplicas}',
+        'kubectl -n kube-system get daemonset aws-node -o jsonpath={.spec.template.spec.containers[*].args}',
+        ...CRDS_PRUNED.map(([, crd]) => `kubectl get crd ${crd}`),
+      ]),
+    );
+    expect(calls[apply]).toBe(
+      `kubectl apply ${PRUNE} ${CRDS_PRUNED.map(([kind]) => `--prune-allowlist=${kind}`).join(' ')} -f rendered.yaml`,
+    );
+    expect(sorted(calls.slice(apply + 1, apply + 7))).toEqual(sorted(waits()));
+    expect(calls.slice(apply + 7)).toEqual([
       'kubectl -n fibstack get service edge -o jsonpath={.spec.type}',
       'kubectl -n fibstack get service edge -o jsonpath={.status.loadBalancer.ingress[0].hostname}{.status.loadBalancer.ingress[0].ip}',
       'kubectl -n fibstack get service edge -o jsonpath={.spec.ports[?(@.port==443)].name}',
@@ -121,6 +194,27 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(JSON.stringify(objects)).toContain('"image":"123456789012.dkr.ecr.eu-west-1.amazonaws.com/fibstack-server:deadbeef"');
     expect(objects.some((object) => object.kind === 'ScaledObject')).toBe(true);
     expect(calls).toContain('kubectl get crd scaledobjects.keda.sh');
+    expect(calls).toContain('kubectl get crd triggerauthentications.keda.sh');
+  });
+
+  it('deploys digests instead of a tag, each image its own (IMAGE_DIGESTS), and refuses an incomplete list', () => {
+    const digest = (letter: string) => `sha256:${letter.repeat(64)}`;
+    const digests = { server: 'a', worker: 'b', client: 'c', nginx: 'd' };
+    const { status, objects } = deploy({
+      IMAGE_TAG: '',
+      TRAVIS_COMMIT: '',
+      IMAGE_DIGESTS: Object.entries(digests)
+        .map(([service, letter]) => `fibstack-${service}=${digest(letter)}`)
+        .join(' '),
+    });
+    expect(status).toBe(0);
+    const images = new Set(objects.flatMap((object) => JSON.stringify(object).match(/"image":"acme[^"]+"/g) ?? []));
+    expect(images).toEqual(
+      new Set(Object.entries(digests).map(([service, letter]) => `"image":"acme/fibstack-${service}@${digest(letter)}"`)),
+    );
+    const partial = deploy({ IMAGE_TAG: '', TRAVIS_COMMIT: '', IMAGE_DIGESTS: `fibstack-server=${digest('a')}` });
+    expect(partial.status).toBe(1);
+    expect(partial.stderr).toContain('IMAGE_DIGESTS has no fibstack-worker=sha256:<64 hex>');
   });
 
   it('gives components the deployed images: observability reports the commit as the service version', () => {
@@ -136,66 +230,84 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
       expect(calls).toContain(`kubectl get crd ${crd}.monitoring.coreos.com`);
   });
 
-  it('says exactly what is missing, and applies nothing, when the cluster is not ready', () => {
+  it('says exactly what is missing, naming each add-on, and applies nothing, when the cluster is not ready', () => {
     const unreachable = deploy({ UNREACHABLE: '1' });
     expect(unreachable.status).toBe(1);
     expect(unreachable.stderr).toContain('cannot reach the API server of EKS cluster fib (eu-west-1)');
     expect(unreachable.stderr).toContain('EKS access entry');
-    const { status, stderr, calls } = deploy({ NO_CSI: '1', NO_SECRET: '1' });
+    // k8s/ itself: its claims name no class, so the cluster needs a default one.
+    const { status, stderr, calls } = deploy({
+      EKS_OVERLAY: 'k8s',
+      NO_CSI: '1',
+      NO_SECRET: '1',
+      NO_DEFAULT_SC: '1',
+      NO_METRICS: '1',
+      NO_LBC: '1',
+      NO_NETPOL: '1',
+    });
     expect(status).toBe(1);
-    expect(stderr).toContain(
-      'the EBS CSI driver (ebs.csi.aws.com) is not installed: aws eks create-addon --cluster-name fib --addon-name aws-ebs-csi-driver',
-    );
-    expect(stderr).toContain(
+    for (const message of [
+      'the add-on aws-ebs-csi-driver (ebs.csi.aws.com) is not installed: aws eks create-addon --cluster-name fib --addon-name aws-ebs-csi-driver',
+      'the cluster has no default StorageClass, so the claims would stay Pending: the add-on aws-ebs-csi-driver with configuration {"defaultStorageClass":{"enabled":true}}',
+      'the add-on metrics-server is not running, so the autoscalers cannot read CPU',
+      'the AWS Load Balancer Controller (kube-system/aws-load-balancer-controller) is not running',
+      'the VPC CNI does not enforce NetworkPolicies (add-on vpc-cni without enableNetworkPolicy)',
       'the Secret fibstack-secrets has no key POSTGRES_PASSWORD: kubectl create namespace fibstack; kubectl -n fibstack create secret generic fibstack-secrets --from-literal=POSTGRES_PASSWORD=',
-    );
+      'the Secret fibstack-secrets has no key REDIS_PASSWORD',
+    ])
+      expect(stderr).toContain(message);
     for (const run of [unreachable.calls, calls]) expect(run.filter((call) => call.startsWith('kubectl apply'))).toEqual([]);
     const keda = deploy({ EKS_COMPONENTS: 'keda-autoscaling', NO_CRDS: '1' });
     expect(keda.stderr).toContain('the CRD scaledobjects.keda.sh is not installed');
   });
 
-  it('refuses the committed managed-data overlay until its RDS endpoint is filled in', () => {
+  it('refuses a combination of components that makes no sense, saying why, before touching the cluster', () => {
+    const { status, stderr, calls } = deploy({ EKS_COMPONENTS: 'nlb-tls gateway-api' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('REFUSED: gateway-api and nlb-tls cannot be combined');
+    expect(calls).toEqual(['kubectl kustomize']);
+    expect(deploy({ EKS_COMPONENTS: 'managed-data' }).stderr).toContain("no component 'managed-data'");
+  });
+
+  it('applies components in their own order whatever order they are named in (gateway-api-aws after gateway-api)', () => {
+    const { status, objects } = deploy({ EKS_COMPONENTS: 'gateway-api-aws gateway-api' }, FILLED_IN_SCRIPT);
+    expect(status).toBe(0);
+    expect(objects.find((object) => object.kind === 'Gateway')!.spec).toMatchObject({
+      infrastructure: { parametersRef: { kind: 'LoadBalancerConfiguration' } },
+    });
+  });
+
+  it('refuses the committed managed-data overlay until its endpoints and subnets are filled in', () => {
     const { status, stderr, calls } = deploy({ EKS_OVERLAY: 'kustomize/overlays/eks-managed-data' });
     expect(status).toBe(1);
     expect(stderr).toContain('the manifests still hold placeholders');
     expect(stderr).toContain('REPLACE_ME.rds.amazonaws.com');
+    expect(stderr).toContain('REPLACE_ME.cache.amazonaws.com');
+    // The subnets of RDS and ElastiCache have no working-looking default: they must be filled in.
+    expect(stderr).toMatch(/POSTGRES_CIDR/);
+    expect(stderr).toMatch(/REDIS_CIDR/);
     expect(calls).toEqual(['kubectl kustomize']);
   });
 
-  it('with managed data (endpoint filled in), checks for the ElastiCache URL and the RDS CA bundle, not for EBS', () => {
-    const overlay = mkdtempSync(join(tmpdir(), 'deploy-eks-overlay-'));
-    try {
-      const base = relative(overlay, fileURLToPath(new URL('../../kustomize/overlays/eks-managed-data', import.meta.url)));
-      writeFileSync(
-        join(overlay, 'kustomization.yaml'),
-        stringify({
-          apiVersion: 'kustomize.config.k8s.io/v1beta1',
-          kind: 'Kustomization',
-          resources: [base],
-          configMapGenerator: [
-            {
-              name: 'fibstack-config',
-              namespace: 'fibstack',
-              behavior: 'merge',
-              literals: [
-                'DATABASE_URL=postgres://fibstack@db.example.internal:5432/fibstack?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem',
-              ],
-            },
-          ],
-        }),
-      );
-      const missing = deploy({ EKS_OVERLAY: overlay });
-      expect(missing.status).toBe(1);
-      expect(missing.stderr).toContain('the Secret fibstack-secrets has no key REDIS_URL');
-      expect(missing.stderr).toContain('the ConfigMap rds-ca-bundle is missing');
-      expect(missing.calls.some((call) => call.includes('csidriver'))).toBe(false);
-      const ready = deploy({ EKS_OVERLAY: overlay, EXTRA_KEYS: '1' });
-      expect(ready.status).toBe(0);
-      expect(ready.objects.some((object) => object.kind === 'StatefulSet')).toBe(false);
-      expect(ready.calls.filter((call) => call.includes('rollout status'))).toEqual(waits.filter((wait) => wait.includes('deployment/')));
-    } finally {
-      rmSync(overlay, { recursive: true, force: true });
-    }
+  it('refuses the Gateway path until the proxies the edge may trust (REAL_IP_FROM) are filled in', () => {
+    const { status, stderr } = deploy({ EKS_COMPONENTS: 'gateway-api gateway-api-aws' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('REPLACE_ME-GATEWAY_PROXY_CIDR');
+  });
+
+  it('with managed data (filled in), checks for the Redis AUTH token and the RDS CA bundle, not for EBS', () => {
+    const managed = { EKS_OVERLAY: 'kustomize/overlays/eks-managed-data' };
+    const missing = deploy({ ...managed, EXTRA_KEYS: '' }, FILLED_IN_SCRIPT);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('the ConfigMap rds-ca-bundle is missing');
+    expect(missing.calls.some((call) => call.includes('csidriver'))).toBe(false);
+    const ready = deploy({ ...managed, EXTRA_KEYS: '1' }, FILLED_IN_SCRIPT);
+    expect(ready.status).toBe(0);
+    expect(ready.calls).toContain('kubectl -n fibstack get secret fibstack-secrets -o jsonpath={.data.REDIS_PASSWORD}');
+    expect(ready.objects.some((object) => object.kind === 'StatefulSet')).toBe(false);
+    expect(sorted(ready.calls.filter((call) => call.includes('rollout status')))).toEqual(
+      sorted(waits().filter((wait) => wait.includes('deployment/'))),
+    );
   });
 
   it('refuses the placeholder ACM certificate of nlb-tls', () => {
@@ -205,16 +317,18 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(calls).toEqual(['kubectl kustomize']);
   });
 
-  it('rolls back a Deployment that does not become ready, waits for the rollback and for the others, and fails', () => {
+  it('rolls back a Deployment that does not become ready, waits for the rollback to complete, and fails', () => {
     const { status, stderr, calls } = deploy({ FAIL: 'deployment/worker' });
     expect(status).toBe(1);
-    const afterApply = calls.slice(calls.indexOf('kubectl apply -f') + 1);
-    expect(afterApply).toEqual([
-      ...waits,
+    const afterApply = calls.slice(calls.findIndex((call) => call.startsWith('kubectl apply')) + 1);
+    expect(sorted(afterApply.slice(0, 6))).toEqual(sorted(waits()));
+    expect(afterApply.slice(6)).toEqual([
       'kubectl -n fibstack rollout history deployment/worker',
       'kubectl -n fibstack rollout undo deployment/worker',
-      'kubectl -n fibstack rollout status deployment/worker --timeout=10m',
+      'kubectl -n fibstack rollout status deployment/worker --timeout=8m',
     ]);
+    expect(stderr).toContain('deployment/worker did not become ready: error: timed out waiting for the condition');
+    expect(stderr).toContain('deployment/worker: rolled back to the previous release');
     expect(stderr).toContain('failed: deployment/worker');
   });
 
@@ -225,9 +339,64 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(stderr).toContain('deployment/server: no earlier release to roll back to');
   });
 
+  it('waits for a stuck rollout printing progress, gives up within its timeout and awaits the undo', () => {
+    const { status, stderr, calls } = deploy({ FAIL: 'deployment/worker', HANG: '1', ROLLOUT_TIMEOUT: '3s', PROGRESS_INTERVAL: '1' });
+    expect(status).toBe(1);
+    const progress = stderr.split('\n').filter((line) => /still waiting for deployment\/worker \(\ds of at most 3s\)/.test(line));
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(calls.slice(-3)).toEqual([
+      'kubectl -n fibstack rollout history deployment/worker',
+      'kubectl -n fibstack rollout undo deployment/worker',
+      'kubectl -n fibstack rollout status deployment/worker --timeout=3s',
+    ]);
+    expect(stderr).toContain('deployment/worker: rolled back to the previous release');
+    expect(stderr).toContain('failed: deployment/worker');
+  });
+
+  it('by default gives the rollouts and then the rollbacks less than the 10 minutes a CI allows without output', () => {
+    const { calls } = deploy({ FAIL: 'deployment/worker' });
+    const waitsMade = calls.filter((call) => call.includes('rollout status'));
+    expect(waitsMade.length).toBe(7);
+    for (const call of waitsMade) {
+      const [, amount, unit] = /--timeout=(\d+)([smh])$/.exec(call)!;
+      expect(Number(amount) * { s: 1, m: 60, h: 3600 }[unit as 's' | 'm' | 'h'], call).toBeLessThan(600);
+    }
+    expect(deploy({ ROLLOUT_TIMEOUT: 'ten minutes' }).stderr).toContain('ROLLOUT_TIMEOUT must be a duration');
+  });
+
+  it('adding KEDA removes the CPU HPA it replaces before the apply; removing it, the ScaledObject', () => {
+    const keda = deploy({ EKS_COMPONENTS: 'keda-autoscaling', CLUSTER_HPAS: 'server worker' });
+    expect(keda.status).toBe(0);
+    const apply = keda.calls.findIndex((call) => call.startsWith('kubectl apply'));
+    const deletion = keda.calls.indexOf('kubectl -n fibstack delete horizontalpodautoscaler worker --ignore-not-found');
+    expect(deletion).toBeGreaterThan(-1);
+    expect(deletion).toBeLessThan(apply);
+    expect(keda.calls.some((call) => call.includes('delete horizontalpodautoscaler server'))).toBe(false);
+    const back = deploy({ CLUSTER_SCALEDOBJECTS: 'worker' });
+    const removed = back.calls.indexOf('kubectl -n fibstack delete scaledobject.keda.sh worker --ignore-not-found');
+    expect(removed).toBeGreaterThan(-1);
+    expect(removed).toBeLessThan(back.calls.findIndex((call) => call.startsWith('kubectl apply')));
+    // Nothing to replace: nothing deleted.
+    expect(deploy({}).calls.some((call) => call.includes(' delete '))).toBe(false);
+  });
+
+  it('prunes only the kinds whose CRDs the cluster has', () => {
+    const { calls } = deploy({ NO_CRDS: '1' });
+    expect(calls.find((call) => call.startsWith('kubectl apply'))).toBe(`kubectl apply ${PRUNE} -f rendered.yaml`);
+  });
+
+  it('when the apply fails part-way, still waits for the rollouts it started and rolls back, then fails', () => {
+    const { status, stderr, calls } = deploy({ APPLY_FAILS: '1', FAIL: 'deployment/server' });
+    expect(status).toBe(1);
+    expect(calls).toContain('kubectl -n fibstack rollout undo deployment/server');
+    expect(stderr).toContain('kubectl apply failed');
+    expect(deploy({ APPLY_FAILS: '1' })).toMatchObject({ status: 1, stderr: expect.stringContaining('kubectl apply failed') });
+  });
+
   it('refuses to run without its settings', () => {
     expect(deploy({ IMAGE_REGISTRY: '' })).toMatchObject({ status: 1, calls: [] });
     expect(deploy({ EB_REGION: '' }).stderr).toContain('set EKS_REGION or EB_REGION');
     expect(deploy({ EKS_OVERLAY: 'kustomize/overlays/nope' }).stderr).toContain('no overlay at');
+    expect(deploy({ IMAGE_TAG: '', TRAVIS_COMMIT: '' }).stderr).toContain('set IMAGE_TAG, TRAVIS_COMMIT or IMAGE_DIGESTS');
   });
 });

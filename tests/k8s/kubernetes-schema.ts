@@ -1,4 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
+import { Ajv } from 'ajv';
+import { AWS_LOAD_BALANCER_CONTROLLER_SCHEMAS } from './aws-load-balancer-controller-schema.js';
 
 /**
  * Offline validation of Kubernetes objects against the API's own OpenAPI definitions, two ways:
@@ -7,7 +9,9 @@ import * as k8s from '@kubernetes/client-node';
  *   served API version (removed ones such as extensions/v1beta1 Ingress fail), and every field must be
  *   one the API knows (a typo or an invented field fails, as `kubectl apply --validate=strict` would).
  * Custom resources (Gateway API, KEDA, Prometheus Operator) are checked against their CRDs' schemas by their
- * @kubernetes-models packages (types, required fields, enums; those schemas do not reject unknown fields).
+ * @kubernetes-models packages (types, required fields, enums; those schemas do not reject unknown fields);
+ * the AWS Load Balancer Controller's (gateway.k8s.aws), which no package models, by JSON schemas of their
+ * spec written from its CRDs (aws-load-balancer-controller-schema.ts).
  */
 
 /** API groups of the custom resources the components use, and the package modelling each. */
@@ -76,9 +80,24 @@ async function schemaErrors(object: KubeObject): Promise<string[]> {
   }
 }
 
+const ajv = new Ajv({ allErrors: true });
+
+function awsLoadBalancerControllerErrors(object: KubeObject): string[] {
+  const schema = AWS_LOAD_BALANCER_CONTROLLER_SCHEMAS[object.kind];
+  if (object.apiVersion !== 'gateway.k8s.aws/v1' || !schema)
+    return [`${object.apiVersion} ${object.kind} is not a kind of the AWS Load Balancer Controller`];
+  const validate = ajv.compile(schema);
+  if (validate(object.spec)) return [];
+  return (validate.errors ?? []).map(
+    (error) =>
+      `spec${error.instancePath.replaceAll('/', '.')} ${error.message}${error.params && 'additionalProperty' in error.params ? `: ${String(error.params.additionalProperty)}` : ''}`,
+  );
+}
+
 /** Every reason the API server would refuse `object`; empty when it is valid. */
 export async function validateKubeObject(object: KubeObject): Promise<string[]> {
   const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
+  if (group === 'gateway.k8s.aws') return awsLoadBalancerControllerErrors(object);
   if (CUSTOM_RESOURCE_PACKAGES[group]) return schemaErrors(object);
   const className = classNameFor(object.apiVersion, object.kind);
   if (!models[className]?.getAttributeTypeMap) {

@@ -89,6 +89,24 @@ describe('the validator itself', () => {
       },
       /port/,
     ],
+    [
+      {
+        apiVersion: 'gateway.k8s.aws/v1',
+        kind: 'TargetGroupConfiguration',
+        metadata: { name: 't' },
+        spec: { defaultConfiguration: { targetType: 'pod' } },
+      },
+      /targetType must be equal to one of the allowed values/,
+    ],
+    [
+      { apiVersion: 'gateway.k8s.aws/v1', kind: 'LoadBalancerConfiguration', metadata: { name: 'l' }, spec: { schema: 'internet-facing' } },
+      /must NOT have additional properties: schema/,
+    ],
+    [
+      { apiVersion: 'gateway.k8s.aws/v1', kind: 'LoadBalancerConfiguration', metadata: { name: 'l' }, spec: { scheme: 'public' } },
+      /scheme/,
+    ],
+    [{ apiVersion: 'gateway.k8s.aws/v1beta2', kind: 'LoadBalancerConfiguration', metadata: { name: 'l' }, spec: {} }, /not a kind of/],
   ])('rejects %#', async (object, reason) => {
     const errors = await validateKubeObject(object);
     expect(errors.join('\n')).toMatch(reason);
@@ -114,13 +132,14 @@ describe('k8s/ as `kubectl apply -f k8s` reads it', () => {
     expect(byKind('Secret')).toEqual([]);
   });
 
-  it('every workload has a PodDisruptionBudget: app pods keep one up, single-replica stores refuse eviction while healthy', () => {
+  it('every workload has a PodDisruptionBudget: app pods keep one up, single-replica stores let a node drain', () => {
     const budgets = Object.fromEntries(
       byKind('PodDisruptionBudget').map((pdb) => [pdb.metadata.name, pdb.spec as Record<string, unknown>]),
     );
     expect(Object.keys(budgets).sort()).toEqual(['client', 'edge', 'postgres', 'redis', 'server', 'worker']);
+    // maxUnavailable 0 would fail every managed node group upgrade (PodEvictionFailure) and block Karpenter.
     for (const store of ['postgres', 'redis'])
-      expect(budgets[store]).toMatchObject({ maxUnavailable: 0, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+      expect(budgets[store]).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     for (const app of ['client', 'edge', 'server', 'worker']) expect(budgets[app]).toMatchObject({ minAvailable: 1 });
   });
 
@@ -163,7 +182,7 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
   it('names every object once per kind, and puts every namespaced object in fibstack', () => {
     const keys = objects.map((object) => `${object.kind}/${object.metadata.name}`);
     expect(new Set(keys).size).toBe(keys.length);
-    const clusterScoped = ['Namespace', 'StorageClass'];
+    const clusterScoped = ['Namespace', 'StorageClass', 'GatewayClass'];
     expect(
       objects
         .filter((object) => !clusterScoped.includes(object.kind) && object.metadata.namespace !== 'fibstack')
@@ -361,6 +380,22 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
     }
   });
 
+  it('every pod runs as a ServiceAccount of its own that mounts no token', () => {
+    const accounts = new Map<string, string>();
+    for (const { object, template } of v.pods) {
+      const name = template.spec.serviceAccountName as string | undefined;
+      expect(name, object.metadata.name).toBeDefined();
+      expect(accounts.get(name!), `${object.metadata.name} shares ${name}`).toBeUndefined();
+      accounts.set(name!, object.metadata.name);
+      expect(named('ServiceAccount', name!), name).toMatchObject({ automountServiceAccountToken: false });
+    }
+    expect(
+      byKind('ServiceAccount')
+        .map((account) => account.metadata.name)
+        .sort(),
+    ).toEqual([...accounts.keys()].sort());
+  });
+
   it('long-running containers have readiness and liveness probes; app Deployments roll without losing capacity', () => {
     for (const { object, template } of v.workloads) {
       for (const container of template.spec.containers) {
@@ -446,14 +481,13 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
     expect(container(postgres).env!.find((variable) => variable.name === 'PGDATA')?.value).toMatch(new RegExp(`^${dataMount}/\\w+$`));
   });
 
-  it("the project's own images: the compose-built names in the base, the registry placeholders in the EKS overlays", () => {
+  it("the project's own images: the registry placeholders scripts/set-images or deploy-eks replace, the compose-built names locally", () => {
     const own = v.pods
       .flatMap(({ template }) => containersOf(template))
       .map((container) => container.image)
       .filter((image) => image.includes('fibstack-'));
-    const pattern = deployable.variant?.overlay.startsWith('eks')
-      ? /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/
-      : OWN_IMAGE;
+    const pattern =
+      deployable.variant?.overlay === 'local' ? OWN_IMAGE : /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/;
     expect(own.length).toBeGreaterThan(0);
     for (const image of own) expect(image).toMatch(pattern);
     for (const { template } of v.pods)
@@ -481,11 +515,24 @@ describe('overlays/eks', () => {
 
   it('puts the edge behind an internet-facing Network Load Balancer that keeps client addresses', () => {
     const edge = eks.named('Service', 'edge')!;
-    expect(edge.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
+    expect(edge.spec).toMatchObject({ type: 'LoadBalancer', loadBalancerClass: 'service.k8s.aws/nlb' });
     expect(edge.metadata.annotations).toMatchObject({
-      'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
       'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+      'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+      'service.beta.kubernetes.io/aws-load-balancer-target-group-attributes': 'preserve_client_ip.enabled=true',
     });
+  });
+});
+
+describe('overlays/local', () => {
+  const local = find('overlays/local');
+
+  it("leaves the edge's load balancer to the cluster's own implementation, and the claims to its default class", () => {
+    const edge = local.named('Service', 'edge')!;
+    expect(edge.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
+    expect(edge.spec).not.toHaveProperty('loadBalancerClass');
+    expect(edge.metadata.annotations ?? {}).toEqual({});
+    expect(local.byKind('StorageClass')).toEqual([]);
   });
 
   it('nlb-tls adds HTTPS on 443 with an ACM certificate, forwarding plain HTTP to the edge, and sends port 80 to its HTTPS redirect', () => {
@@ -568,7 +615,7 @@ describe('keda-autoscaling', () => {
 });
 
 describe('gateway-api', () => {
-  const gateway = find('eks + gateway-api');
+  const gateway = find('eks + gateway-api + gateway-api-aws');
 
   it('routes every path through a Gateway to the edge Service, which stays internal', () => {
     const [route] = gateway.byKind('HTTPRoute');

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from './kubernetes-schema.js';
@@ -10,13 +11,13 @@ export interface Manifest {
   object: KubeObject;
 }
 
-/** Every object in k8s/, in the order `kubectl apply -f k8s` applies them (file name order). */
-export function loadManifests(): Manifest[] {
-  return readdirSync(K8S_DIR)
+/** Every object in k8s/ (or a copy of it), in the order `kubectl apply -f k8s` applies them (file name order). */
+export function loadManifests(dir = K8S_DIR): Manifest[] {
+  return readdirSync(dir)
     .filter((file) => /\.ya?ml$/.test(file))
     .sort()
     .flatMap((file) =>
-      parseAllDocuments(readFileSync(`${K8S_DIR}${file}`, 'utf8'))
+      parseAllDocuments(readFileSync(join(dir, file), 'utf8'))
         .map((document) => document.toJS() as KubeObject | null)
         .filter((object): object is KubeObject => object !== null)
         .map((object) => ({ file, object })),
@@ -146,19 +147,20 @@ export function configMapsOf(objects: KubeObject[]): Record<string, Record<strin
 
 /**
  * What an operator creates by hand in the namespace before the first deploy (k8s/README.md), with
- * values for tests: the Secret (REDIS_URL only with managed data, BULL_BOARD_PASSWORD only with the
- * bull-board component) and the RDS CA bundle ConfigMap.
+ * values for tests: the Secret (REDIS_PASSWORD: the in-cluster Redis's password, or ElastiCache's AUTH
+ * token with managed data; BULL_BOARD_PASSWORD only with the bull-board component) and the RDS CA
+ * bundle ConfigMap.
  */
 export const CREATED_BY_HAND: {
   secrets: Record<string, Record<string, string>> & {
-    'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_URL: string; BULL_BOARD_PASSWORD: string };
+    'fibstack-secrets': { POSTGRES_PASSWORD: string; REDIS_PASSWORD: string; BULL_BOARD_PASSWORD: string };
   };
   configMaps: Record<string, Record<string, string>> & { 'rds-ca-bundle': Record<string, string> };
 } = {
   secrets: {
     'fibstack-secrets': {
       POSTGRES_PASSWORD: 'secret-from-cluster',
-      REDIS_URL: 'rediss://:token@cache.example.internal:6379',
+      REDIS_PASSWORD: '3f9c2a7e4b1d8c6f0a5e9b2d7c4f1a8e',
       BULL_BOARD_PASSWORD: 'operators-only-passphrase',
     },
   },

@@ -251,7 +251,7 @@ describe('the compose profile `observability`', () => {
 describe('the kustomize component `observability`', () => {
   it('reports the image tag as service.version and `kubernetes` as the environment', () => {
     const images = ['server', 'worker', 'client', 'nginx'].map((service) => ({
-      name: `fibstack-${service}`,
+      name: `YOUR_REGISTRY/fibstack-${service}`,
       newName: `acme/fibstack-${service}`,
       newTag: '1.4.2',
     }));

@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 interface Job {
   stage: string;
+  name?: string;
+  if?: string;
   script: string[];
   deploy?: Array<Record<string, unknown> & { provider: string; on: Record<string, string> }>;
 }
@@ -159,9 +161,12 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     expect(travis.stages[1]).toEqual({ name: 'deploy', if: 'branch = main AND type = push' });
     expect(JSON.stringify(travis)).not.toContain('before_deploy');
     expect(travis.jobs.include.filter((candidate) => candidate.deploy).map((candidate) => candidate.stage)).toEqual(['deploy']);
+    expect(travis.jobs.include.filter((candidate) => JSON.stringify(candidate).includes('deploy-eks')).map((job) => job.stage)).toEqual([
+      'deploy',
+    ]);
   });
 
-  it('deploys the pushed images: the Elastic Beanstalk bundle for the commit, then EKS when a cluster is configured', () => {
+  it('deploys the pushed images: the Elastic Beanstalk bundle for the commit', () => {
     expect(job('deploy').script).toEqual(['DOCKER_ID="${ECR_REGISTRY:-$DOCKER_ID}" scripts/eb-bundle dist/eb-bundle.zip']);
     expect(globalEnv.IMAGE_TAG).toBe('$TRAVIS_COMMIT');
     const eb = job('deploy').deploy!.find((step) => step.provider === 'elasticbeanstalk')!;
@@ -178,11 +183,17 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
       cleanup: false,
       on: { branch: 'main' },
     });
-    const eks = job('deploy').deploy!.find((step) => step.provider === 'script')!;
-    expect(eks).toMatchObject({
-      edge: true,
-      script: 'IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks',
-      on: { branch: 'main', condition: '-n "$EKS_CLUSTER"' },
-    });
+  });
+
+  it('deploys to EKS in a job of its own: independent of Elastic Beanstalk, skipped without a cluster, bounded in time', () => {
+    const deploys = travis.jobs.include.filter((candidate) => candidate.stage === 'deploy');
+    const eks = deploys.filter((candidate) => JSON.stringify(candidate).includes('scripts/deploy-eks'));
+    expect(eks).toHaveLength(1);
+    expect(JSON.stringify(eks[0])).not.toContain('elasticbeanstalk');
+    expect(eks[0]!.if).toBe('env(EKS_CLUSTER) IS present');
+    expect(eks[0]!.script).toEqual(['IMAGE_REGISTRY="${ECR_REGISTRY:-$DOCKER_ID}" scripts/deploy-eks']);
+    const eb = deploys.filter((candidate) => JSON.stringify(candidate).includes('elasticbeanstalk'));
+    expect(eb).toHaveLength(1);
+    expect(JSON.stringify(eb[0])).not.toContain('deploy-eks');
   });
 });
