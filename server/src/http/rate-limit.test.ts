@@ -46,7 +46,7 @@ describe('rate limiting', () => {
     const during = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => submitFrom('192.0.2.1', 100 + i)));
     expect(during.map((response) => response.status)).toEqual([202, 202, 202, 202, 202, 202, 202]);
 
-    restarted = await startTestRedis(t.redisServer.port);
+    restarted = await startTestRedis(t.redisServer);
     await expect.poll(async () => (await request(t.app).get('/readyz')).body.checks.redis, { timeout: 10_000 }).toBe('up');
     const after: number[] = [];
     for (let i = 0; i < 7; i++) after.push((await submitFrom('192.0.2.1', 200 + i)).status);
