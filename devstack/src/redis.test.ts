@@ -99,7 +99,10 @@ describe('the Redis the native stack and the tests start', () => {
   });
 
   it('answers NOAUTH to a client without its password, and PONG with it', async () => {
-    const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), { port: await freePort(), dataDir: join(scratch, 'a') });
+    const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), {
+      port: await freePort(),
+      dataDir: join(scratch, 'a'),
+    });
     try {
       expect(await redisCliPing(redis.port)).toBe('NOAUTH Authentication required.');
       expect(await redisCliPing(redis.port, 'postgres')).toBe('NOAUTH Authentication required.');

@@ -80,12 +80,10 @@ export async function createTestDatabase(adminUrl: string): Promise<string> {
 export async function startTestRedis(previous?: Pick<NativeRedis, 'port' | 'password'>): Promise<NativeRedis> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-test-redis-'));
   const options = { port: previous?.port ?? (await freePort()), password: previous?.password, dataDir };
-  const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), options).catch(
-    async (error: unknown) => {
-      await rm(dataDir, { recursive: true, force: true });
-      throw error;
-    },
-  );
+  const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), options).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     ...redis,
     async stop() {

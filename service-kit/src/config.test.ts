@@ -79,10 +79,20 @@ describe('secrets in the configuration', () => {
 
   // Each one malformed: refused, named, and its value never shown (the old message echoed it whole).
   it.each([
-    ['DATABASE_URL', postgresEnv, `postgres://fibstack:${SECRET}#1@postgres:5432/fibstack`, 'with any @ : / ? # % in the user name or password percent-encoded'],
+    [
+      'DATABASE_URL',
+      postgresEnv,
+      `postgres://fibstack:${SECRET}#1@postgres:5432/fibstack`,
+      'with any @ : / ? # % in the user name or password percent-encoded',
+    ],
     ['DATABASE_URL', postgresEnv, `postgres://fibstack:12#${SECRET}@postgres:5432/fibstack`, 'percent-encoded'],
     ['DATABASE_URL', postgresEnv, `postgres://fibstack:${SECRET}%zz@postgres:5432/fibstack`, 'not valid percent-encoding'],
-    ['DATABASE_URL', postgresEnv, `mysql://fibstack:${SECRET}@db:3306/fibstack`, 'must be a URL starting with postgres:// or postgresql://'],
+    [
+      'DATABASE_URL',
+      postgresEnv,
+      `mysql://fibstack:${SECRET}@db:3306/fibstack`,
+      'must be a URL starting with postgres:// or postgresql://',
+    ],
     ['REDIS_URL', redisEnv, `redis://:${SECRET}#@cache:6379`, 'must be a URL starting with redis:// or rediss://'],
     ['REDIS_URL', redisEnv, `redis://:${SECRET}%@cache:6379`, 'not valid percent-encoding'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', otlpEnv, `https://user:${SECRET}#@collector:4318`, 'must be a URL starting with http:// or https://'],

@@ -3,12 +3,13 @@ import { traceLogFields } from './tracing/log-fields.js';
 import { TRACING } from './tracing/switch.js';
 
 /**
- * Fields of logged errors that carry credentials, blanked in every line. ioredis puts the arguments of a
- * failed command on its error, and those of AUTH and HELLO are the user name and the password: a wrong
- * Redis password was logged as `"command":{"name":"auth","args":["server","<the password>"]}`. Node's URL
- * errors carry the URL they could not parse as `input`, credentials included.
+ * Fields of logged errors that carry credentials, blanked in every line, in an error and in those an
+ * AggregateError holds (pino folds a `cause` into the message and stack, without its fields). ioredis
+ * puts the arguments of a failed command on its error, and those of AUTH and HELLO are the user name and
+ * the password: a wrong Redis password was logged as `"command":{"name":"auth","args":["<password>"]}`.
+ * Node's URL errors carry the URL they could not parse as `input`, credentials included.
  */
-const REDACTED_PATHS = ['err.command.args', 'err.cause.command.args', 'err.input', 'err.cause.input'];
+const REDACTED_PATHS = ['err.command.args', 'err.input', 'err.aggregateErrors[*].command.args', 'err.aggregateErrors[*].input'];
 
 /** JSON logs on stdout, one line per event, tagged with the service name so mixed streams stay readable. */
 export function createLogger(service: string, level: LevelWithSilent): Logger {
