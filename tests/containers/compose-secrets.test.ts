@@ -49,9 +49,18 @@ describe('the passwords docker-compose.yml makes', () => {
     // As the compose file made every database before: POSTGRES_PASSWORD defaulted to `fibstack`.
     await docker(['volume', 'create', volume('postgres-data')]);
     const old = await docker([
-      'run', '-d', '-v', `${volume('postgres-data')}:/var/lib/postgresql/data`,
-      '-e', 'POSTGRES_USER=fibstack', '-e', 'POSTGRES_PASSWORD=fibstack', '-e', 'POSTGRES_DB=fibstack', 'postgres:17-bookworm',
-    ]); // prettier-ignore
+      'run',
+      '-d',
+      '-v',
+      `${volume('postgres-data')}:/var/lib/postgresql/data`,
+      '-e',
+      'POSTGRES_USER=fibstack',
+      '-e',
+      'POSTGRES_PASSWORD=fibstack',
+      '-e',
+      'POSTGRES_DB=fibstack',
+      'postgres:17-bookworm',
+    ]);
     try {
       await eventually(
         async () => (await docker(['exec', old, 'pg_isready', '-h', '127.0.0.1']).catch(() => '')).includes('accepting'),
