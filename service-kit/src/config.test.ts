@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseEnv, secretNames } from './config.js';
 import { poolConfigFrom, postgresEnv } from './postgres.js';
 import { redisEnv, redisOptionsFrom } from './redis.js';
@@ -119,7 +119,8 @@ describe('secrets in the configuration', () => {
 });
 
 describe('secrets from files (NAME_FILE, the Docker-secrets convention)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fibstack-config-'));
+  let dir: string;
+  beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), 'fibstack-config-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, content: string) => {
     const path = join(dir, name);
