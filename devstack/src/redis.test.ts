@@ -1,6 +1,8 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './ports.js';
@@ -76,6 +78,64 @@ describe('finding Redis (devstack/src/redis.ts)', () => {
     } finally {
       client.disconnect();
       await redis.stop();
+    }
+  });
+});
+
+/** What `redis-cli` answers to PING on `port`, with the password in REDISCLI_AUTH when one is given. */
+async function redisCliPing(port: number, password?: string): Promise<string> {
+  const env = { PATH: process.env.PATH, ...(password ? { REDISCLI_AUTH: password } : {}) };
+  const { stdout } = await promisify(execFile)('redis-cli', ['-p', String(port), 'ping'], { env });
+  return stdout.trim();
+}
+
+describe('the Redis the native stack and the tests start', () => {
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'fibstack-redis-auth-'));
+  });
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('answers NOAUTH to a client without its password, and PONG with it', async () => {
+    const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), {
+      port: await freePort(),
+      dataDir: join(scratch, 'a'),
+    });
+    try {
+      expect(await redisCliPing(redis.port)).toBe('NOAUTH Authentication required.');
+      expect(await redisCliPing(redis.port, 'postgres')).toBe('NOAUTH Authentication required.');
+      expect(await redisCliPing(redis.port, redis.password)).toBe('PONG');
+      expect(redis.url).toBe(`redis://:${redis.password}@127.0.0.1:${redis.port}`);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('keeps a random password with its data (mode 600), shows it in no process argument, and reuses it at the next start', async () => {
+    const dataDir = join(scratch, 'kept');
+    const port = await freePort();
+    const first = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), { port, dataDir });
+    let cmdline = '';
+    try {
+      cmdline = await readFile(`/proc/${first.process.pid}/cmdline`, 'utf8');
+    } finally {
+      await first.stop();
+    }
+    expect(first.password).toMatch(/^[0-9a-f]{48}$/);
+    expect(await readFile(join(dataDir, 'password'), 'utf8')).toBe(first.password);
+    expect((await stat(join(dataDir, 'password'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dataDir, 'redis.conf'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(dataDir, 'redis.conf'), 'utf8')).not.toContain(first.password);
+    expect(cmdline).not.toContain(first.password);
+
+    const again = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), { port, dataDir });
+    try {
+      expect(again.password).toBe(first.password);
+      expect(await redisCliPing(port, first.password)).toBe('PONG');
+    } finally {
+      await again.stop();
     }
   });
 });

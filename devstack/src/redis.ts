@@ -1,10 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 
 export interface NativeRedis {
+  /** With the password: `redis://:<password>@127.0.0.1:<port>`. */
   url: string;
   port: number;
+  /** The `default` user's password; a client without it gets NOAUTH. */
+  password: string;
   /** redis-server itself, or the `docker run` that holds the Redis container (signals reach Redis). */
   process: ChildProcess;
   stop(): Promise<void>;
@@ -14,6 +19,11 @@ export interface NativeRedisOptions {
   port: number;
   /** Where the append-only file lives; Redis runs with AOF on, as in production. */
   dataDir: string;
+  /**
+   * The password clients must give. By default the one kept in `dataDir` (file `password`, mode 600),
+   * made at random on the first start: no other local user or process can use this Redis.
+   */
+  password?: string;
   onLog?: (line: string) => void;
 }
 
@@ -55,8 +65,14 @@ export function findRedis(env: NodeJS.ProcessEnv = process.env, platform: NodeJS
   return { kind: 'none', help: redisInstallHelp(platform) };
 }
 
-/** One PING over a fresh connection; resolves to Redis's answer line, or to what went wrong instead. */
-function ping(port: number): Promise<string> {
+/** A command in Redis's protocol (RESP), whatever bytes its arguments hold. */
+const resp = (...args: string[]) => `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
+
+/**
+ * AUTH and PING over a fresh connection; resolves to Redis's answer to the PING (or to the AUTH when it
+ * fails), or to what went wrong instead.
+ */
+function ping(port: number, password: string): Promise<string> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let answer = '';
@@ -65,10 +81,12 @@ function ping(port: number): Promise<string> {
       resolve(result);
     };
     socket.setTimeout(1_000, () => finish('no answer'));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('connect', () => socket.write(resp('AUTH', password) + resp('PING')));
     socket.on('data', (chunk) => {
       answer += chunk.toString();
-      if (answer.includes('\r\n')) finish(answer.split('\r\n')[0]!);
+      const lines = answer.split('\r\n');
+      if (lines[0] && lines[0] !== '+OK') finish(lines[0]);
+      else if (lines.length > 2) finish(lines[1]!);
     });
     socket.on('error', (error) => finish(error.message));
     socket.on('close', () => finish('connection closed'));
@@ -79,10 +97,12 @@ function ping(port: number): Promise<string> {
  * Resolves once Redis answers PING on `port`. A TCP connection alone proves nothing with Docker: its port
  * proxy accepts connections before Redis listens in the container.
  */
-async function waitForPing(port: number, timeoutMs: number, exited: () => boolean): Promise<void> {
+async function waitForPing(port: number, password: string, timeoutMs: number, exited: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let answer = await ping(port); answer !== '+PONG'; answer = await ping(port)) {
+  for (let answer = await ping(port, password); answer !== '+PONG'; answer = await ping(port, password)) {
     if (exited()) throw new Error(`Redis exited during start (port ${port})`);
+    // Some other Redis on the port, or this one started without its configuration: never use it.
+    if (answer.startsWith('-ERR AUTH')) throw new Error(`Redis on ${port} asks for no password (${answer.slice(0, 200)})`);
     if (Date.now() > deadline)
       throw new Error(`Redis did not answer PING on ${port} within ${timeoutMs} ms (last: ${answer.slice(0, 200)})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -92,7 +112,29 @@ async function waitForPing(port: number, timeoutMs: number, exited: () => boolea
 /** Settings BullMQ needs in production: AOF persistence, and never evict a key. */
 const REDIS_ARGS = ['--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''];
 
-async function supervise(child: ChildProcess, options: NativeRedisOptions, startTimeoutMs: number): Promise<NativeRedis> {
+/** The name of the configuration file each start writes into the data directory. */
+const CONFIG_FILE = 'redis.conf';
+
+/**
+ * The password `options` asks for, or the one kept in the data directory, made the first time. Then the
+ * configuration file that makes it the `default` user's only password. That file holds its SHA-256 and
+ * not the password, and it is written fresh at each start, never passed as an argument: `ps` shows
+ * every process's arguments to every user of the machine.
+ */
+async function preparePassword(options: NativeRedisOptions): Promise<string> {
+  await mkdir(options.dataDir, { recursive: true });
+  const kept = join(options.dataDir, 'password');
+  let password = options.password ?? (await readFile(kept, 'utf8').catch(() => undefined));
+  if (!password) {
+    password = randomBytes(24).toString('hex');
+    await writeFile(kept, password, { mode: 0o600 });
+  }
+  const hash = createHash('sha256').update(password).digest('hex');
+  await writeFile(join(options.dataDir, CONFIG_FILE), `user default reset on #${hash} ~* &* +@all\n`, { mode: 0o600 });
+  return password;
+}
+
+async function supervise(child: ChildProcess, options: NativeRedisOptions, password: string, startTimeoutMs: number): Promise<NativeRedis> {
   const log = options.onLog;
   child.stdout?.on('data', (chunk: Buffer) => log?.(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => log?.(chunk.toString()));
@@ -102,14 +144,15 @@ async function supervise(child: ChildProcess, options: NativeRedisOptions, start
     child.once('error', () => resolve()); // the spawn itself failed
   }).then(() => void (gone = true));
   try {
-    await waitForPing(options.port, startTimeoutMs, () => gone);
+    await waitForPing(options.port, password, startTimeoutMs, () => gone);
   } catch (error) {
     child.kill('SIGTERM');
     throw error;
   }
   return {
-    url: `redis://127.0.0.1:${options.port}`,
+    url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${options.port}`,
     port: options.port,
+    password,
     process: child,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -128,11 +171,10 @@ export function startRedisFrom(source: RedisSource, options: NativeRedisOptions)
 /** Spawns `redis-server` from PATH on 127.0.0.1. */
 export async function startRedis(options: NativeRedisOptions): Promise<NativeRedis> {
   if (!hasRedisServer()) throw new Error(redisInstallHelp());
-  await mkdir(options.dataDir, { recursive: true });
-  const child = spawn('redis-server', ['--port', String(options.port), '--bind', '127.0.0.1', '--dir', options.dataDir, ...REDIS_ARGS], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return supervise(child, options, 10_000);
+  const password = await preparePassword(options);
+  const args = [join(options.dataDir, CONFIG_FILE), '--port', String(options.port), '--bind', '127.0.0.1', '--dir', options.dataDir];
+  const child = spawn('redis-server', [...args, ...REDIS_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return supervise(child, options, password, 10_000);
 }
 
 /**
@@ -141,7 +183,7 @@ export async function startRedis(options: NativeRedisOptions): Promise<NativeRed
  * process stops and removes the container, exactly like a redis-server child.
  */
 export async function startRedisInDocker(options: NativeRedisOptions): Promise<NativeRedis> {
-  await mkdir(options.dataDir, { recursive: true });
+  const password = await preparePassword(options);
   // As the current user, and past the image's entrypoint, which would hand the files to its `redis` user.
   const user = process.getuid && process.getgid ? ['--user', `${process.getuid()}:${process.getgid()}`] : [];
   const child = spawn(
@@ -162,6 +204,7 @@ export async function startRedisInDocker(options: NativeRedisOptions): Promise<N
       'redis-server',
       // Docker's port proxy is not loopback to Redis; the port is published on the host's loopback only.
       REDIS_IMAGE,
+      `/data/${CONFIG_FILE}`,
       ...REDIS_ARGS,
       '--protected-mode',
       'no',
@@ -169,5 +212,5 @@ export async function startRedisInDocker(options: NativeRedisOptions): Promise<N
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // The first run may pull the image.
-  return supervise(child, options, 300_000);
+  return supervise(child, options, password, 300_000);
 }

@@ -72,18 +72,18 @@ export async function createTestDatabase(adminUrl: string): Promise<string> {
 }
 
 /**
- * A real Redis of the test file's own, on a free port (or `port`, to bring one back where it was), with
- * data in a temporary directory that stop() removes: redis-server from PATH, or a container where only
- * Docker is installed (never a shared REDIS_URL: tests flush it).
+ * A real Redis of the test file's own, with a password of its own, on a free port (or `previous`'s port
+ * and password, to bring one back where it was), with data in a temporary directory that stop() removes:
+ * redis-server from PATH, or a container where only Docker is installed (never a shared REDIS_URL: tests
+ * flush it).
  */
-export async function startTestRedis(port?: number): Promise<NativeRedis> {
+export async function startTestRedis(previous?: Pick<NativeRedis, 'port' | 'password'>): Promise<NativeRedis> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-test-redis-'));
-  const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), { port: port ?? (await freePort()), dataDir }).catch(
-    async (error: unknown) => {
-      await rm(dataDir, { recursive: true, force: true });
-      throw error;
-    },
-  );
+  const options = { port: previous?.port ?? (await freePort()), password: previous?.password, dataDir };
+  const redis = await startRedisFrom(findRedis({ ...process.env, REDIS_URL: '' }), options).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     ...redis,
     async stop() {

@@ -51,7 +51,10 @@ try {
   stack.failed.then((reason) => stop(reason, 1));
   if (!stopping) {
     writeFileSync(databaseUrlFile, `${stack.databaseUrl}\n`, { mode: 0o600 });
-    console.log(`[start] database: ${stack.databaseUrl} (in .data/database-url while running)`);
+    // Without its password: a terminal's output ends up in scrollback, screen shares and bug reports.
+    const shown = new URL(stack.databaseUrl);
+    shown.password = '';
+    console.log(`[start] database: ${shown} (with its password in .data/database-url while running)`);
     console.log(`[start] fibstack is up in ${Date.now() - startedAt} ms: ${stack.url.replace('127.0.0.1', 'localhost')}  (Ctrl-C to stop)`);
   }
 } catch (error) {

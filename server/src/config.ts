@@ -1,7 +1,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { DEFAULT_MAX_INDEX } from '@fibstack/contract/values';
-import { boolVar, intVar, logLevelVar, optionalVar, parseEnv, stringVar } from '@fibstack/service-kit/config';
+import { boolVar, intVar, logLevelVar, optionalVar, parseEnv, secretVar, stringVar } from '@fibstack/service-kit/config';
 import { postgresEnv } from '@fibstack/service-kit/postgres';
 import { redisEnv } from '@fibstack/service-kit/redis';
 
@@ -64,7 +64,7 @@ export const serverEnv = z
     BULL_BOARD_ENABLED: boolVar(false),
     /** Its HTTP basic auth credentials (the password from a Secret), required when it is on. */
     BULL_BOARD_USERNAME: stringVar('admin'),
-    BULL_BOARD_PASSWORD: optionalVar(),
+    ...secretVar('BULL_BOARD_PASSWORD', optionalVar()),
   })
   .superRefine((env, issues) => {
     if (env.BULL_BOARD_ENABLED && (env.BULL_BOARD_PASSWORD ?? '').length < MIN_ADMIN_PASSWORD) {

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { Queue } from 'bullmq';
 import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
 import { configOrExit } from '@fibstack/service-kit/config';
-import { createLogger } from '@fibstack/service-kit/logger';
+import { createLogger, logCrashes } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
 import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
 import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
@@ -14,8 +14,7 @@ import { gracefulCloser } from './http/graceful-close.js';
 
 const config = configOrExit(loadConfig);
 const logger = createLogger('server', config.LOG_LEVEL);
-// A dependency outage must never take the process down: log a stray rejection and keep serving.
-process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+logCrashes(logger);
 
 const pool = createPool(poolConfigFrom(config), logger);
 const commands = createRedis(redisOptionsFrom(config, 'command'), logger, 'server-commands');

@@ -1,27 +1,40 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { intVar, optionalVar, stringVar, urlVar } from './config.js';
+import { intVar, optionalVar, secretVar, stringVar, urlVar } from './config.js';
 
 /**
- * Postgres settings: DATABASE_URL, or the libpq-style PG* variables when it is unset.
- * PG_POOL_MAX bounds connections per process; PG_CONNECT_TIMEOUT_MS is how long a request waits for one.
+ * Postgres settings: DATABASE_URL, or the libpq-style PG* variables when it is unset (PGPASSWORD also
+ * serves a DATABASE_URL without a password, as libpq does). The secrets may come from files instead
+ * (DATABASE_URL_FILE, PGPASSWORD_FILE). PG_POOL_MAX bounds connections per process;
+ * PG_CONNECT_TIMEOUT_MS is how long a request waits for one.
  */
 export const postgresEnv = z.object({
-  DATABASE_URL: urlVar(['postgres', 'postgresql']),
+  ...secretVar('DATABASE_URL', urlVar(['postgres', 'postgresql'])),
   PGHOST: stringVar('127.0.0.1'),
   PGPORT: intVar(1, 65535, 5432),
   PGUSER: stringVar('postgres'),
-  PGPASSWORD: optionalVar(),
+  ...secretVar('PGPASSWORD', optionalVar()),
   PGDATABASE: stringVar('fibstack'),
   PG_POOL_MAX: intVar(1, 200, 20),
   PG_CONNECT_TIMEOUT_MS: intVar(100, 60_000, 1_000),
 });
 export type PostgresEnv = z.infer<typeof postgresEnv>;
 
+/**
+ * DATABASE_URL, with PGPASSWORD filled in when the URL has none. pg would read a PGPASSWORD from the
+ * environment by itself, but not one that came from PGPASSWORD_FILE.
+ */
+function connectionStringFrom(databaseUrl: string, password: string | undefined): string {
+  const url = new URL(databaseUrl);
+  if (url.password || password === undefined) return databaseUrl;
+  url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
 export function poolConfigFrom(env: PostgresEnv): pg.PoolConfig {
   const connection = env.DATABASE_URL
-    ? { connectionString: env.DATABASE_URL }
+    ? { connectionString: connectionStringFrom(env.DATABASE_URL, env.PGPASSWORD) }
     : { host: env.PGHOST, port: env.PGPORT, user: env.PGUSER, password: env.PGPASSWORD, database: env.PGDATABASE };
   return {
     ...connection,

@@ -1,14 +1,20 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { intVar, optionalVar, stringVar, urlVar } from './config.js';
+import { intVar, optionalVar, secretVar, stringVar, urlVar } from './config.js';
 
-/** Redis settings: REDIS_URL, or REDIS_HOST / REDIS_PORT / REDIS_PASSWORD when it is unset. */
+/**
+ * Redis settings: REDIS_URL, or REDIS_HOST / REDIS_PORT / REDIS_USERNAME / REDIS_PASSWORD when it is
+ * unset. REDIS_USERNAME names an ACL user (compose gives the server and the worker one each); without it
+ * the password is the `default` user's (requirepass). The secrets may come from files instead
+ * (REDIS_URL_FILE, REDIS_PASSWORD_FILE).
+ */
 export const redisEnv = z.object({
-  REDIS_URL: urlVar(['redis', 'rediss']),
+  ...secretVar('REDIS_URL', urlVar(['redis', 'rediss'])),
   REDIS_HOST: stringVar('127.0.0.1'),
   REDIS_PORT: intVar(1, 65535, 6379),
-  REDIS_PASSWORD: optionalVar(),
+  REDIS_USERNAME: optionalVar(),
+  ...secretVar('REDIS_PASSWORD', optionalVar()),
 });
 export type RedisEnv = z.infer<typeof redisEnv>;
 
@@ -31,7 +37,7 @@ export function redisOptionsFrom(env: RedisEnv, role: RedisRole): RedisOptions {
         db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
         tls: url.protocol === 'rediss:' ? {} : undefined,
       }
-    : { host: env.REDIS_HOST, port: env.REDIS_PORT, password: env.REDIS_PASSWORD };
+    : { host: env.REDIS_HOST, port: env.REDIS_PORT, username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD };
   return {
     ...base,
     // Reconnect with capped backoff, forever: Redis coming back should heal every process by itself.

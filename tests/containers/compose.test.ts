@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
@@ -10,6 +12,8 @@ import { allComputed, compose, docker, eventually, provisionBaseImages, type Com
 
 const BASE = 'http://127.0.0.1:3050';
 const PORT = 3050;
+/** bull-board on, so that it is tested against the server's Redis user too. */
+const BULL_BOARD_PASSWORD = 'operators-only-passphrase';
 /**
  * The test stands where a load balancer would, in front of the edge: REAL_IP_FROM trusts the address its
  * requests reach nginx from (Docker's port proxy, on one of Docker's private networks), so the
@@ -18,7 +22,7 @@ const PORT = 3050;
 const project: ComposeProject = {
   name: 'fibstack-test',
   files: ['docker-compose.yml'],
-  env: { REAL_IP_FROM: '172.16.0.0/12 192.168.0.0/16 10.0.0.0/8' },
+  env: { REAL_IP_FROM: '172.16.0.0/12 192.168.0.0/16 10.0.0.0/8', BULL_BOARD_ENABLED: 'true', BULL_BOARD_PASSWORD },
 };
 const timings: Record<string, number> = {};
 
@@ -270,6 +274,59 @@ describe('docker-compose.yml', () => {
       await compose(project, ['start', 'server']);
     }
     await eventually(async () => (await fetch(`${BASE}/api/values?limit=1`)).status === 200, 120_000, 'the API back through nginx');
+  });
+
+  it('asks every Redis client for a password: NOAUTH without one', async () => {
+    expect(await compose(project, ['exec', '-T', 'redis', 'redis-cli', 'ping'])).toContain('NOAUTH Authentication required.');
+  });
+
+  it("gives the server's and the worker's Redis users what each needs and nothing more", async () => {
+    // Run in each service's container, as its user, with its own password file.
+    const probe = `
+      const { Redis } = require('ioredis');
+      const redis = new Redis({ host: 'redis', username: process.env.REDIS_USERNAME,
+        password: require('node:fs').readFileSync(process.env.REDIS_PASSWORD_FILE, 'utf8'), maxRetriesPerRequest: 1 });
+      const attempt = (...args) => redis.call(...args).then(() => 'ok', (error) => error.message.split(' ')[0]);
+      (async () => {
+        const answers = {};
+        for (const [name, args] of Object.entries({
+          flushall: ['flushall'], config: ['config', 'get', 'maxmemory-policy'], keys: ['keys', '*'],
+          publish: ['publish', 'fibstack:probe', 'x'], rateLimitKey: ['exists', 'fibstack:rate:probe'],
+          queueKey: ['exists', 'bull:fibonacci:probe'], otherKey: ['exists', 'elsewhere'],
+        })) answers[name] = await attempt(...args);
+        console.log(JSON.stringify(answers));
+        redis.disconnect();
+      })();`;
+    const answersOf = async (service: string) =>
+      JSON.parse(await compose(project, ['exec', '-T', service, 'node', '-e', probe])) as unknown;
+    const refused = { flushall: 'NOPERM', config: 'NOPERM', keys: 'NOPERM', queueKey: 'ok', otherKey: 'NOPERM' };
+    expect(await answersOf('server')).toEqual({ ...refused, publish: 'NOPERM', rateLimitKey: 'ok' });
+    expect(await answersOf('worker')).toEqual({ ...refused, publish: 'ok', rateLimitKey: 'NOPERM' });
+  });
+
+  it("serves bull-board inside the stack, on the server's Redis user", async () => {
+    const script = `fetch('http://127.0.0.1:5000/admin/queues/api/queues', {
+      headers: { Authorization: 'Basic ' + Buffer.from('admin:' + process.env.BULL_BOARD_PASSWORD).toString('base64') },
+    }).then(async (response) => console.log(response.status, JSON.stringify((await response.json()).queues.map((queue) => queue.name))))`;
+    expect(await compose(project, ['exec', '-T', 'server', 'node', '-e', script])).toContain('200 ["fibonacci"]');
+  });
+
+  it('refuses to start the server image with a DATABASE_URL whose password holds #, and never prints the password', async () => {
+    const secret = 'Canary-from-the-image-7f3e';
+    const run = promisify(execFile)('docker', [
+      'run',
+      '--rm',
+      '-e',
+      `DATABASE_URL=postgres://fibstack:${secret}#1@postgres:5432/fibstack`,
+      'fibstack-server:local',
+    ]);
+    const failed = (await run.then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as { code: number; stdout: string; stderr: string };
+    expect(failed.code).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain('DATABASE_URL: must be a URL starting with postgres://');
+    expect(failed.stdout + failed.stderr).not.toContain(secret);
   });
 
   it('keeps the history across down and up (named volumes)', async () => {

@@ -134,6 +134,10 @@ describe('docker-compose.dev.yml', () => {
     }
   });
 
+  it('asks every Redis client for a password, as docker-compose.yml does', async () => {
+    expect(await compose(project, ['exec', '-T', 'redis', 'redis-cli', 'ping'])).toContain('NOAUTH Authentication required.');
+  });
+
   it('serves the client from the Vite dev server and the API through the edge', async () => {
     expect((await get(`${BASE}/`)).body).toContain('/@vite/client');
     expect((await get(`${BASE}/api/values`, { method: 'POST', body: '{"index":10}' })).status).toBe(202);

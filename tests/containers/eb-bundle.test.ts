@@ -60,9 +60,36 @@ describe('EB bundle', () => {
     expect(value.value).toBe('832040');
   });
 
-  it('gives Postgres the password from the environment', async () => {
-    const env = await compose(project!, ['exec', '-T', 'postgres', 'sh', '-c', 'echo "$POSTGRES_PASSWORD"']);
-    expect(env.split('\n').map((line) => line.trim())).toContain('eb-test-secret');
+  it('gives Postgres the password from the environment, and nothing else', async () => {
+    // Over the bundle's network, as the services connect (a login inside the container would be trusted).
+    const signIn = (password: string) =>
+      docker([
+        'run',
+        '--rm',
+        '--network',
+        `${project!.name}_default`,
+        '-e',
+        `PGPASSWORD=${password}`,
+        'postgres:17-bookworm',
+        'psql',
+        '-h',
+        'postgres',
+        '-U',
+        'fibstack',
+        '-d',
+        'fibstack',
+        '-tAc',
+        'SELECT 1',
+      ]).then(
+        (answer) => answer,
+        () => 'refused',
+      );
+    expect(await signIn('eb-test-secret')).toBe('1');
+    expect(await signIn('fibstack')).toBe('refused');
+  });
+
+  it('asks every Redis client for a password', async () => {
+    expect(await compose(project!, ['exec', '-T', 'redis', 'redis-cli', 'ping'])).toContain('NOAUTH Authentication required.');
   });
 
   it('refuses to start without the Postgres password', async () => {

@@ -22,7 +22,7 @@ describe('Redis in Docker for the native stack', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('is chosen when only Docker is on PATH, answers on loopback, writes as the user, and goes away on stop', async () => {
+  it('is chosen when only Docker is on PATH, answers on loopback to its password only, writes as the user, and goes away on stop', async () => {
     const onlyDocker = join(scratch, 'bin');
     await mkdir(onlyDocker);
     await symlink(execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim(), join(onlyDocker, 'docker'));
@@ -39,6 +39,8 @@ describe('Redis in Docker for the native stack', () => {
       expect(await client.get('fibstack')).toBe('55');
       expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      // Its password is asked of every client, in the container too.
+      expect(await docker(['exec', `fibstack-native-redis-${port}`, 'redis-cli', 'ping'])).toBe('NOAUTH Authentication required.');
       const published = await docker(['port', `fibstack-native-redis-${port}`, '6379']);
       expect(published.split('\n')).toEqual([`127.0.0.1:${port}`]);
     } finally {

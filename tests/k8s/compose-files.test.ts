@@ -37,15 +37,77 @@ describe.each([
       });
     }
   });
+
+  it('has no password in it: the stores start after `secrets` made theirs, and every service reads its own from a file', () => {
+    // No fallback for any password, and none given in the clear (Grafana's too, in the observability profile).
+    expect(source).not.toMatch(/PASSWORD:-[^}]/);
+    expect(source).not.toMatch(/^\s*(GF_SECURITY_ADMIN_PASSWORD|POSTGRES_PASSWORD|PGPASSWORD|REDIS_PASSWORD):(?! \$\{\w+:-\})/m);
+    for (const store of ['postgres', 'redis']) {
+      expect(compose.services[store]!.depends_on).toMatchObject({ secrets: { condition: 'service_completed_successfully' } });
+    }
+    const env = (name: string) => compose.services[name]!.environment as Record<string, string>;
+    for (const name of ['migrate', 'server', 'worker']) {
+      expect(env(name).PGPASSWORD_FILE).toBe('/run/secrets/fibstack/postgres-password');
+      expect(env(name)).not.toHaveProperty('PGPASSWORD');
+    }
+    expect(env('server')).toMatchObject({ REDIS_USERNAME: 'server', REDIS_PASSWORD_FILE: '/run/secrets/fibstack/redis-server-password' });
+    expect(env('worker')).toMatchObject({ REDIS_USERNAME: 'worker', REDIS_PASSWORD_FILE: '/run/secrets/fibstack/redis-worker-password' });
+    expect(compose.services.redis!.command).toEqual(expect.arrayContaining(['--aclfile', '/run/secrets/fibstack/redis-users.acl']));
+    expect(compose.services.postgres!.environment).not.toHaveProperty('POSTGRES_PASSWORD');
+  });
+});
+
+describe('the passwords both compose files make', () => {
+  const production = parse(read('docker-compose.yml')) as Record<string, unknown>;
+  const development = parse(read('docker-compose.dev.yml')) as Record<string, unknown>;
+
+  it('are made and given to Postgres by the same script in each', () => {
+    expect(development['x-make-secrets']).toBe(production['x-make-secrets']);
+    expect(development['x-postgres-command']).toEqual(production['x-postgres-command']);
+  });
+
+  it('give Redis no default user, and each service a user of its own with only what it needs', () => {
+    const acl = String(production['x-make-secrets'])
+      .split('\n')
+      .filter((line) => line.startsWith('user '))
+      .map((line) => line.replace(/#\$\$\(sha [^)]*\)/, '#<sha256>'));
+    expect(acl).toEqual([
+      'user default off',
+      'user healthcheck on #<sha256> -@all +ping',
+      'user server on #<sha256> ~bull:* ~fibstack:* &fibstack:* +@all -@dangerous +info -publish',
+      'user worker on #<sha256> ~bull:* &fibstack:* +@all -@dangerous +info',
+    ]);
+  });
 });
 
 describe('the production compose file', () => {
   const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Record<string, unknown>> };
 
   it('keeps Redis as BullMQ needs it and data in named volumes', () => {
-    expect(compose.services.redis!.command).toEqual(['redis-server', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction']);
-    expect(compose.services.postgres!.volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
-    expect(compose.services.redis!.volumes).toEqual(['redis-data:/data']);
+    expect(compose.services.redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--maxmemory-policy', 'noeviction']));
+    expect(compose.services.postgres!.volumes).toEqual([
+      'postgres-data:/var/lib/postgresql/data',
+      'secrets-postgres:/run/secrets/fibstack:ro',
+    ]);
+    expect(compose.services.redis!.volumes).toEqual(['redis-data:/data', 'secrets-redis:/run/secrets/fibstack:ro']);
+  });
+
+  it('gives each service the volume of its own passwords and no other', () => {
+    const secretVolumes = (name: string) =>
+      ((compose.services[name]!.volumes as string[] | undefined) ?? []).filter((volume) => volume.startsWith('secrets-'));
+    expect(
+      Object.fromEntries(
+        ['postgres', 'redis', 'migrate', 'server', 'worker', 'client', 'nginx'].map((name) => [name, secretVolumes(name)]),
+      ),
+    ).toEqual({
+      postgres: ['secrets-postgres:/run/secrets/fibstack:ro'],
+      redis: ['secrets-redis:/run/secrets/fibstack:ro'],
+      migrate: ['secrets-server:/run/secrets/fibstack:ro'],
+      server: ['secrets-server:/run/secrets/fibstack:ro'],
+      worker: ['secrets-worker:/run/secrets/fibstack:ro'],
+      client: [],
+      nginx: [],
+    });
   });
 
   it('runs node services with an init process and health checks', () => {

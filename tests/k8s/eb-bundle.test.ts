@@ -47,8 +47,8 @@ describe('scripts/eb-bundle', () => {
   });
 
   it('keeps the stores on volumes and migrates once before the apps start', () => {
-    expect(compose.services.postgres!.volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
-    expect(compose.services.redis!.volumes).toEqual(['redis-data:/data']);
+    expect(compose.services.postgres!.volumes).toContain('postgres-data:/var/lib/postgresql/data');
+    expect(compose.services.redis!.volumes).toContain('redis-data:/data');
     expect(compose.services.migrate).toMatchObject({
       image: 'acme/fibstack-server:0123abc',
       command: ['node', 'dist/migrate.js'],
@@ -72,7 +72,9 @@ describe('scripts/eb-bundle', () => {
       services: Record<string, { ports: Array<{ published: string | number; target: number }>; environment: Record<string, string> }>;
     };
     expect(resolved.services.nginx!.ports.map(({ published, target }) => `${published}:${target}`)).toEqual(['80:80']);
-    expect(resolved.services.server!.environment.PGPASSWORD).toBe('from-eb');
+    // Made into the file every service reads (docker-compose.yml, x-make-secrets).
+    expect(resolved.services.secrets!.environment.POSTGRES_PASSWORD).toBe('from-eb');
+    expect(resolved.services.server!.environment.PGPASSWORD_FILE).toBe('/run/secrets/fibstack/postgres-password');
     expect(() => config({})).toThrow(/set POSTGRES_PASSWORD in the Elastic Beanstalk environment properties/);
   });
 

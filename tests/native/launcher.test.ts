@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -206,10 +206,14 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       expect(await refuses(otherAddress(), port)).toBe(true);
     });
 
-    it("prints the database's URL and keeps it in .data/database-url, where the README's npm run migrate finds the database", async () => {
+    it("prints the database's URL without its password and keeps it whole in .data/database-url (mode 600), where the README's npm run migrate finds the database", async () => {
       const url = readFileSync(`${copy}/.data/database-url`, 'utf8').trim();
       expect(url).toMatch(/^postgres:\/\/[^:]+:[^@]+@127\.0\.0\.1:\d+\/fibstack$/);
-      expect(app.output()).toContain(`[start] database: ${url}`);
+      expect(statSync(`${copy}/.data/database-url`).mode & 0o777).toBe(0o600);
+      const password = new URL(url).password;
+      expect(password).not.toBe('postgres');
+      expect(app.output()).toContain(`[start] database: ${url.replace(`:${password}@`, '@')} (with its password in .data/database-url`);
+      expect(app.output()).not.toContain(password);
       // As the README writes it: DATABASE_URL="$(cat .data/database-url)" npm run migrate
       const migrate = launch('sh', ['-c', 'DATABASE_URL="$(cat .data/database-url)" npm run migrate'], { cwd: copy });
       const { code } = await migrate.exited;

@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
 import { configOrExit } from '@fibstack/service-kit/config';
-import { createLogger } from '@fibstack/service-kit/logger';
+import { createLogger, logCrashes } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
 import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
 import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
@@ -16,7 +16,7 @@ import { Reconciler } from './reconcile/reconciler.js';
 
 const config = configOrExit(loadConfig);
 const logger = createLogger('worker', config.LOG_LEVEL);
-process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+logCrashes(logger);
 
 const pool = createPool(poolConfigFrom(config), logger);
 const blocking = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'worker-jobs');

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fibonacciJob } from '@fibstack/contract/jobs';
 import { loadConfig } from '../config.js';
+import { secretComparer } from './queues-dashboard.js';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 
 const PASSWORD = 'correct horse battery';
@@ -56,6 +57,43 @@ describe('the queue dashboard when on', () => {
       (queue) => queue.name === 'fibonacci',
     );
     expect(fibonacci?.counts.waiting).toBe(1);
+  });
+
+  // Each test signs in from an address of its own (documentation addresses, RFC 5737), as a client behind
+  // a trusted proxy: the throttle counts per address.
+  const from = (address: string, authorization?: string) => {
+    const call = request(t.app).get('/admin/queues/api/queues').set('X-Forwarded-For', address);
+    return authorization ? call.set('Authorization', authorization) : call;
+  };
+
+  it('refuses an address that sent 10 wrong credentials with a JSON 429 and Retry-After, even with the right ones, and only that address', async () => {
+    const guesser = '198.51.100.7';
+    for (let guess = 0; guess < 10; guess++) expect((await from(guesser, basic('ops', `guess-${guess}`))).status).toBe(401);
+    for (const authorization of [basic('ops', 'guess-10'), basic('ops', PASSWORD)]) {
+      const refused = await from(guesser, authorization);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toEqual({ error: { code: 'rate_limited', message: expect.stringContaining('too many failed sign-ins') } });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(800);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(900);
+    }
+    expect((await from('198.51.100.8', basic('ops', PASSWORD))).status).toBe(200);
+  });
+
+  it('counts a request without credentials (a browser asking for the challenge) as no attempt', async () => {
+    const browser = '198.51.100.9';
+    for (let visit = 0; visit < 15; visit++) expect((await from(browser)).status).toBe(401);
+    expect((await from(browser, basic('ops', PASSWORD))).status).toBe(200);
+  });
+});
+
+describe('the credentials compare', () => {
+  const same = secretComparer(PASSWORD);
+
+  it('accepts the password and nothing else: not a prefix, an extension, another of the same length, or nothing', () => {
+    expect(same(PASSWORD)).toBe(true);
+    for (const guess of [PASSWORD.slice(0, -1), `${PASSWORD}x`, PASSWORD.replace('c', 'C'), '', 'correct'])
+      expect(same(guess), guess).toBe(false);
+    expect(secretComparer('pässwörd-ünïcode')('pässwörd-ünïcode')).toBe(true);
   });
 });
 

@@ -1,33 +1,56 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
 import { HttpError } from '../http/errors.js';
+import { SignInThrottle } from './sign-in-throttle.js';
 
 /** Where the dashboard lives; the edge nginx refuses this path, so only operators inside reach it. */
 const QUEUES_DASHBOARD_PATH = '/admin/queues';
+
+/** Wrong credentials an address may send before it must wait: ample for typos, few for a guesser. */
+const FAILED_SIGN_INS_ALLOWED = 10;
+const FAILED_SIGN_INS_WINDOW_MS = 15 * 60_000;
 
 export interface Credentials {
   username: string;
   password: string;
 }
 
-/** Compares in constant time, so the response time does not reveal how much of a guess was right. */
-function same(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+/**
+ * A comparer of guesses against `expected` that reveals, by its timing, neither how much of a guess was
+ * right nor the expected value's length: both sides are compared as HMACs of one length, under a key of
+ * this process's own (so the digests themselves are nothing to precompute against).
+ */
+export function secretComparer(expected: string): (given: string) => boolean {
+  const key = randomBytes(32);
+  const digest = (value: string) => createHmac('sha256', key).update(value, 'utf8').digest();
+  const expectedDigest = digest(expected);
+  return (given) => timingSafeEqual(digest(given), expectedDigest);
 }
 
-/** HTTP basic auth against one set of credentials; a wrong or missing one gets 401 with a challenge. */
-function basicAuth({ username, password }: Credentials): RequestHandler {
+/**
+ * HTTP basic auth against one set of credentials: a wrong or missing one gets 401 with a challenge, and
+ * an address that sent wrong ones too often gets 429 with Retry-After, whatever it sends, until its
+ * window ends. A request with no credentials (a browser's first, to get the challenge) is no attempt.
+ */
+function basicAuth({ username, password }: Credentials, throttle: SignInThrottle): RequestHandler {
+  const sameUser = secretComparer(username);
+  const samePassword = secretComparer(password);
   return (req, res, next) => {
+    const address = req.ip ?? 'unknown';
+    const wait = throttle.secondsToWait(address);
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      throw new HttpError('rate_limited', `too many failed sign-ins to the queue dashboard from this address; try again in ${wait} s`);
+    }
     const [scheme, encoded] = (req.headers.authorization ?? '').split(' ');
     const decoded = scheme?.toLowerCase() === 'basic' && encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
     const separator = decoded.indexOf(':');
     // Both compared always, so a right user name with a wrong password takes as long as anything else.
-    const userOk = same(decoded.slice(0, Math.max(separator, 0)), username);
-    const passwordOk = same(decoded.slice(separator + 1), password);
+    const userOk = sameUser(decoded.slice(0, Math.max(separator, 0)));
+    const passwordOk = samePassword(decoded.slice(separator + 1));
     if (separator >= 0 && userOk && passwordOk) return next();
+    if (req.headers.authorization !== undefined) throttle.failed(address);
     res.setHeader('WWW-Authenticate', 'Basic realm="fibstack queues", charset="UTF-8"');
     throw new HttpError('unauthorized', 'the queue dashboard needs the operator credentials');
   };
@@ -51,8 +74,9 @@ async function loadBoard(queue: Queue): Promise<RequestHandler> {
  */
 export function queuesDashboard(queue: Queue, credentials: Credentials): Router {
   let board: Promise<RequestHandler> | undefined;
+  const throttle = new SignInThrottle(FAILED_SIGN_INS_ALLOWED, FAILED_SIGN_INS_WINDOW_MS);
   const router = Router();
-  router.use(QUEUES_DASHBOARD_PATH, basicAuth(credentials), (req, res, next) => {
+  router.use(QUEUES_DASHBOARD_PATH, basicAuth(credentials, throttle), (req, res, next) => {
     board ??= loadBoard(queue);
     board.then((handler) => handler(req, res, next), next);
   });

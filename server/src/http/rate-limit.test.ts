@@ -49,7 +49,7 @@ describe('rate limiting', () => {
     expect(during).toEqual([202, 202, 202, 202, 202, 429, 429]);
     expect((await submitFrom('192.0.2.2', 108)).status).toBe(202);
 
-    restarted = await startTestRedis(t.redisServer.port);
+    restarted = await startTestRedis(t.redisServer);
     await expect.poll(async () => (await request(t.app).get('/readyz')).body.checks.redis, { timeout: 10_000 }).toBe('up');
     const after: number[] = [];
     for (let i = 0; i < 7; i++) after.push((await submitFrom('192.0.2.1', 200 + i)).status);

@@ -8,6 +8,8 @@ import { isMainThread } from 'node:worker_threads';
 import { tracingRequested } from './switch.js';
 
 if (isMainThread && tracingRequested()) {
+  const [{ configOrExit, parseEnv }, { otlpEnv }] = await Promise.all([import('../config.js'), import('./otlp-env.js')]);
+  configOrExit(() => parseEnv(otlpEnv, process.env));
   const { startTracing } = await import('./sdk.js');
   await startTracing();
 }
