@@ -53,6 +53,9 @@ const settings = smoke
       compute: { sizes: [10_000, 100_000, 500_000, 1_000_000, 2_000_000], parallel: 6 },
     };
 
+/** Event streams open during `pipeline-watched`: what a handful of browsers watching the results costs. */
+const PIPELINE_WATCHERS = 10;
+
 const results: Record<string, unknown> = {
   machine: {
     cpu: cpus()[0]?.model,
@@ -109,7 +112,7 @@ console.log(`fibstack bench (${command}); temporary data in ${dataDir}`);
 
 try {
   const nextIndex = indexesFrom(1_000_000);
-  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'latency', 'listing'].some(wanted);
+  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'pipeline-watched', 'latency', 'listing'].some(wanted);
   if (needsStack) {
     // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job.
     bench = await startBenchStack(dataDir, { MAX_INDEX: '10000000' });
@@ -122,6 +125,9 @@ try {
       perRequestBudget(stack, { ...settings.budget, connections: 50, logDir: join(dataDir, 'logs'), nextIndex }),
     );
     await phase('pipeline', 300_000, () => pipeline(stack, { ...settings.pipeline, storeTimeoutMs: 60_000 }));
+    await phase('pipeline-watched', 300_000, () =>
+      pipeline(stack, { ...settings.pipeline, storeTimeoutMs: 60_000, streams: PIPELINE_WATCHERS }),
+    );
     await phase('latency', 120_000, () => visibleLatency(stack, { ...settings.latency, perSampleTimeoutMs: 5_000 }));
     await phase('listing', 300_000, () => listing(stack, settings.listing));
     await bench.close();
