@@ -56,13 +56,13 @@ export function useResultEvents(handlers: ResultEventHandlers): { status: LiveSt
       source.addEventListener('ready', (message) => {
         const ready = streamReadySchema.safeParse(parseJson((message as MessageEvent<string>).data));
         if (!ready.success) return;
-        lastEventId = (message as MessageEvent).lastEventId;
+        lastEventId = message.lastEventId;
         if (!ready.data.resumed) latest.current.onMissed?.();
       });
       source.addEventListener('result', (message) => {
         const parsed = resultEventSchema.safeParse(parseJson((message as MessageEvent<string>).data));
         if (!parsed.success) return;
-        lastEventId = (message as MessageEvent).lastEventId;
+        lastEventId = message.lastEventId;
         latest.current.onResult(parsed.data);
       });
       source.addEventListener('open', () => {

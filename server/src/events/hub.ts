@@ -37,7 +37,7 @@ interface Stream {
   /** Headers sent: it takes part in deliveries. Until then it waits for its place to be read. */
   open: boolean;
   /** Settles `attach`: opened, refused by a failed read, or the request went away. */
-  settle: (error?: unknown) => void;
+  settle: (error?: Error) => void;
   lifetime?: NodeJS.Timeout;
 }
 
@@ -192,7 +192,8 @@ export class EventsHub {
         await this.readOnce();
         if (this.readFailing) this.logger.info('event streams read the results again');
         this.readFailing = false;
-      } catch (error) {
+      } catch (caught) {
+        const error = caught instanceof Error ? caught : new Error(String(caught));
         // A stream waiting to open is refused (503 when Postgres is away); open ones wait for the next
         // announcement or heartbeat, which reads again from the same watermark, so nothing is skipped.
         for (const stream of this.joining.splice(0)) {
