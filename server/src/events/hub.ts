@@ -182,35 +182,36 @@ export class EventsHub {
     if (this.closed) return;
     if (this.reading) return void (this.readAgain = true);
     this.reading = true;
-    void this.readUntilCaughtUp().finally(() => (this.reading = false));
+    void this.readUntilCaughtUp();
   }
 
   private async readUntilCaughtUp(): Promise<void> {
-    do {
-      this.readAgain = false;
-      try {
+    try {
+      do {
+        this.readAgain = false;
         await this.readOnce();
-        if (this.readFailing) this.logger.info('event streams read the results again');
-        this.readFailing = false;
-      } catch (caught) {
-        const error = caught instanceof Error ? caught : new Error(String(caught));
-        // A stream waiting to open is refused (503 when Postgres is away); open ones wait for the next
-        // announcement or heartbeat, which reads again from the same watermark, so nothing is skipped.
-        for (const stream of this.joining.splice(0)) {
-          this.remove(stream);
-          stream.settle(error);
-        }
-        if (!this.readFailing) this.logger.warn({ err: error }, 'event streams could not read the results');
-        this.readFailing = true;
-        return;
+      } while (this.readAgain && !this.closed);
+      if (this.readFailing) this.logger.info('event streams read the results again');
+      this.readFailing = false;
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      // A stream waiting to open is refused (503 when Postgres is away); open ones wait for the next
+      // announcement or heartbeat, which reads again from the same watermark, so nothing is skipped.
+      for (const stream of this.joining.splice(0)) {
+        this.remove(stream);
+        stream.settle(error);
       }
-    } while (this.readAgain && !this.closed);
+      if (!this.readFailing) this.logger.warn({ err: error }, 'event streams could not read the results');
+      this.readFailing = true;
+    } finally {
+      // In the same turn as the last check of readAgain: a call to read() from now on starts a new read.
+      this.reading = false;
+    }
   }
 
   private async readOnce(): Promise<void> {
-    const open = [...this.streams].filter((stream) => stream.open);
     // With no stream open there is nothing to continue from: start again at the latest result.
-    if (open.length === 0) this.watermark = undefined;
+    if (![...this.streams].some((stream) => stream.open)) this.watermark = undefined;
     if (this.streams.size === 0) return;
     let latest: number | undefined;
     if (this.watermark === undefined) latest = this.watermark = await this.feed.latestId();
