@@ -177,12 +177,16 @@ export class EventsHub {
     this.read();
   }
 
-  /** Reads what the streams need from Postgres: one read in flight at a time, any further call coalesced. */
+  /**
+   * Reads what the streams need from Postgres: one read in flight at a time, any further call coalesced.
+   * It starts after the current turn, so the announcements Redis delivered in one packet (the worker
+   * stores results in batches) share one read.
+   */
   private read(): void {
     if (this.closed) return;
     if (this.reading) return void (this.readAgain = true);
     this.reading = true;
-    void this.readUntilCaughtUp();
+    setImmediate(() => void this.readUntilCaughtUp());
   }
 
   private async readUntilCaughtUp(): Promise<void> {
