@@ -23,10 +23,7 @@ const MAX_TRACED = 10_000;
 /** Retry-After of a refused stream: a client's own streams end within the lifetime; a full process sheds load. */
 const RETRY_AFTER_SECONDS = { too_many_streams: 10, streams_at_capacity: 5 } as const;
 
-type HubSettings = Pick<
-  ServerConfig,
-  'SSE_HEARTBEAT_MS' | 'SSE_MAX_STREAMS' | 'SSE_MAX_STREAMS_PER_CLIENT' | 'SSE_STREAM_LIFETIME_MS'
->;
+type HubSettings = Pick<ServerConfig, 'SSE_HEARTBEAT_MS' | 'SSE_MAX_STREAMS' | 'SSE_MAX_STREAMS_PER_CLIENT' | 'SSE_STREAM_LIFETIME_MS'>;
 
 interface Stream {
   res: Response;
