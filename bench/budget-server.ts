@@ -60,7 +60,7 @@ function ladderApp() {
 
 function fullApp() {
   const subscriber = new Redis(redisOptionsFrom(config, 'blocking'));
-  const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
+  const events = new EventsHub(subscriber, pool, logger, config);
   void events.start();
   return createApp({ pool, queue, redis: commands, events, config, logger });
 }

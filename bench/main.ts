@@ -56,6 +56,9 @@ const settings = smoke
       edgeStreams: { visitors: 100 },
     };
 
+/** Event streams open during `pipeline-watched`: what a handful of browsers watching the results costs. */
+const PIPELINE_WATCHERS = 10;
+
 const results: Record<string, unknown> = {
   machine: {
     cpu: cpus()[0]?.model,
@@ -112,10 +115,17 @@ console.log(`fibstack bench (${command}); temporary data in ${dataDir}`);
 
 try {
   const nextIndex = indexesFrom(1_000_000);
-  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'latency', 'listing', 'edge-streams'].some(wanted);
+  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'pipeline-watched', 'latency', 'listing', 'edge-streams'].some(
+    wanted,
+  );
   if (needsStack) {
     // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job.
-    bench = await startBenchStack(dataDir, { MAX_INDEX: '10000000' });
+    bench = await startBenchStack(dataDir, {
+      MAX_INDEX: '10000000',
+      // edge-streams fills the edge with event streams from a few addresses: the API's own caps must not bite first.
+      SSE_MAX_STREAMS_PER_CLIENT: '10000',
+      SSE_MAX_STREAMS: '10000',
+    });
     const stack = bench;
     await sleep(1_000);
     await phase('footprint', 10_000, () => footprint(stack));
@@ -125,6 +135,9 @@ try {
       perRequestBudget(stack, { ...settings.budget, connections: 50, logDir: join(dataDir, 'logs'), nextIndex }),
     );
     await phase('pipeline', 300_000, () => pipeline(stack, { ...settings.pipeline, storeTimeoutMs: 60_000 }));
+    await phase('pipeline-watched', 300_000, () =>
+      pipeline(stack, { ...settings.pipeline, storeTimeoutMs: 60_000, streams: PIPELINE_WATCHERS }),
+    );
     await phase('latency', 120_000, () => visibleLatency(stack, { ...settings.latency, perSampleTimeoutMs: 5_000 }));
     await phase('listing', 300_000, () => listing(stack, settings.listing));
     await phase('edge-streams', 180_000, () => edgeStreams(stack, settings.edgeStreams));

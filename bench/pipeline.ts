@@ -12,6 +12,8 @@ export interface PipelineOptions {
   storeTimeoutMs: number;
   /** Submissions that warm the restarted server up before each run (see ResetOptions). */
   warmUpPosts: number;
+  /** Event streams (`GET /api/events`) kept open and read during each run, as browsers watching would. */
+  streams?: number;
 }
 
 export const PIPELINE_TARGET_JOBS_PER_SECOND = 2_000;
@@ -19,12 +21,14 @@ export const PIPELINE_TARGET_JOBS_PER_SECOND = 2_000;
 /**
  * End to end: `submissions` distinct indexes (0 … n-1, shuffled) POSTed over 50 connections until every
  * value is stored in Postgres, `runs` times from empty tables. Reports jobs/s, losses, and the CPU each
- * process spent per job (server, worker, Postgres, Redis, load generator).
+ * process spent per job (server, worker, Postgres, Redis, load generator). With `streams`, that many
+ * event streams are open and read throughout, and each run also reports the result events they carried.
  */
 export async function pipeline(bench: BenchStack, options: PipelineOptions) {
   const runs = [];
   for (let run = 1; run <= options.runs; run++) {
     const reset = await bench.reset({ warmUpPosts: options.warmUpPosts });
+    const watchers = await Promise.all(Array.from({ length: options.streams ?? 0 }, () => watch(bench.stack.url)));
     const indexes = Array.from({ length: options.submissions }, (_, i) => (i * 7_919) % options.submissions);
     let workerRssMb = 0;
     const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, rssMb(bench.stack.pid('worker')))), 200);
@@ -40,6 +44,7 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
     });
     const cpu = stop();
     clearInterval(sampler);
+    for (const watcher of watchers) watcher.close();
     const { rows } = await bench.pool.query<{ n: number; last: Date | null }>(
       'SELECT count(*)::int AS n, max(computed_at) AS last FROM results',
     );
@@ -55,6 +60,7 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
       ...(stored.ok ? {} : { timedOut: stored.timedOut }),
       cpuUsPerJob: perUnit(cpu, options.submissions),
       workerRssMb,
+      ...(watchers.length > 0 && { eventsPerStream: median(watchers.map((watcher) => watcher.events())) }),
       resetKilled: reset.killed,
       ...(reset.warmUp?.ok === false && { warmUp: reset.warmUp.timedOut }),
       load: machineLoad(),
@@ -70,6 +76,23 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
     target: `≥ ${PIPELINE_TARGET_JOBS_PER_SECOND} jobs/s (median), lost 0`,
     lostTotal: runs.reduce((sum, run) => sum + run.lost, 0),
   };
+}
+
+/**
+ * An open `GET /api/events` that counts the result events it carries. The load generator reads it, so its
+ * CPU is counted as the load generator's, as a browser's would not be at all.
+ */
+async function watch(url: string): Promise<{ events: () => number; close: () => void }> {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/api/events`, { signal: controller.signal });
+  let events = 0;
+  void (async () => {
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      events += chunk.value.split('event: result\n').length - 1;
+    }
+  })().catch(() => undefined);
+  return { events: () => events, close: () => controller.abort() };
 }
 
 async function count(bench: BenchStack, table: 'results' | 'submissions'): Promise<number> {

@@ -43,6 +43,9 @@ export function printReport(results: Results): void {
   section('3. pipeline: submissions until every value is stored, CPU µs per job by process', results.pipeline, {
     runs: (value) => value.runs as Row[],
   });
+  section('3b. pipeline with event streams open and read', results['pipeline-watched'], {
+    runs: (value) => value.runs as Row[],
+  });
   section('4. submit → visible (idle system)', results.latency);
   section('5. listing GET /api/values?limit=50', results.listing, { rows: (value) => value.rows as Row[] });
   section('6. compute', results.compute);

@@ -17,6 +17,7 @@ export type ApiError = z.infer<typeof apiErrorSchema>;
 export const errorStatus = {
   invalid_json: 400,
   invalid_query: 400,
+  invalid_last_event_id: 400,
   unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,
@@ -28,8 +29,10 @@ export const errorStatus = {
   index_negative: 422,
   index_too_large: 422,
   rate_limited: 429,
+  too_many_streams: 429,
   internal_error: 500,
   service_unavailable: 503,
+  streams_at_capacity: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

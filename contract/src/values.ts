@@ -93,7 +93,10 @@ export const valueDetailSchema = z.discriminatedUnion('status', [
 ]);
 export type ValueDetail = z.infer<typeof valueDetailSchema>;
 
-/** Data of each `event: result` on `GET /api/events`, sent when the worker stores a value. */
+/**
+ * Data of each `event: result` on `GET /api/events`, sent when the worker stores a value. Its SSE `id`
+ * is the result's place in the order values were stored, the same on every API replica.
+ */
 export const resultEventSchema = z.object({
   index,
   value: z.string(),
@@ -103,3 +106,12 @@ export const resultEventSchema = z.object({
   computedAt: isoDate,
 });
 export type ResultEvent = z.infer<typeof resultEventSchema>;
+
+/**
+ * Data of the `event: ready` that starts every stream of `GET /api/events`, with the `id` the stream
+ * starts after. `resumed`: every result after the Last-Event-ID asked for follows. Otherwise results
+ * stored before this stream may have been missed (a first connection, or one too far behind to be sent
+ * what it missed): refetch whatever is shown as pending.
+ */
+export const streamReadySchema = z.object({ resumed: z.boolean() });
+export type StreamReady = z.infer<typeof streamReadySchema>;

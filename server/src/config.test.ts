@@ -13,6 +13,9 @@ describe('server configuration', () => {
       TRUST_PROXY: false,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       SSE_HEARTBEAT_MS: 15_000,
+      SSE_MAX_STREAMS_PER_CLIENT: 8,
+      SSE_MAX_STREAMS: 1_000,
+      SSE_STREAM_LIFETIME_MS: 600_000,
       LOG_LEVEL: 'info',
       PG_CONNECT_TIMEOUT_MS: 1_000,
     });
@@ -45,6 +48,8 @@ describe('server configuration', () => {
     [{ MAX_INDEX: '-1' }, /MAX_INDEX: must be an integer/],
     [{ SHUTDOWN_TIMEOUT_MS: '1.5' }, /SHUTDOWN_TIMEOUT_MS: must be an integer/],
     [{ PGPORT: '0' }, /PGPORT: must be an integer from 1 to 65535/],
+    [{ SSE_MAX_STREAMS_PER_CLIENT: '0' }, /SSE_MAX_STREAMS_PER_CLIENT: must be an integer from 1/],
+    [{ SSE_STREAM_LIFETIME_MS: '500' }, /SSE_STREAM_LIFETIME_MS: must be an integer from 1000/],
   ])('fails fast naming the variable for %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

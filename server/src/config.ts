@@ -59,7 +59,17 @@ export const serverEnv = z
      * sent just before it stopped routing here are served rather than reset by the kernel.
      */
     SHUTDOWN_DRAIN_MS: intVar(0, 60_000, 1_000),
+    /** `: ping` comments on every event stream; each also reads any result an announcement missed. */
     SSE_HEARTBEAT_MS: intVar(100, 300_000, 15_000),
+    /** Event streams one client address may hold open on this process; more are answered 429. */
+    SSE_MAX_STREAMS_PER_CLIENT: intVar(1, 10_000, 8),
+    /** Event streams this process holds open at most; more are answered 503 (another replica may take them). */
+    SSE_MAX_STREAMS: intVar(1, 1_000_000, 1_000),
+    /**
+     * An event stream is ended after at most this long (a random 80–100% of it, so streams opened
+     * together do not reconnect together); the browser reconnects and resumes from its last event.
+     */
+    SSE_STREAM_LIFETIME_MS: intVar(1_000, 86_400_000, 600_000),
     /** bull-board, the queue dashboard for operators, under /admin/queues; off unless asked for. */
     BULL_BOARD_ENABLED: boolVar(false),
     /** Its HTTP basic auth credentials (the password from a Secret), required when it is on. */

@@ -22,7 +22,7 @@ const subscriber = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'se
 const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands, telemetry: queueTelemetry() });
 // The connection itself warns once per outage; BullMQ repeats every reconnect attempt.
 queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
-const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
+const events = new EventsHub(subscriber, pool, logger, config);
 events.start().catch((error: unknown) => logger.warn({ err: error }, 'results subscription pending Redis'));
 
 const server = createServer(createApp({ pool, queue, redis: commands, events, config, logger }));

@@ -44,7 +44,7 @@ describe('migrate', () => {
   it('applies every migration once, even when several processes run it at the same time', async () => {
     const racing = Array.from({ length: 4 }, () => openPool());
     const applied = await Promise.all(racing.map((pool) => migrate(pool, silent)));
-    expect(applied.flat()).toEqual(['001_submissions_and_results.sql']);
+    expect(applied.flat()).toEqual(['001_submissions_and_results.sql', '002_results_event_ids.sql']);
     expect(await migrate(racing[0]!, silent)).toEqual([]);
     expect(await tableExists(racing[0]!, 'submissions')).toBe(true);
     expect(await tableExists(racing[0]!, 'results')).toBe(true);

@@ -186,8 +186,10 @@ describe('the client in Chromium', () => {
     await streamOpen(page);
     const status = page.getByRole('status').filter({ hasText: PAUSED });
     // From here on a proxy answers the event stream with 502, even once the server is back, until
-    // `unroute`. On an HTTP error the browser gives up on the stream: the page must subscribe again.
-    await page.route('**/api/events', (route) => route.fulfill({ status: 502, contentType: 'text/html', body: 'Bad Gateway' }));
+    // `unroute`. On an HTTP error the browser gives up on the stream: the page must subscribe again
+    // (from its last event id, `?lastEventId=`, which the block covers too).
+    const events = /\/api\/events(\?.*)?$/;
+    await page.route(events, (route) => route.fulfill({ status: 502, contentType: 'text/html', body: 'Bad Gateway' }));
     await e2e.stack.stopService('server');
     try {
       await status.waitFor();
@@ -211,7 +213,7 @@ describe('the client in Chromium', () => {
     ).toBe(0);
     expect(await status.isVisible()).toBe(true);
 
-    await page.unroute('**/api/events');
+    await page.unroute(events);
     await calculated(page)
       .getByText(/^28657$/)
       .waitFor();

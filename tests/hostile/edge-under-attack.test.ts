@@ -61,7 +61,16 @@ beforeAll(async () => {
     persistent: false,
     output: { logDir: join(dataDir, 'logs') },
     env: { LOG_LEVEL: 'warn' },
-    serviceEnv: { server: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: String(API_LIMIT_PER_MINUTE), TRUST_PROXY: '1' } },
+    serviceEnv: {
+      server: {
+        RATE_LIMIT_ENABLED: 'true',
+        RATE_LIMIT_PER_MINUTE: String(API_LIMIT_PER_MINUTE),
+        TRUST_PROXY: '1',
+        // Above the edge's own caps (16 per address, 1,500 in all), so the edge's are what this suite reaches.
+        SSE_MAX_STREAMS_PER_CLIENT: '100',
+        SSE_MAX_STREAMS: '5000',
+      },
+    },
   });
   port = await freePort();
   // Natively the API also serves the built client (STATIC_DIR), so it stands in for the client upstream.

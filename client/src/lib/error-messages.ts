@@ -38,12 +38,17 @@ const EXPLANATIONS: Record<ErrorCode | ClientErrorCode, { field?: true; text: (l
   body_not_object: { text: () => RELOAD },
   invalid_json: { text: () => RELOAD },
   invalid_query: { text: () => RELOAD },
+  invalid_last_event_id: { text: () => RELOAD },
   unsupported_media_type: { text: () => RELOAD },
   payload_too_large: { text: () => RELOAD },
   // Only the operators' queue dashboard (/admin) asks for credentials; this page never should.
   unauthorized: { text: () => RELOAD },
   not_found: { text: () => 'The server does not know this request. Reload the page to get the current version.' },
   rate_limited: { text: () => 'Too many requests from your connection in the last minute. Wait a minute, then try again.' },
+  too_many_streams: {
+    text: () => 'Too many pages with live updates are open on your connection. Close some of them, then reload this one.',
+  },
+  streams_at_capacity: { text: () => `Live updates are busy on the server right now. ${LATER}` },
   internal_error: { text: () => `Something went wrong on the server. ${LATER}` },
   service_unavailable: { text: () => `The calculator cannot store or read values right now. ${LATER}` },
   network_error: { text: () => 'The calculator cannot be reached. Check your connection, then try again.' },

@@ -48,10 +48,17 @@ export class FakeEventSource {
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
   }
 
-  emit(type: string, data?: unknown) {
+  /** Dispatches one event; `lastEventId` is the id the server gave it (its SSE `id:` field). */
+  emit(type: string, data?: unknown, lastEventId = '') {
     if (type === 'open') this.readyState = FakeEventSource.OPEN;
-    const event = new MessageEvent(type, { data: data === undefined ? undefined : JSON.stringify(data) });
+    const event = new MessageEvent(type, { data: data === undefined ? undefined : JSON.stringify(data), lastEventId });
     for (const listener of this.listeners.get(type) ?? []) listener(event);
+  }
+
+  /** The stream opens as the server starts every stream: `open`, then `ready` with the id it starts after. */
+  start({ resumed = false, lastEventId = '1' } = {}) {
+    this.emit('open');
+    this.emit('ready', { resumed }, lastEventId);
   }
 
   /** The connection breaks: the browser retries by itself, unless the server answered an HTTP error (`gaveUp`). */

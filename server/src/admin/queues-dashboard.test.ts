@@ -25,7 +25,13 @@ describe('the queue dashboard (bull-board) when off, as by default', () => {
 describe('the queue dashboard when on', () => {
   let t: AppUnderTest;
   beforeAll(async () => {
-    t = await startAppUnderTest({ BULL_BOARD_ENABLED: 'true', BULL_BOARD_USERNAME: 'ops', BULL_BOARD_PASSWORD: PASSWORD });
+    // Behind one trusted proxy (the edge), as in compose and k8s: X-Forwarded-For names the client.
+    t = await startAppUnderTest({
+      BULL_BOARD_ENABLED: 'true',
+      BULL_BOARD_USERNAME: 'ops',
+      BULL_BOARD_PASSWORD: PASSWORD,
+      TRUST_PROXY: '1',
+    });
     const job = fibonacciJob({ index: 77, requestId: 'dashboard' });
     await t.queue.add(job.name, job.data, job.opts);
   });

@@ -1,129 +1,187 @@
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RESULTS_CHANNEL, TRACE_CONTEXT_KEY } from '@fibstack/contract/jobs';
-import type { ResultEvent } from '@fibstack/contract/values';
+import { startTestRedis } from '@fibstack/devstack/test-database';
+import type { NativeRedis } from '@fibstack/devstack/redis';
+import { eventually } from '@fibstack/devstack/testkit';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
+import { openStream, readyOf, storeResult, type SseFrame } from '../testing/event-stream-client.js';
 
-let t: AppUnderTest;
-let server: Server;
-let baseUrl: string;
-
-beforeAll(async () => {
-  t = await startAppUnderTest();
-  server = t.app.listen(0);
+/** Listens on a free port; returns its base URL and a closer. */
+async function listen(t: AppUnderTest): Promise<{ baseUrl: string; server: Server }> {
+  const server = t.app.listen(0);
   await new Promise((resolve) => server.once('listening', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await t.close();
-});
-
-interface Stream {
-  req: ClientRequest;
-  response: IncomingMessage;
-  /** Everything received so far. */
-  text: () => string;
-  /** Resolves with the text once it matches `pattern`. */
-  until: (pattern: RegExp) => Promise<string>;
-  ended: Promise<void>;
+  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-/** Opens `GET /api/events` with a raw HTTP request, as a browser's EventSource would. */
-function openStream(): Promise<Stream> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${baseUrl}/api/events`, { headers: { Accept: 'text/event-stream' } }, (response) => {
-      let text = '';
-      const waiters: Array<() => void> = [];
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        text += chunk;
-        for (const wake of waiters.splice(0)) wake();
-      });
-      const ended = new Promise<void>((done) => response.once('end', done));
-      const until = async (pattern: RegExp) => {
-        while (!pattern.test(text)) await new Promise<void>((wake) => waiters.push(wake));
-        return text;
-      };
-      resolve({ req, response, text: () => text, until, ended });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const event: ResultEvent = {
-  index: 10,
-  value: '55',
-  digits: 2,
-  truncated: false,
-  computeMs: 0.1,
-  computedAt: new Date().toISOString(),
-};
+const ready = (frames: SseFrame[]) => readyOf(frames) !== undefined;
+const resultsIn = (frames: SseFrame[]) => frames.filter((frame) => frame.event === 'result');
+const hasResults = (count: number) => (frames: SseFrame[]) => resultsIn(frames).length >= count;
 
 describe('GET /api/events', () => {
-  it('streams each published result as an SSE `result` event, with stream-friendly headers', async () => {
-    const stream = await openStream();
-    expect(stream.response.statusCode).toBe(200);
-    expect(stream.response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-    expect(stream.response.headers['cache-control']).toBe('no-cache, no-transform');
-    expect(stream.response.headers['x-accel-buffering']).toBe('no');
-    // Headers and the retry hint arrive before any event, so the browser knows it is connected.
-    expect(await stream.until(/retry: 3000\n\n/)).toMatch(/^retry: 3000\n\n/);
+  let t: AppUnderTest;
+  let baseUrl: string;
+  let server: Server;
 
-    await t.redis.publish(RESULTS_CHANNEL, JSON.stringify(event));
-    const text = await stream.until(/event: result\ndata: .*\n\n/);
-    expect(JSON.parse(/event: result\ndata: (.*)\n\n/.exec(text)![1]!)).toEqual(event);
-    stream.req.destroy();
+  beforeAll(async () => {
+    t = await startAppUnderTest();
+    ({ baseUrl, server } = await listen(t));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    server.close();
+    await t.close();
   });
 
-  it("relays the event fields only, never the worker's trace context", async () => {
-    const stream = await openStream();
-    const traced = { ...event, index: 11, [TRACE_CONTEXT_KEY]: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } };
-    await t.redis.publish(RESULTS_CHANNEL, JSON.stringify(traced));
-    const text = await stream.until(/event: result\ndata: .*"index":11.*\n\n/);
-    expect(JSON.parse(/event: result\ndata: (.*"index":11.*)\n\n/.exec(text)![1]!)).toEqual({ ...event, index: 11 });
-    stream.req.destroy();
+  it('starts with the retry hint and a ready event at the latest result, then sends each stored result with its id', async () => {
+    const before = await storeResult(t.pool, t.redis, 1);
+    const stream = await openStream(baseUrl);
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(stream.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(stream.headers['x-accel-buffering']).toBe('no');
+    const opening = await stream.until(ready, 'the ready event');
+    expect(stream.text()).toMatch(/^retry: 3000\n\n/);
+    // A new stream starts after the latest result: nothing stored before it is sent.
+    expect(readyOf(opening)).toEqual({ id: before.id, resumed: false });
+
+    const stored = await storeResult(t.pool, t.redis, 2);
+    await stream.until(hasResults(1), 'the result event');
+    expect(stream.results()).toEqual([stored]);
+    expect(stored.id).toBeGreaterThan(before.id);
+    stream.close();
+  });
+
+  it('sends what Postgres holds, never what an announcement says: a message only wakes the hub', async () => {
+    const stream = await openStream(baseUrl);
+    await stream.until(ready, 'the ready event');
+    const forged = { index: 999, value: '1', digits: 1, truncated: false, computeMs: 0, computedAt: new Date().toISOString() };
+    for (const message of [
+      'not json',
+      '{"index": "x"}',
+      JSON.stringify({ ...forged, value: 'a\n\nevent: evil' }),
+      JSON.stringify(forged),
+    ]) {
+      await t.redis.publish(RESULTS_CHANNEL, message);
+    }
+    const stored = await storeResult(t.pool, t.redis, 3, { announce: false });
+    // The worker's announcement carries its trace context and may say anything else: none of it is sent.
+    await t.redis.publish(RESULTS_CHANNEL, JSON.stringify({ ...stored.event, value: '4', [TRACE_CONTEXT_KEY]: { traceparent: 'x' } }));
+    await stream.until(hasResults(1), 'the stored result');
+    expect(stream.results()).toEqual([stored]);
+    expect(stream.frames().filter((frame) => frame.event !== undefined && !['ready', 'result'].includes(frame.event))).toEqual([]);
+    stream.close();
+  });
+
+  it('sends a long value as the same preview the worker announces', async () => {
+    const stream = await openStream(baseUrl);
+    await stream.until(ready, 'the ready event');
+    const stored = await storeResult(t.pool, t.redis, 4, { value: '7'.repeat(100) });
+    await stream.until(hasResults(1), 'the result event');
+    expect(stored.event).toMatchObject({ value: `${'7'.repeat(60)}…`, truncated: true, digits: 100 });
+    expect(stream.results()).toEqual([stored]);
+    stream.close();
+  });
+
+  it('sends every result once and in id order when many are stored at once', async () => {
+    const stream = await openStream(baseUrl);
+    await stream.until(ready, 'the ready event');
+    const stored = await Promise.all(Array.from({ length: 60 }, (_, i) => storeResult(t.pool, t.redis, 100 + i)));
+    await stream.until(hasResults(60), 'sixty result events');
+    const ids = stream.results().map((result) => result.id);
+    expect(ids).toEqual(stored.map((result) => result.id).sort((a, b) => a - b));
+    expect(new Set(stream.results().map((result) => result.event.index)).size).toBe(60);
+    stream.close();
+  });
+
+  it('reads nothing from Postgres while no stream is open: an announcement costs only its index', async () => {
+    await eventually(() => t.events.size === 0, 5_000, 'every stream of the earlier tests to be gone');
+    const heard: number[] = [];
+    t.events.onResult((index) => heard.push(index));
+    const query = vi.spyOn(t.pool, 'query');
+    try {
+      for (const index of [200, 201, 202]) await storeResult(t.pool, t.redis, index);
+      await eventually(() => heard.length === 3, 5_000, 'the three announcements');
+      // The heartbeat (200 ms here) passes too, with nothing to read for.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The hub's reads are named statements; the test's own INSERTs are not.
+      const reads = query.mock.calls.flatMap(([statement]: unknown[]) => (statement as { name?: string }).name ?? []);
+      expect(reads).toEqual([]);
+      expect(heard).toEqual([200, 201, 202]);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
+  it('sends a result whose announcement never came (the publish failed) at the next heartbeat', async () => {
+    const stream = await openStream(baseUrl);
+    await stream.until(ready, 'the ready event');
+    const stored = await storeResult(t.pool, t.redis, 300, { announce: false });
+    await stream.until(hasResults(1), 'the unannounced result');
+    expect(stream.results()).toEqual([stored]);
+    stream.close();
   });
 
   it('sends heartbeat comments while idle', async () => {
-    const stream = await openStream();
-    expect(await stream.until(/: ping\n\n/)).toContain(': ping\n\n');
-    stream.req.destroy();
-  });
-
-  it('relays nothing but well-formed result events, so no message can break the framing', async () => {
-    const stream = await openStream();
-    await stream.until(/retry: 3000/);
-    for (const bad of ['not json', '{"index": "x"}', JSON.stringify({ ...event, value: 'a\n\nevent: evil' }).replace('\\n\\n', '\n\n')]) {
-      await t.redis.publish(RESULTS_CHANNEL, bad);
-    }
-    await t.redis.publish(RESULTS_CHANNEL, JSON.stringify({ ...event, index: 11, extra: 'dropped' }));
-    const text = await stream.until(/event: result\n/);
-    expect(text.match(/event: /g)).toHaveLength(1);
-    expect(JSON.parse(/data: (.*)\n\n/.exec(text)![1]!)).toEqual({ ...event, index: 11 });
-    stream.req.destroy();
+    const stream = await openStream(baseUrl);
+    await stream.until((frames) => frames.some((frame) => frame.comment === 'ping'), 'a heartbeat');
+    stream.close();
   });
 
   it('forgets a client once it disconnects', async () => {
-    const stream = await openStream();
-    await stream.until(/retry: 3000/);
+    await eventually(() => t.events.size === 0, 5_000, 'the earlier streams to be gone');
+    const stream = await openStream(baseUrl);
+    await stream.until(ready, 'the ready event');
     expect(t.events.size).toBe(1);
-    stream.req.destroy();
-    await expect.poll(() => t.events.size).toBe(0);
+    stream.close();
+    await eventually(() => t.events.size === 0, 5_000, 'the stream to be forgotten');
   });
 
   // Last: shutting the hub down ends this file's streams for good.
   it('ends every stream on shutdown and refuses new ones with a 503 JSON error', async () => {
-    const streams = await Promise.all([openStream(), openStream()]);
-    await Promise.all(streams.map((stream) => stream.until(/retry: 3000/)));
+    const streams = await Promise.all([openStream(baseUrl), openStream(baseUrl)]);
+    await Promise.all(streams.map((stream) => stream.until(ready, 'the ready event')));
     t.events.close();
     await Promise.all(streams.map((stream) => stream.ended));
 
     const refused = await fetch(`${baseUrl}/api/events`);
     expect(refused.status).toBe(503);
     expect(await refused.json()).toEqual({ error: { code: 'service_unavailable', message: expect.any(String) } });
+  });
+});
+
+describe('GET /api/events through a Redis restart', () => {
+  let t: AppUnderTest;
+  let baseUrl: string;
+  let server: Server;
+  let restarted: NativeRedis | undefined;
+
+  beforeAll(async () => {
+    // No heartbeat within the test: only the subscriber's return can make the hub read.
+    t = await startAppUnderTest({ SSE_HEARTBEAT_MS: '300000' });
+    ({ baseUrl, server } = await listen(t));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    server.close();
+    await t.close();
+    await restarted?.stop();
+  });
+
+  it('sends what was stored while its subscriber was away as soon as the subscriber is back', async () => {
+    const stream = await openStream(baseUrl);
+    await stream.until(ready, 'the ready event');
+    await t.redisServer.stop();
+    // Stored while Redis is down: the worker's publish fails, so these are never announced.
+    const stored = [await storeResult(t.pool, t.redis, 1, { announce: false }), await storeResult(t.pool, t.redis, 2, { announce: false })];
+    restarted = await startTestRedis(t.redisServer);
+    await stream.until(hasResults(2), 'the results stored during the outage', 15_000);
+    expect(stream.results()).toEqual(stored);
+    // And the subscription works again.
+    const after = await storeResult(t.pool, t.redis, 3);
+    await stream.until(hasResults(3), 'a result announced after the restart', 10_000);
+    expect(stream.results()).toEqual([...stored, after]);
+    stream.close();
   });
 });

@@ -50,7 +50,20 @@ export async function startAppUnderTest(env: Record<string, string> = {}): Promi
   }
 }
 
-async function wire(databaseUrl: string, redisServer: NativeRedis, env: Record<string, string>): Promise<AppUnderTest> {
+/**
+ * A second API process as another replica behind the same balancer: its own app, hub, pools and
+ * connections, on the database and redis-server of `of`. Its close() leaves those running.
+ */
+export function startReplicaOf(of: AppUnderTest, env: Record<string, string> = {}): Promise<AppUnderTest> {
+  return wire(of.databaseUrl, of.redisServer, env, { ownsRedis: false });
+}
+
+async function wire(
+  databaseUrl: string,
+  redisServer: NativeRedis,
+  env: Record<string, string>,
+  { ownsRedis = true } = {},
+): Promise<AppUnderTest> {
   const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, SSE_HEARTBEAT_MS: '200', ...env });
   const logger = pino({ level: 'silent' });
   const pool = testPool({ connectionString: databaseUrl, connectionTimeoutMillis: 1_000 });
@@ -60,7 +73,7 @@ async function wire(databaseUrl: string, redisServer: NativeRedis, env: Record<s
   subscriber.on('error', () => undefined);
   const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands });
   queue.on('error', () => undefined);
-  const events = new EventsHub(subscriber, logger, config.SSE_HEARTBEAT_MS);
+  const events = new EventsHub(subscriber, pool, logger, config);
   const deps: AppDeps = { pool, queue, redis: commands, events, config, logger };
   const app = createApp(deps);
   await events.start();
@@ -89,7 +102,7 @@ async function wire(databaseUrl: string, redisServer: NativeRedis, env: Record<s
       commands.disconnect();
       redis.disconnect();
       await closeTestPool(pool);
-      await redisServer.stop();
+      if (ownsRedis) await redisServer.stop();
     },
   };
 }

@@ -27,7 +27,7 @@ describe('when Postgres is unreachable', () => {
     redis = new Redis(redisServer.url);
     const logger = pino({ level: 'silent' });
     queue = new Queue(QUEUE_NAME, { connection: redis });
-    events = new EventsHub(new Redis(redisServer.url), logger, 1_000);
+    events = new EventsHub(new Redis(redisServer.url), pool, logger, loadConfig({ SSE_HEARTBEAT_MS: '1000' }));
     app = createApp({ pool, queue, redis, events, config: loadConfig({}), logger });
   });
   afterAll(async () => {
@@ -48,6 +48,13 @@ describe('when Postgres is unreachable', () => {
       expect(read.body.error.code).toBe('service_unavailable');
     }
     expect(await queue.count()).toBe(0);
+  });
+
+  it('refuses an event stream with a 503 JSON error: the stream cannot learn where the results stand', async () => {
+    const refused = await request(app).get('/api/events');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toEqual({ code: 'service_unavailable', message: 'the database is unavailable, try again shortly' });
+    expect(events.size).toBe(0);
   });
 
   it('reports not ready, but alive', async () => {

@@ -66,45 +66,52 @@ describe('HomePage', () => {
     const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(1, 10, '55')], nextCursor: null }) });
     render(<HomePage />);
     // The stream opens while the first page is on its way, then the page arrives with nothing pending.
-    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.start());
     await calculated().findByText('55');
     expect(valueCalls(calls)).toEqual(['GET /api/values']);
   });
 
-  it('asks again when the stream opens after a first page with a pending value, which may have been stored meanwhile', async () => {
+  it('asks again when a stream starts without resuming after a first page with a pending value, which may have been stored meanwhile', async () => {
     let value: string | undefined;
     const calls = stubApi({ ...limits, 'GET /api/values': () => jsonResponse({ items: [item(1, 7, value)], nextCursor: null }) });
     render(<HomePage />);
     await calculated().findByText('pending…');
     value = '13';
-    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.start());
     expect(await calculated().findByText('13')).toBeInTheDocument();
     expect(valueCalls(calls)).toEqual(['GET /api/values', 'GET /api/values']);
   });
 
-  it('says live updates are paused while the stream is down, and catches up on what is pending when it is back', async () => {
-    let value: string | undefined;
+  it('says live updates are paused while the stream is down; when it is back, what it missed is replayed or fetched', async () => {
+    const values: Record<number, string | undefined> = {};
     const calls = stubApi({
       ...limits,
-      'GET /api/values': () => jsonResponse({ items: [item(2, 7, value), item(1, 10, '55')], nextCursor: null }),
+      'GET /api/values': () => jsonResponse({ items: [item(3, 8, values[8]), item(2, 7, values[7]), item(1, 10, '55')], nextCursor: null }),
     });
     render(<HomePage />);
-    await calculated().findByText('pending…');
-    act(() => FakeEventSource.last!.emit('open'));
+    await calculated().findAllByText('pending…');
+    act(() => FakeEventSource.last!.start({ lastEventId: '4' }));
     await waitFor(() => expect(valueCalls(calls)).toHaveLength(2));
     const status = screen.getByRole('status');
     expect(status).toHaveTextContent('');
     act(() => FakeEventSource.last!.fail());
     expect(status).toHaveTextContent('Live updates paused — reconnecting…');
-    // Stored while the stream was down: no event will ever say so.
-    value = '13';
-    act(() => FakeEventSource.last!.emit('open'));
+    // Stored while the stream was down; the browser resumes from the last id and the server replays it.
+    values[7] = '13';
+    act(() => FakeEventSource.last!.start({ resumed: true, lastEventId: '4' }));
     expect(status).toHaveTextContent('Live updates resumed.');
-    expect(await calculated().findByText('13')).toBeInTheDocument();
+    act(() => FakeEventSource.last!.emit('result', result(7, '13'), '5'));
+    expect(calculated().getByText('13')).toBeInTheDocument();
+    expect(valueCalls(calls)).toHaveLength(2);
+    // Too far behind to be replayed: the server says so, and what is still pending is fetched again.
+    act(() => FakeEventSource.last!.fail());
+    values[8] = '21';
+    act(() => FakeEventSource.last!.start({ resumed: false, lastEventId: '900' }));
+    expect(await calculated().findByText('21')).toBeInTheDocument();
     expect(valueCalls(calls)).toHaveLength(3);
     // Nothing pending any more: the next break and return need no request.
     act(() => FakeEventSource.last!.fail());
-    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.start());
     expect(valueCalls(calls)).toHaveLength(3);
   });
 
@@ -167,13 +174,13 @@ describe('HomePage', () => {
     });
     render(<HomePage />);
     await calculated().findByText('8');
-    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.start());
     act(() => FakeEventSource.last!.fail());
     await userEvent.type(screen.getByRole('textbox', { name: 'Index' }), '23');
     await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
     expect(await calculated().findByText('pending…')).toBeInTheDocument();
     items = [item(2, 23, '28657'), ...items];
-    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.start());
     expect(await calculated().findByText('28657')).toBeInTheDocument();
     // Announced by an effect after the render that shows the value, so possibly one render later.
     await waitFor(() => expect(announced()).toBe('Fibonacci(23) = 28657'));

@@ -35,7 +35,7 @@ describe('value detail page', () => {
     await userEvent.click(copy);
     expect(writeText).toHaveBeenCalledWith(value);
     expect(await screen.findByText('Copied')).toBeInTheDocument();
-    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.start());
     expect(valueCalls(calls)).toEqual(['GET /api/values/120']);
   });
 
@@ -92,7 +92,7 @@ describe('value detail page', () => {
     expect(screen.getByText('Fibonacci(20) is ready.')).toBeInTheDocument();
   });
 
-  it('fetches a pending value again when the stream opens, as its event may have gone by', async () => {
+  it('fetches a pending value again when a stream starts without resuming, as its event may have gone by', async () => {
     let ready = false;
     const calls = stubApi({
       ...limits,
@@ -101,7 +101,7 @@ describe('value detail page', () => {
     openAt('/values/20');
     expect(await screen.findByText(/Computing…/)).toBeInTheDocument();
     ready = true;
-    act(() => FakeEventSource.last!.emit('open'));
+    act(() => FakeEventSource.last!.start());
     expect(await screen.findByTestId('whole-value')).toHaveTextContent('6765');
     expect(valueCalls(calls)).toEqual(['GET /api/values/20', 'GET /api/values/20']);
   });

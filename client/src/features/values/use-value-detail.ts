@@ -13,8 +13,8 @@ export type DetailState =
   | { kind: 'error'; message: string };
 
 /**
- * `GET /api/values/:index`, fetched again when the stream announces that index, or opens while the
- * value may have been stored unannounced, so a pending page turns into the value by itself.
+ * `GET /api/values/:index`, fetched again when the stream announces that index, or starts without
+ * resuming while the value may have been stored unannounced, so a pending page turns into the value by itself.
  * `calculate` submits an index that was never submitted.
  */
 export function useValueDetail(index: number) {
@@ -22,7 +22,7 @@ export function useValueDetail(index: number) {
   const requests = useRef(0);
   /** The result of this index was announced while a request was out: a pending answer is already stale. */
   const heard = useRef(false);
-  /** The stream opened while the value was on its way: that answer may predate the result. */
+  /** A stream started without resuming while the value was on its way: that answer may predate the result. */
   const recheck = useRef(false);
 
   const show = useCallback((next: DetailState) => {
@@ -75,8 +75,11 @@ export function useValueDetail(index: number) {
       if (pending) void load();
     },
     onOpen: () => {
+      if (state.kind === 'error') void load();
+    },
+    onMissed: () => {
       if (state.kind === 'loading') recheck.current = true;
-      else if (pending || state.kind === 'error') void load();
+      else if (pending) void load();
     },
   });
 

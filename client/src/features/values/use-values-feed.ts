@@ -21,7 +21,7 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
   const heard = useRef(new Map<number, ShownValue>());
   /** This page's own submissions still without a value: announced however their value arrives. */
   const awaited = useRef(new Set<number>());
-  /** The stream opened while the first page was on its way: that page may predate a result. */
+  /** A stream started without resuming while the first page was on its way: that page may predate a result. */
   const recheck = useRef(false);
 
   const reload = useCallback(async () => {
@@ -62,12 +62,15 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
       dispatch({ type: 'result', event });
       if (fillsIn) onValueShown(event);
     },
-    // Catch up after a break, or on the first open, only when a value shown as pending may have been
-    // stored before the stream could announce it (or when the first page could not be fetched at all).
+    // The API answers again: fetch the first page if it could not be fetched at all.
     onOpen: () => {
       if (state.status === 'error') void reload();
-      else if (state.status === 'loading') recheck.current = true;
-      else if (waiting) void reload();
+    },
+    // A stream that did not resume (the first one, or one too far behind): a value shown as pending may
+    // have been stored before it, so fetch again, but only then. A resumed stream replays what it missed.
+    onMissed: () => {
+      if (state.status === 'loading') recheck.current = true;
+      else if (state.status === 'ready' && waiting) void reload();
     },
   });
 
