@@ -25,7 +25,9 @@ export function validateImageRefs(refs, source) {
     const ref = refs[service];
     if (ref === undefined) throw new ImageRefsError(`${source}: no image for ${service}`);
     if (typeof ref !== 'string' || !PINNED.test(ref)) {
-      throw new ImageRefsError(`${source}: ${service} is ${JSON.stringify(ref)}, not registry/name@sha256:<64 hex> (a tag is not a release)`);
+      throw new ImageRefsError(
+        `${source}: ${service} is ${JSON.stringify(ref)}, not registry/name@sha256:<64 hex> (a tag is not a release)`,
+      );
     }
   }
   return refs;

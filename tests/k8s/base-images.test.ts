@@ -58,7 +58,9 @@ describe('base images: pinned by digest, declared once (base-images.json)', () =
         ...buildArgs.map((image) => ({ where: `${file} build arg`, image })),
       ];
     });
-    expect(references.map(({ image }) => image)).toEqual(expect.arrayContaining([images.postgres, images.redis, images.node, images.nginx]));
+    expect(references.map(({ image }) => image)).toEqual(
+      expect.arrayContaining([images.postgres, images.redis, images.node, images.nginx]),
+    );
     expect(unpinned(references)).toEqual([]);
   });
 

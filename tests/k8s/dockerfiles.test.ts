@@ -19,7 +19,10 @@ describe('production Dockerfiles', () => {
       const nodeStages = lines.filter((line) => /^FROM \$\{NODE_IMAGE\}/.test(line));
       expect(nodeStages.length, file).toBeGreaterThan(0);
       for (const stage of nodeStages) expect(stage, file).toMatch(/^FROM \$\{NODE_IMAGE\}( AS [\w-]+)?$/);
-      expect(lines.filter((line) => /^FROM node:/.test(line)), file).toEqual([]);
+      expect(
+        lines.filter((line) => /^FROM node:/.test(line)),
+        file,
+      ).toEqual([]);
       expect(lines.indexOf(declared[0]!), file).toBeLessThan(lines.findIndex((line) => line.startsWith('FROM ')));
     }
     const major = Number(/^node:(\d+)-/.exec(node)![1]);

@@ -23,7 +23,11 @@ function imageRefs(...args: string[]): { status: number; stdout: string; stderr:
 }
 
 /** A folder of buildx --metadata-file outputs, one per service, as `docker buildx build --push` writes them. */
-function metadataDir(name: string, services = SERVICES, imageName = (service: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/fibstack-${service}:abc123`) {
+function metadataDir(
+  name: string,
+  services = SERVICES,
+  imageName = (service: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/fibstack-${service}:abc123`,
+) {
   const path = join(dir, name);
   mkdirSync(path);
   services.forEach((service, i) =>
@@ -66,7 +70,13 @@ describe('scripts/image-refs.mjs: the pushed images by digest', () => {
     expect(imageRefs('record', path, file).status).toBe(0);
     expect(imageRefs('get', 'nginx', file).stdout).toBe(`acme/fibstack-nginx@${digest('4')}\n`);
     const local = join(dir, 'local.json');
-    expect(imageRefs('record', metadataDir('local', SERVICES, (service) => `127.0.0.1:5000/fibstack-${service}:t`), local).status).toBe(0);
+    expect(
+      imageRefs(
+        'record',
+        metadataDir('local', SERVICES, (service) => `127.0.0.1:5000/fibstack-${service}:t`),
+        local,
+      ).status,
+    ).toBe(0);
     expect(imageRefs('get', 'client', local).stdout).toBe(`127.0.0.1:5000/fibstack-client@${digest('1')}\n`);
   });
 
