@@ -132,7 +132,10 @@ export class Registry {
     return digest;
   }
 
-  /** Puts a manifest under `reference` (a tag or its digest); returns its digest. */
+  /**
+   * Puts a manifest under `reference` (a tag or its digest); returns its digest, and whether the registry
+   * indexed its subject (the referrers API answers OCI-Subject).
+   */
   async putManifest(reference, manifest) {
     const bytes = Buffer.from(JSON.stringify(manifest));
     const response = await this.#request(`/manifests/${reference}`, {
@@ -141,6 +144,6 @@ export class Registry {
       headers: { 'Content-Type': manifest.mediaType },
     });
     if (response.status !== 201) throw new RegistryError(`PUT manifest ${reference}: ${response.status} ${await response.text()}`);
-    return sha256(bytes);
+    return { digest: sha256(bytes), subjectAccepted: response.headers.has('oci-subject') };
   }
 }

@@ -50,8 +50,26 @@ export async function docker(args: string[], timeoutMs = 300_000): Promise<strin
 }
 
 const PROVISION = fileURLToPath(new URL('../../../shared/containers/provision', import.meta.url));
-/** On the project's CI machines, which reach no registry, the shared provision script builds local stand-ins. */
-const STAND_INS = existsSync(PROVISION);
+
+/** Whether the local `image` is one of provision's stand-ins (they carry the label standin=true). */
+function isStandIn(image: string): boolean {
+  try {
+    return (
+      execFileSync('docker', ['image', 'inspect', '-f', '{{index .Config.Labels "standin"}}', image], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      }).trim() === 'true'
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * On the project's CI machines, which reach no registry, the shared provision script builds local stand-ins
+ * (a checkout elsewhere, e.g. a git worktree, finds them by their label).
+ */
+const STAND_INS = existsSync(PROVISION) || isStandIn(baseImages().node!.replace(/@sha256:[0-9a-f]{64}$/, ''));
 
 /**
  * Makes the official base images available (those the repository's files name, plus `named`): a no-op
@@ -59,7 +77,7 @@ const STAND_INS = existsSync(PROVISION);
  * are built under the official names (it also starts dockerd when needed).
  */
 export async function provisionBaseImages(named: string[] = []): Promise<void> {
-  if (!STAND_INS) return;
+  if (!existsSync(PROVISION)) return;
   await run(PROVISION, ['--from-files', '.'], { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
   if (named.length) await run(PROVISION, named, { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
 }
