@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// CycloneDX SBOMs made by npm itself (`npm sbom`) from the lockfile: one per image that carries npm packages
+// CycloneDX SBOMs made by @cyclonedx/cyclonedx-npm from npm's tree and the lockfile: one per image that carries npm packages
 // and one for the whole workspace, kept as build artifacts and attached to the pushed images.
 //   scripts/sbom.mjs generate [DIR]          DIR (dist/sbom): server.cdx.json and worker.cdx.json (exactly the
 //                                            production dependencies each image carries: tests/containers/sbom.test.ts),
@@ -17,19 +17,36 @@ import { parseReference, Registry, sha256 } from './supply-chain/registry.mjs';
 export const SBOM_SERVICES = ['server', 'worker', 'client'];
 export const SBOM_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
 
-/** npm's CycloneDX SBOM of the lockfile: one workspace's dependencies (production only, or all), or everything. */
-export function npmSbom(workspace, { production = true } = {}) {
-  const args = ['sbom', '--package-lock-only', '--sbom-format', 'cyclonedx'];
-  if (workspace) args.push(...(production ? ['--omit=dev'] : []), '-w', `@fibstack/${workspace}`);
-  return execFileSync('npm', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+/**
+ * Packages npm installs in an image that its Dockerfile then deletes, with the reason: the SBOM lists what the
+ * image carries (tests/containers/sbom.test.ts compares it with the image's node_modules).
+ */
+export const DELETED_FROM_IMAGES = {
+  typescript: 'an optional peer of valibot (types only), deleted by the production-deps stage of server/ and worker/Dockerfile',
+};
+
+/**
+ * CycloneDX (JSON) by @cyclonedx/cyclonedx-npm, which reads npm's own tree (npm ls) and the lockfile: one
+ * workspace's production dependencies (or all of them), or the whole workspace.
+ */
+export function cyclonedxSbom(workspace, { production = true } = {}) {
+  const args = ['cyclonedx-npm', '--output-format', 'JSON', '--flatten-components', '--output-reproducible'];
+  if (workspace) args.push(...(production ? ['--omit', 'dev'] : []), '--workspace', `@fibstack/${workspace}`);
+  const bom = JSON.parse(
+    execFileSync('npx', ['--no-install', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+  if (workspace && production) {
+    bom.components = bom.components.filter((component) => !(component.name in DELETED_FROM_IMAGES && !component.group));
+  }
+  return `${JSON.stringify(bom, null, 2)}\n`;
 }
 
 function generate(dir = 'dist/sbom') {
   mkdirSync(dir, { recursive: true });
   // The client image serves a bundle: what went into it came from the build's (development) dependencies.
   for (const service of SBOM_SERVICES)
-    writeFileSync(join(dir, `${service}.cdx.json`), npmSbom(service, { production: service !== 'client' }));
-  writeFileSync(join(dir, 'workspace.cdx.json'), npmSbom());
+    writeFileSync(join(dir, `${service}.cdx.json`), cyclonedxSbom(service, { production: service !== 'client' }));
+  writeFileSync(join(dir, 'workspace.cdx.json'), cyclonedxSbom());
 }
 
 /**

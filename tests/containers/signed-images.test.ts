@@ -166,6 +166,33 @@ describe('signed images (sign-images, verify-images) in a local registry', () =>
     });
   });
 
+  it("attaches each image's SBOM beside it as an OCI referrer (scripts/sbom.mjs attach), found from the image's digest", async () => {
+    const sbomDir = join(dir, 'sbom');
+    mkdirSync(sbomDir);
+    for (const service of ['server', 'worker', 'client'])
+      writeFileSync(join(sbomDir, `${service}.cdx.json`), JSON.stringify({ bomFormat: 'CycloneDX', service }));
+    const attached = await script('sbom.mjs', ['attach', imagesFile('sbom-images.json', refs), sbomDir]);
+    expect(attached.status, attached.output).toBe(0);
+    // distribution 2.8 has no referrers API: the referrers index sits under the tag the OCI spec names (sha256-<hex>).
+    const digest = refs.server!.slice(refs.server!.indexOf('@') + 1);
+    const index = (await (
+      await fetch(`http://${registry.host}/v2/fibstack-server/manifests/${digest.replace(':', '-')}`, {
+        headers: { Accept: 'application/vnd.oci.image.index.v1+json' },
+      })
+    ).json()) as { manifests: Array<{ digest: string; artifactType: string }> };
+    expect(index.manifests.map((manifest) => manifest.artifactType)).toEqual(['application/vnd.cyclonedx+json']);
+    const referrer = (await (
+      await fetch(`http://${registry.host}/v2/fibstack-server/manifests/${index.manifests[0]!.digest}`, {
+        headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+      })
+    ).json()) as { subject: { digest: string }; layers: Array<{ digest: string }> };
+    expect(referrer.subject.digest).toBe(digest);
+    const blob = await (await fetch(`http://${registry.host}/v2/fibstack-server/blobs/${referrer.layers[0]!.digest}`)).json();
+    expect(blob).toEqual({ bomFormat: 'CycloneDX', service: 'server' });
+    // The signatures are untouched: verification still passes.
+    expect((await verify(imagesFile('images.json', refs))).status).toBe(0);
+  });
+
   it('refuses a digest the registry does not hold', async () => {
     const missing = `${registry.host}/fibstack-server@sha256:${'0'.repeat(64)}`;
     expect(await verify(imagesFile('missing.json', { ...refs, server: missing }))).toMatchObject({
