@@ -458,7 +458,7 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
     for (const image of own) expect(image).toMatch(pattern);
     for (const { template } of v.pods)
       for (const container of containersOf(template))
-        if (!container.image.includes('fibstack-')) expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm$/);
+        if (!container.image.includes('fibstack-')) expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm@sha256:[0-9a-f]{64}$/);
   });
 });
 

@@ -61,7 +61,9 @@ describe('renovate.json', () => {
     // The checks can fail: a wrong type, and options Renovate does not know (a misspelling, an old name).
     expect(errors({ ...config, pinDigests: 'yes' })).not.toEqual([]);
     expect(unknownOptions({ ...config, pinDigestz: true } as RenovateConfig)).toEqual(['pinDigestz']);
-    expect(unknownOptions({ ...config, customManagers: [{ ...imageManager, fileMatch: ['x'] }] } as RenovateConfig)).toEqual(['fileMatch']);
+    expect(unknownOptions({ ...config, customManagers: [{ ...imageManager, fileMatch: ['x'] }] } as unknown as RenovateConfig)).toEqual([
+      'fileMatch',
+    ]);
   });
 
   it('sees every pinned base image, in base-images.json and in every copy, as one docker dependency each', () => {
