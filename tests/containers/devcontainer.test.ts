@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, provisionBaseImages, REPO_ROOT } from './docker.js';
+import { baseImageBuildArgs, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
 
 interface DevContainer {
   build: { dockerfile: string; context: string };
@@ -29,7 +29,7 @@ describe('the dev container', () => {
   beforeAll(async () => {
     await provisionBaseImages();
     const context = join(folder, config.build.context);
-    await docker(['build', '-f', join(folder, config.build.dockerfile), '-t', IMAGE, context], 900_000);
+    await docker(['build', ...baseImageBuildArgs(), '-f', join(folder, config.build.dockerfile), '-t', IMAGE, context], 900_000);
     await docker(['rm', '-f', NAME]).catch(() => undefined);
     const mounts = config.mounts.flatMap((mount) => ['--mount', `type=${mount.type},source=${mount.source},target=${mount.target}`]);
     // overrideCommand: false, so the image's own entrypoint and command run, as in the editor.
@@ -42,7 +42,7 @@ describe('the dev container', () => {
 
   it('is built from the project Dockerfile and keeps its entrypoint, forwarding 3050 and installing on create', () => {
     expect(existsSync(join(folder, config.build.dockerfile))).toBe(true);
-    expect(readFileSync(join(folder, config.build.dockerfile), 'utf8')).toMatch(/^FROM node:\$\{NODE_VERSION\}-bookworm-slim$/m);
+    expect(readFileSync(join(folder, config.build.dockerfile), 'utf8')).toMatch(/^FROM \$\{NODE_IMAGE\}$/m);
     expect(config.overrideCommand).toBe(false);
     expect(config.forwardPorts).toEqual([3050]);
     expect(config.postCreateCommand).toBe('npm ci');

@@ -1,7 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eventually as pollUntil, sleep } from '@fibstack/devstack/testkit';
+import { baseImages } from '../k8s/image-references.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -31,7 +33,7 @@ export async function compose(project: ComposeProject, args: string[], timeoutMs
   try {
     const { stdout, stderr } = await run(file, [...base, '-p', project.name, ...fileArgs, ...args], {
       cwd: project.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...project.env },
+      env: { ...process.env, ...baseImageOverrides(), ...project.env },
       timeout: timeoutMs,
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -47,21 +49,66 @@ export async function docker(args: string[], timeoutMs = 300_000): Promise<strin
   return stdout.trim();
 }
 
+const PROVISION = fileURLToPath(new URL('../../../shared/containers/provision', import.meta.url));
+
+/** Whether the local `image` is one of provision's stand-ins (they carry the label standin=true). */
+function isStandIn(image: string): boolean {
+  try {
+    return (
+      execFileSync('docker', ['image', 'inspect', '-f', '{{index .Config.Labels "standin"}}', image], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      }).trim() === 'true'
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * On the project's CI machines, which reach no registry, the shared provision script builds local stand-ins
+ * (a checkout elsewhere, e.g. a git worktree, finds them by their label).
+ */
+const STAND_INS = existsSync(PROVISION) || isStandIn(baseImages().node!.replace(/@sha256:[0-9a-f]{64}$/, ''));
+
 /**
  * Makes the official base images available (those the repository's files name, plus `named`): a no-op
- * where a registry is reachable and they are pulled as usual; on the project's CI machines, which reach
- * no registry, the shared provision script builds local stand-ins under the official names (it also
- * starts dockerd when needed).
+ * where a registry is reachable and they are pulled as usual; on the project's CI machines the stand-ins
+ * are built under the official names (it also starts dockerd when needed).
  */
 export async function provisionBaseImages(named: string[] = []): Promise<void> {
-  const provision = fileURLToPath(new URL('../../../shared/containers/provision', import.meta.url));
-  try {
-    await run('test', ['-x', provision]);
-  } catch {
-    return;
-  }
-  await run(provision, ['--from-files', '.'], { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
-  if (named.length) await run(provision, named, { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
+  if (!existsSync(PROVISION)) return;
+  await run(PROVISION, ['--from-files', '.'], { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
+  if (named.length) await run(PROVISION, named, { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/**
+ * The image that stands for `image` here: a stand-in is a local image under the official name:tag, and no
+ * local image can carry the official digest, so a pinned base runs by its tag where stand-ins are used.
+ * Anything else (and every image where a registry is reachable) is unchanged.
+ */
+export function localImage(image: string): string {
+  return STAND_INS && Object.values(baseImages()).includes(image) ? image.replace(/@sha256:[0-9a-f]{64}$/, '') : image;
+}
+
+/**
+ * What the Dockerfiles' and compose files' base arguments must be set to here (base-images.json by tag, see
+ * localImage); empty where a registry is reachable, so the pinned defaults build.
+ */
+export function baseImageOverrides(): Record<string, string> {
+  if (!STAND_INS) return {};
+  const { node, nginx, postgres, redis } = baseImages();
+  return Object.fromEntries(
+    Object.entries({ NODE_IMAGE: node!, NGINX_IMAGE: nginx!, POSTGRES_IMAGE: postgres!, REDIS_IMAGE: redis! }).map(([name, image]) => [
+      name,
+      localImage(image),
+    ]),
+  );
+}
+
+/** baseImageOverrides() as `docker build` arguments. */
+export function baseImageBuildArgs(): string[] {
+  return Object.entries(baseImageOverrides()).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]);
 }
 
 /**

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATED_BY_HAND, configMapsOf, containerEnv, workloads, type PodTemplateSpec } from '../k8s/manifests.js';
 import { parseObjects, render, REPO } from '../k8s/render.js';
 import { submitIndex } from '@fibstack/devstack/testkit';
-import { allComputed, compose, provisionBaseImages } from './docker.js';
+import { baseImages } from '../k8s/image-references.js';
+import { allComputed, compose, localImage, provisionBaseImages } from './docker.js';
 import {
   copyImagesToPodman,
   createNetworkAndSecret,
@@ -42,7 +43,7 @@ import {
  * env, mounts and users are the manifests'; only the image tag differs. The manifests keep 17, and
  * the first test checks that all three use one image, so pg_dump always matches the server.
  */
-const MANIFEST_POSTGRES = 'postgres:17-bookworm';
+const MANIFEST_POSTGRES = baseImages().postgres!;
 const STAND_IN_POSTGRES = 'postgres:15-bookworm';
 
 const lab: Lab = { dir: mkdtempSync(join(tmpdir(), 'fibstack-k8s-backup-')), network: 'fibstack-k8s-backup' };
@@ -123,7 +124,7 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
     await provisionBaseImages([STAND_IN_POSTGRES]);
     // The images of this commit, under the names the base uses (what docker-compose build makes).
     await compose({ name: 'fibstack-test', files: ['docker-compose.yml'] }, ['build', 'server', 'worker'], 900_000);
-    await copyImagesToPodman(['fibstack-server:local', 'fibstack-worker:local', 'redis:7-bookworm', STAND_IN_POSTGRES]);
+    await copyImagesToPodman(['fibstack-server:local', 'fibstack-worker:local', localImage(baseImages().redis!), STAND_IN_POSTGRES]);
     await cleanUp();
     await createNetworkAndSecret(lab);
   });

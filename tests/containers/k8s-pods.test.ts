@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWN_IMAGE, workloads } from '../k8s/manifests.js';
 import { render } from '../k8s/render.js';
-import { compose, eventually, provisionBaseImages } from './docker.js';
+import { compose, eventually, localImage, provisionBaseImages } from './docker.js';
 import {
   copyImagesToPodman,
   createNetworkAndSecret,
@@ -43,7 +43,7 @@ const plays = Object.fromEntries(
 const ownImages = [
   ...new Set(
     workloads(objects).flatMap(({ template }) =>
-      [...template.spec.containers, ...(template.spec.initContainers ?? [])].map((container) => container.image),
+      [...template.spec.containers, ...(template.spec.initContainers ?? [])].map((container) => localImage(container.image)),
     ),
   ),
 ];

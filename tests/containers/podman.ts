@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../k8s/kubernetes-schema.js';
 import { CREATED_BY_HAND, type PodTemplateSpec } from '../k8s/manifests.js';
-import { eventually } from './docker.js';
+import { eventually, localImage } from './docker.js';
 
 /**
  * Rendered Kubernetes pod templates started for real with `podman kube play` (no cluster exists here):
@@ -78,11 +78,20 @@ export function podFromTemplate(
     chmodSync(path, 0o777);
     return { name: volume.name, hostPath: { path, type: 'Directory' } };
   });
+  // Pinned bases run from their local stand-ins where those are used (localImage).
+  const local = (containers?: PodTemplateSpec['spec']['containers']) =>
+    containers?.map((container) => ({ ...container, image: localImage(container.image) }));
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: template.metadata?.labels },
-    spec: { ...template.spec, volumes: [...volumes, ...extraVolumes], ...(restartPolicy ? { restartPolicy } : {}) },
+    spec: {
+      ...template.spec,
+      containers: local(template.spec.containers)!,
+      ...(template.spec.initContainers ? { initContainers: local(template.spec.initContainers) } : {}),
+      volumes: [...volumes, ...extraVolumes],
+      ...(restartPolicy ? { restartPolicy } : {}),
+    },
   };
 }
 

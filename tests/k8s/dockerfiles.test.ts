@@ -3,27 +3,32 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SERVER_NODE_FLAGS } from '@fibstack/devstack/stack';
+import { baseImages } from './image-references.js';
 
 const read = (file: string) => readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8');
 /** Every image that runs or builds with Node.js: the production ones, the dev compose's and the dev container. */
 const NODE_IMAGES = ['server/Dockerfile', 'worker/Dockerfile', 'client/Dockerfile', 'Dockerfile.dev', '.devcontainer/Dockerfile'];
 
 describe('production Dockerfiles', () => {
-  it('declare the Node.js version once, as a build argument every Node stage uses, the same in every file and in CI', () => {
-    const versions = NODE_IMAGES.map((file) => {
+  it('build every Node stage from the one pinned Node base (base-images.json), the major CI tests with', () => {
+    const node = baseImages().node!;
+    for (const file of NODE_IMAGES) {
       const lines = read(file).split('\n');
-      const declared = lines.filter((line) => /^ARG NODE_VERSION=/.test(line));
-      expect(declared, file).toHaveLength(1);
-      const nodeStages = lines.filter((line) => /^FROM node:/.test(line));
+      const declared = lines.filter((line) => /^ARG NODE_IMAGE=/.test(line));
+      expect(declared, file).toEqual([`ARG NODE_IMAGE=${node}`]);
+      const nodeStages = lines.filter((line) => /^FROM \$\{NODE_IMAGE\}/.test(line));
       expect(nodeStages.length, file).toBeGreaterThan(0);
-      for (const stage of nodeStages) expect(stage, file).toMatch(/^FROM node:\$\{NODE_VERSION\}-bookworm-slim( AS [\w-]+)?$/);
+      for (const stage of nodeStages) expect(stage, file).toMatch(/^FROM \$\{NODE_IMAGE\}( AS [\w-]+)?$/);
+      expect(
+        lines.filter((line) => /^FROM node:/.test(line)),
+        file,
+      ).toEqual([]);
       expect(lines.indexOf(declared[0]!), file).toBeLessThan(lines.findIndex((line) => line.startsWith('FROM ')));
-      return Number(declared[0]!.split('=')[1]);
-    });
-    expect(new Set(versions).size).toBe(1);
-    expect(String((parse(read('.travis.yml')) as { node_js: string }).node_js)).toBe(String(versions[0]));
+    }
+    const major = Number(/^node:(\d+)-/.exec(node)![1]);
+    expect(String((parse(read('.travis.yml')) as { node_js: string }).node_js)).toBe(String(major));
     const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
-    expect(versions[0]).toBeGreaterThanOrEqual(Number(/>=\s*(\d+)/.exec(engines)![1]));
+    expect(major).toBeGreaterThanOrEqual(Number(/>=\s*(\d+)/.exec(engines)![1]));
   });
 
   it('build the server and the worker the same way: the files differ only in the service, its port and its heap settings', () => {

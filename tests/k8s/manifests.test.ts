@@ -13,6 +13,7 @@ import {
   K8S_DIR,
   loadManifests,
   matches,
+  IMAGE_PLACEHOLDER,
   OWN_IMAGE,
   podTemplates,
   wholeCores,
@@ -486,13 +487,12 @@ describe.each(all.map((deployable) => [deployable.name, deployable] as const))('
       .flatMap(({ template }) => containersOf(template))
       .map((container) => container.image)
       .filter((image) => image.includes('fibstack-'));
-    const pattern =
-      deployable.variant?.overlay === 'local' ? OWN_IMAGE : /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/;
+    const pattern = deployable.variant?.overlay === 'local' ? OWN_IMAGE : IMAGE_PLACEHOLDER;
     expect(own.length).toBeGreaterThan(0);
     for (const image of own) expect(image).toMatch(pattern);
     for (const { template } of v.pods)
       for (const container of containersOf(template))
-        if (!container.image.includes('fibstack-')) expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm$/);
+        if (!container.image.includes('fibstack-')) expect(container.image).toMatch(/^[a-z0-9]+:\d+(\.\d+)*-bookworm@sha256:[0-9a-f]{64}$/);
   });
 });
 

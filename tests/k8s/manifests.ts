@@ -101,11 +101,14 @@ export function matches(selector: Record<string, string>, labels: Record<string,
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
 }
 
-/**
- * How k8s/ names the project's images: as `docker-compose build` tags them, so a local cluster runs
- * them as they are; the overlays' `images:` point them at a registry and a commit.
- */
+/** How the local overlay names the project's images: as `docker-compose build` tags them. */
 export const OWN_IMAGE = /^fibstack-(client|server|worker|nginx):local$/;
+
+/**
+ * How k8s/ names them: placeholders no node can pull, which `scripts/set-images` (plain `kubectl apply -f
+ * k8s`) and the overlays' `images:` (scripts/deploy-eks) replace with a registry and a tag or a digest.
+ */
+export const IMAGE_PLACEHOLDER = /^YOUR_REGISTRY\/fibstack-(client|server|worker|nginx):COMMIT_SHA$/;
 
 /** Whole cores in a CPU quantity, rounded up, as the kubelet exposes `limits.cpu` through resourceFieldRef. */
 export function wholeCores(quantity: string): number {

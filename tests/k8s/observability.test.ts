@@ -220,7 +220,7 @@ describe('the compose profile `observability`', () => {
     expect(profiled.map(([name]) => name).sort()).toEqual(['grafana', 'jaeger', 'otel-collector', 'prometheus']);
     for (const [name, service] of profiled) {
       expect(service.profiles, name).toEqual(['observability']);
-      expect(service.image, name).toMatch(/^[a-z-]+\/[a-z-]+:v?\d+\.\d+\.\d+$/);
+      expect(service.image, name).toMatch(/^[a-z-]+\/[a-z-]+:v?\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0]!;
         if (source.startsWith('./')) expect(existsSync(join(REPO, source)), `${name}: ${source}`).toBe(true);

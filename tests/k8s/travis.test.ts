@@ -43,6 +43,9 @@ for (const tool of ['docker', 'aws']) {
     `#!/bin/bash
 if [ "$1 $2" = "login -u" ] || [ "$1 $2" = "login --username" ]; then echo "${tool} $* <stdin:$(cat)>" >> "${log}"; else echo "${tool} $*" >> "${log}"; fi
 [ "${tool} $1 $2" = "aws ecr get-login-password" ] && echo ecr-token
+# buildx --push --metadata-file: what buildx writes there, a digest made from the pushed name
+args=("$@"); for i in "\${!args[@]}"; do case "\${args[$i]}" in --tag) name=\${args[$((i+1))]};; --metadata-file) meta=\${args[$((i+1))]};; esac; done
+[ -z "$meta" ] || printf '{"containerimage.digest":"sha256:%s","image.name":"%s"}' "$(printf %s "$name" | sha256sum | cut -c1-64)" "$name" > "$meta"
 [ -z "$FAIL_ON" ] || [[ "$*" != *"$FAIL_ON"* ]]
 `,
   );
@@ -73,6 +76,7 @@ function run(commands: string[], env: Record<string, string>): { calls: string[]
 const SERVICES = ['client', 'server', 'worker', 'nginx'];
 const pushStep = job('test').script.find((line) => line.includes('release-images push'))!;
 const main = {
+  RELEASE_DIST: join(bin, 'dist'),
   TRAVIS_BRANCH: 'main',
   TRAVIS_EVENT_TYPE: 'push',
   IMAGE_TAG: 'abc123',
@@ -117,7 +121,7 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     const { calls, ok } = run(['scripts/release-images setup', 'scripts/release-images build'], {});
     expect(ok).toBe(true);
     expect(calls).toEqual([
-      'docker run --privileged --rm tonistiigi/binfmt --install arm64',
+      `docker run --privileged --rm ${(JSON.parse(readFileSync(join(REPO, 'base-images.json'), 'utf8')) as { binfmt: string }).binfmt} --install arm64`,
       'docker buildx create --name fibstack --driver docker-container --bootstrap',
       ...SERVICES.map((service) => `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f ${service}/Dockerfile .`),
     ]);
@@ -131,8 +135,14 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     expect(calls.slice(1)).toEqual(
       SERVICES.map(
         (service) =>
-          `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f ${service}/Dockerfile --tag acme/fibstack-${service}:abc123 --push .`,
+          `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f ${service}/Dockerfile --tag acme/fibstack-${service}:abc123 --push --metadata-file ${main.RELEASE_DIST}/images/${service}.json .`,
       ),
+    );
+    // What was pushed, by digest: the deploys read this record, not the tag.
+    const pushed = JSON.parse(readFileSync(join(main.RELEASE_DIST, 'images.json'), 'utf8')) as Record<string, string>;
+    const digestOf = (name: string) => `sha256:${execFileSync('sha256sum', { input: name, encoding: 'utf8' }).slice(0, 64)}`;
+    expect(pushed).toEqual(
+      Object.fromEntries(SERVICES.map((service) => [service, `acme/fibstack-${service}@${digestOf(`acme/fibstack-${service}:abc123`)}`])),
     );
   });
 
@@ -145,7 +155,7 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
       `docker login --username AWS --password-stdin ${registry} <stdin:ecr-token>`,
     ]);
     expect(calls[2]).toBe(
-      `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f client/Dockerfile --tag ${registry}/fibstack-client:abc123 --push .`,
+      `docker buildx build --builder fibstack --platform linux/amd64,linux/arm64 -f client/Dockerfile --tag ${registry}/fibstack-client:abc123 --push --metadata-file ${main.RELEASE_DIST}/images/client.json .`,
     );
   });
 
