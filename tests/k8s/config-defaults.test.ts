@@ -292,7 +292,6 @@ describe('the server’s port: its PORT default is the port every other file con
     ['k8s/40-edge.yaml', /\bserver:(\d+)/g],
     ['server/Dockerfile', /^EXPOSE (\d+)$/gm],
     ['client/vite.config.ts', /127\.0\.0\.1:(\d+)/g],
-    ['tests/containers/podman.ts', /127\.0\.0\.1:(\d+)\/readyz/g],
   ])('%s', (file, pattern) => {
     const ports = [...repoFile(file).matchAll(pattern)].map((match) => match[1]);
     expect(ports.length).toBeGreaterThan(0);
