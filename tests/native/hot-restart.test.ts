@@ -50,18 +50,22 @@ process.on('SIGTERM', () => {
 }
 
 describe('scripts/dev/hot-restart.mjs', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fibstack-hot-restart-'));
+  // Made when the tests run, not when they are collected (`vitest list` runs no afterAll).
+  let dir = '';
   let runner: Launched | undefined;
   let url: string;
 
-  beforeAll(() => fixture(dir));
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fibstack-hot-restart-'));
+    await fixture(dir);
+  });
   afterEach(async () => {
     if (runner && runner.child.exitCode === null && runner.child.signalCode === null) {
       runner.child.kill('SIGTERM');
       await runner.exited;
     }
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(() => dir && rm(dir, { recursive: true, force: true }));
 
   async function start(env: Record<string, string> = {}) {
     const port = await freePort();
@@ -114,13 +118,13 @@ describe('scripts/dev/hot-restart.mjs', () => {
   // the original, `sed -i` run by another user (its temporary file is mode 600), folders made and removed.
   // The runner must see every save and survive the rest, in each tree it watches, with file events and polling.
   const TREES = ['app', 'lib'] as const;
-  const files = { app: join(dir, 'app/src/message.ts'), lib: join(dir, 'lib/src/word.ts') };
+  const fileOf = (tree: (typeof TREES)[number]) => join(dir, tree === 'app' ? 'app/src/message.ts' : 'lib/src/word.ts');
 
   /** Starts the runner on known texts; `served()` waits until the answer shows `values`. */
   async function startOnKnownTexts(env: Record<string, string>) {
     const values = { app: 'app0', lib: 'lib0' };
-    await writeFile(files.app, source(values.app));
-    await writeFile(files.lib, source(values.lib));
+    await writeFile(fileOf('app'), source(values.app));
+    await writeFile(fileOf('lib'), source(values.lib));
     for (const tree of TREES) {
       // What a failed run may have left.
       for (const left of ['src/feature', 'src/gone', 'src/closed', 'src/sedA2Qn73', 'src-next', 'src-copy', 'src-old'])
@@ -139,7 +143,7 @@ describe('scripts/dev/hot-restart.mjs', () => {
     it(`sees every save, in place or renamed over the original, in every watched tree (${mode})`, async () => {
       const { values, served } = await startOnKnownTexts(env);
       for (const tree of TREES) {
-        const file = files[tree];
+        const file = fileOf(tree);
         let edits = 0;
         const next = () => (values[tree] = `${tree}${++edits}`);
         const inPlace = () => writeFile(file, source(next()));
@@ -171,7 +175,7 @@ describe('scripts/dev/hot-restart.mjs', () => {
 
       for (const tree of TREES) {
         const folder = join(dir, tree, 'src');
-        const file = files[tree];
+        const file = fileOf(tree);
 
         // A temporary file the runner may not read, renamed over the original once the runner has met it:
         // it takes its events in order, so it has once a later edit is served.
