@@ -249,7 +249,7 @@ describe('faults', () => {
     });
   });
 
-  it('SIGTERM of the server under load: requests sent through the drain are answered, those in flight at the close finish, none the API took is reset', async () => {
+  it('SIGTERM of the server under load: requests sent through the drain are answered, those open at the close finish, none the API received is reset', async () => {
     // More indexes than the load sends before the listener has closed, so it never runs out before that.
     const indexes = range(80_000, 20_000);
     let exited = false;
