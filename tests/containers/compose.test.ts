@@ -313,7 +313,7 @@ describe('docker-compose.yml', () => {
       const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => freshRequest(n)));
       expect(answers.filter((answer) => !answer.startsWith('200 '))).toEqual([]);
     } finally {
-      if (placeholders.length) await docker(['rm', '-f', ...placeholders]);
+      if (placeholders.length) await docker(['rm', '-f', '-v', ...placeholders]);
       await compose(project, ['start', 'server']);
     }
     await eventually(async () => (await fetch(`${BASE}/api/values?limit=1`)).status === 200, 120_000, 'the API back through nginx');

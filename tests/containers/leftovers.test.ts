@@ -17,6 +17,8 @@ describe('the leftover check of CI (.ci/leftovers.mjs)', () => {
   const snapshot = join(dir, 'before.json');
   const probe = `fibstack-leftover-probe-${process.pid}`;
   let container = '';
+  /** The volume Docker made for the container (Redis's image declares one): `docker rm -f` without `-v` keeps it. */
+  let anonymousVolume = '';
 
   const leftovers = (command: 'snapshot' | 'check') => {
     const args = command === 'snapshot' ? [snapshot] : [snapshot, runTmp, probe];
@@ -43,7 +45,7 @@ describe('the leftover check of CI (.ci/leftovers.mjs)', () => {
   });
 
   afterAll(async () => {
-    if (container) await docker(['rm', '-f', container]).catch(() => undefined);
+    if (container) await docker(['rm', '-f', '-v', container]).catch(() => undefined);
     await docker(['volume', 'rm', probe]).catch(() => undefined);
     await docker(['network', 'rm', probe]).catch(() => undefined);
     await docker(['rmi', `${probe}:tag`]).catch(() => undefined);
@@ -51,9 +53,10 @@ describe('the leftover check of CI (.ci/leftovers.mjs)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('names a container, volume, network and image name, and a podman volume, made after the snapshot', async () => {
+  it('names a container (and the volume Docker made for it), a volume, a network, an image name and a podman volume made after the snapshot', async () => {
     expect(leftovers('snapshot').status).toBe(0);
     container = await docker(['run', '-d', '--rm', '--name', probe, '--entrypoint', 'sleep', 'redis:7-bookworm', '300']);
+    anonymousVolume = await docker(['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', container]);
     await docker(['volume', 'create', probe]);
     await docker(['network', 'create', probe]);
     await docker(['tag', 'redis:7-bookworm', `${probe}:tag`]);
@@ -63,19 +66,20 @@ describe('the leftover check of CI (.ci/leftovers.mjs)', () => {
     expect(status).toBe(1);
     const named = groups(output);
     expect(named['containers']).toContain(`${container} ${probe}`);
-    expect(named['volumes']).toContain(`${probe} ${probe}`);
+    expect(named['volumes']).toEqual(expect.arrayContaining([`${probe} ${probe}`, `${anonymousVolume} ${anonymousVolume}`]));
     expect(named['networks']).toContainEqual(expect.stringMatching(new RegExp(`^[0-9a-f]{64} ${probe}$`)));
     expect(named['images']).toContainEqual(expect.stringMatching(new RegExp(`^sha256:[0-9a-f]{64} ${probe}:tag$`)));
     expect(named['podman volumes']).toContain(`${probe} ${probe}`);
   });
 
-  it('names none of them once they are removed', async () => {
-    await docker(['rm', '-f', container]);
+  it('names none of them once they are removed, the container with its volume (`docker rm -v`)', async () => {
+    await docker(['rm', '-f', '-v', container]);
     await docker(['volume', 'rm', probe]);
     await docker(['network', 'rm', probe]);
     await docker(['rmi', `${probe}:tag`]);
     await podman(['volume', 'rm', probe]);
     const { output } = leftovers('check');
     expect(output).not.toContain(probe);
+    expect(output).not.toContain(anonymousVolume);
   });
 });

@@ -108,7 +108,7 @@ describe('.ci/test-gate, the tests Travis and .ci/run both run', { timeout: 60_0
     expect(called.slice(-3)).toEqual([
       'docker run -d --rm --entrypoint sleep redis:7-bookworm 120',
       'docker exec stub-container true',
-      'docker rm -f stub-container',
+      'docker rm -f -v stub-container',
     ]);
     expect(runDirsLeft).toBe('');
   });
@@ -169,6 +169,6 @@ describe('.ci/test-gate, the tests Travis and .ci/run both run', { timeout: 60_0
     const { status, output, called } = gate({ STUB_EXEC_FAILS: '1' });
     expect(status).not.toBe(0);
     expect(output).toContain('docker exec into a fresh container of redis:7-bookworm failed');
-    expect(called.at(-1)).toBe('docker rm -f stub-container');
+    expect(called.at(-1)).toBe('docker rm -f -v stub-container');
   });
 });
