@@ -102,6 +102,8 @@ export default defineConfig({
         test: {
           name: 'containers',
           include: ['tests/containers/**/*.test.ts'],
+          // Removes the images the suite built once it is over.
+          globalSetup: ['tests/containers/own-images.ts'],
           testTimeout: 900_000,
           hookTimeout: 1_800_000,
           fileParallelism: false,
