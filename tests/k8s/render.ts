@@ -49,7 +49,7 @@ export interface Variant {
   filledIn?: boolean;
   components?: string[];
   /** kustomize `images:` entries laid over the overlay's, as scripts/deploy-eks sets them. */
-  images?: Array<{ name: string; newName?: string; newTag?: string }>;
+  images?: Array<{ name: string; newName?: string; newTag?: string; digest?: string }>;
   /** fibstack-config settings merged over the overlay's. */
   config?: Record<string, string>;
 }
