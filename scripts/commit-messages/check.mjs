@@ -9,10 +9,10 @@ import { pathToFileURL } from 'node:url';
 
 /** main's tip when the rule was adopted (issue 26). */
 const BASE = '66ef48a7d0756fddf9ef676d101072e97a9d3bcc';
-export const SUBJECT_MAX = 72;
+const SUBJECT_MAX = 72;
 
 /** What is wrong with one commit message, as sentences; empty when it follows the rule. */
-export function messageProblems(message) {
+function messageProblems(message) {
   const lines = message.replace(/\s+$/, '').split('\n');
   const subject = lines[0] ?? '';
   const problems = [];
