@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The commit-message rule (CONTRIBUTING.md), checked by `npm run check`: a subject of at most 72
-// characters, a blank line, then a body that says why. Only commits after BASE are checked: the history
+// characters, a blank line, then a body that says why. Only commits made after BASE are checked: the history
 // before it was written to no such rule and cannot be rewritten. Merge commits are left out (their subject
 // is the tool's). Usage: node scripts/commit-messages/check.mjs [base commit] (the repository's BASE by default).
 import { execFileSync } from 'node:child_process';
@@ -54,8 +54,9 @@ function main(base) {
     );
     return 1;
   }
-  // NUL-separated records: hash, then the raw message.
-  const log = git(['log', '--no-merges', '--format=%H%n%B%x00', `${base}..HEAD`]);
+  // NUL-separated records: hash, then the raw message. Only descendants of the base (--ancestry-path):
+  // a branch begun before the rule and merged after it keeps the messages it was written with.
+  const log = git(['log', '--no-merges', '--ancestry-path', '--format=%H%n%B%x00', `${base}..HEAD`]);
   const commits = log
     .split('\0')
     .map((record) => record.replace(/^\n/, ''))

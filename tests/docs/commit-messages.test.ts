@@ -28,6 +28,7 @@ describe('the commit-message check, after a base commit', () => {
     repo = mkdtempSync(join(tmpdir(), 'commit-messages-'));
     git('init', '-q');
     commit('an old commit with no body, before the rule');
+    commit('the rule adopted, with no body either');
     base = git('rev-parse', 'HEAD').trim();
   });
   afterAll(() => rmSync(repo, { recursive: true, force: true }));
@@ -62,6 +63,18 @@ describe('the commit-message check, after a base commit', () => {
     expect(run.stderr).toMatch(new RegExp(`^${bad} A subject much too long`, 'm'));
     expect(run.stderr).toMatch(/the subject is 1\d\d characters; at most 72/);
     expect(run.stderr).toMatch(/1 of 2 commits break the rule/);
+  });
+
+  it('leaves out the commits of a branch begun before the base and merged after it', () => {
+    git('checkout', '-q', '-b', 'begun-before', `${base}~1`);
+    commit('written before the rule, no body');
+    git('checkout', '-q', '-');
+    git('merge', '-q', '--no-ff', '-m', 'Merge begun-before', 'begun-before');
+    const run = check();
+    git('reset', '-q', '--hard', base);
+    git('branch', '-q', '-D', 'begun-before');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 
   it('fails, saying so, when the base commit is not in the history', () => {
