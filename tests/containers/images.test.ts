@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { productionTree } from '../k8s/production-tree.js';
 import { copyOfRepository, edit } from '../native/checkout.js';
-import { compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
+import { baseImageBuildArgs, compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
 
 const manifest = (path: string) =>
   JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as {
@@ -95,7 +95,8 @@ describe('the server image rebuilt after an edit to server/src', () => {
     try {
       // The build stage, where npm ci runs: a layer is content-addressed, file times included, so a step
       // that ran again makes a different layer (the final stage copies content, which hides that).
-      const build = (tag: string) => docker(['build', '-q', '--target', 'build', '-f', 'server/Dockerfile', '-t', tag, copy], 900_000);
+      const build = (tag: string) =>
+        docker(['build', '-q', ...baseImageBuildArgs(), '--target', 'build', '-f', 'server/Dockerfile', '-t', tag, copy], 900_000);
       await build(tags[0]);
       edit(join(copy, 'server/src/http/errors.ts'), '`no route for ${req.method}', '`nothing here for ${req.method}');
       await build(tags[1]);

@@ -16,7 +16,8 @@ const NOT_RUN_HERE: Record<string, string> = {
   'docker-compose --env-file observability/compose.env up --build':
     'needs Docker and registry images; its files are checked by npm run test:k8s',
   'npm run dev': 'runs until stopped: tests/native/launcher.test.ts, from a fresh copy too',
-  'npm run check': 'CI runs it first in npm test (format:check, deps, knip and lint; each row below is run here but lint)',
+  'npm run check':
+    'CI runs it first in npm test (commit messages, format:check, deps, knip and lint; each row below is run here but lint; the commit check in tests/docs/commit-messages.test.ts)',
   'npm run lint': 'about a minute of type-aware linting; CI runs it in npm test (npm run check)',
   'npm run migrate': "needs npm start's database: tests/native/launcher.test.ts runs it as the README writes it",
   'npm run test:unit': 'a long suite CI runs in npm test (its server and worker projects build what they run first)',
