@@ -112,7 +112,9 @@ describe('push-images: the exported build, pushed as built and recorded by diges
     const pushed = await script('push-images.mjs', ['--registry', registry.host, '--tag', 'abc123', '--from', oci, '--images', images]);
     expect(pushed.status, pushed.output).toBe(0);
     const recorded = JSON.parse(readFileSync(images, 'utf8')) as Record<string, string>;
-    expect(recorded).toEqual(Object.fromEntries(SERVICES.map((service) => [service, `${registry.host}/fibstack-${service}@${built[service]}`])));
+    expect(recorded).toEqual(
+      Object.fromEntries(SERVICES.map((service) => [service, `${registry.host}/fibstack-${service}@${built[service]}`])),
+    );
     // The tag names the same index, and the registry serves it under its digest.
     const head = await fetch(`http://${registry.host}/v2/fibstack-server/manifests/abc123`, {
       method: 'HEAD',
@@ -122,7 +124,10 @@ describe('push-images: the exported build, pushed as built and recorded by diges
     // A real client takes it: Docker pulls this machine's platform by the recorded digest and finds the file.
     await docker(['pull', '-q', recorded.worker!]);
     pulled.push(recorded.worker!);
-    const inspected = JSON.parse(await docker(['image', 'inspect', recorded.worker!])) as Array<{ RepoDigests: string[]; RootFS: { Layers: string[] } }>;
+    const inspected = JSON.parse(await docker(['image', 'inspect', recorded.worker!])) as Array<{
+      RepoDigests: string[];
+      RootFS: { Layers: string[] };
+    }>;
     expect(inspected[0]!.RepoDigests).toContain(recorded.worker);
     expect(inspected[0]!.RootFS.Layers).toHaveLength(1);
   });
@@ -132,9 +137,15 @@ describe('push-images: the exported build, pushed as built and recorded by diges
     for (const service of ['client', 'server', 'worker']) exportLayout(oci, service, `${service} build 2`);
     const images = join(dir, 'broken.json');
     const args = ['--registry', registry.host, '--tag', 'def456', '--from', oci, '--images', images];
-    expect(await script('push-images.mjs', args)).toMatchObject({ status: 1, output: expect.stringContaining('nginx.tar: not a readable OCI image layout') });
+    expect(await script('push-images.mjs', args)).toMatchObject({
+      status: 1,
+      output: expect.stringContaining('nginx.tar: not a readable OCI image layout'),
+    });
     exportLayout(oci, 'nginx', 'nginx build 2', { dropBlob: true });
-    expect(await script('push-images.mjs', args)).toMatchObject({ status: 1, output: expect.stringMatching(/nginx\.tar: lacks the blob sha256:/) });
+    expect(await script('push-images.mjs', args)).toMatchObject({
+      status: 1,
+      output: expect.stringMatching(/nginx\.tar: lacks the blob sha256:/),
+    });
     const tag = await fetch(`http://${registry.host}/v2/fibstack-client/manifests/def456`, {
       method: 'HEAD',
       headers: { Accept: 'application/vnd.oci.image.index.v1+json' },

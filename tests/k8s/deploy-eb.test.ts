@@ -88,7 +88,9 @@ describe('scripts/deploy-eb', { timeout: 60_000 }, () => {
     const label = readFileSync(join(bin, 'label'), 'utf8').trim();
     expect(label).toMatch(/^fibstack-\d{8}T\d{6}Z-[0-9a-f]{12}$/);
     expect(calls.slice(0, 3)).toEqual([
-      expect.stringMatching(new RegExp(`^aws s3 cp /\\S+/bundle\\.zip s3://fibstack-bundles/fibstack/${label}\\.zip --region eu-west-1 --only-show-errors$`)),
+      expect.stringMatching(
+        new RegExp(`^aws s3 cp /\\S+/bundle\\.zip s3://fibstack-bundles/fibstack/${label}\\.zip --region eu-west-1 --only-show-errors$`),
+      ),
       expect.stringContaining(
         `aws elasticbeanstalk create-application-version --region eu-west-1 --application-name fibstack --version-label ${label} ` +
           `--source-bundle S3Bucket=fibstack-bundles,S3Key=fibstack/${label}.zip --no-auto-create-application --description ${release.refs.server}`,
@@ -127,7 +129,10 @@ describe('scripts/deploy-eb', { timeout: 60_000 }, () => {
     const failed = deploy({ EVENTS: '2026-12-05T10:00:09Z\\tERROR\\tFailed to deploy application.' });
     expect(failed).toMatchObject({ status: 1, stderr: expect.stringContaining('reported 1 error(s) (above): the deploy failed') });
     const rolledBack = deploy({ STATES: 'Updating:Grey:old Ready:Green:old' });
-    expect(rolledBack).toMatchObject({ status: 1, stderr: expect.stringMatching(/runs old, not fibstack-\S+: Elastic Beanstalk did not keep/) });
+    expect(rolledBack).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/runs old, not fibstack-\S+: Elastic Beanstalk did not keep/),
+    });
     expect(deploy({ STATES: 'Ready:Red:new' })).toMatchObject({ status: 1, stderr: expect.stringContaining('is Red, not Green') });
     const stuck = deploy({ STATES: 'Updating:Grey:old', EB_WAIT_TIMEOUT: '3' });
     expect(stuck).toMatchObject({ status: 1, stderr: expect.stringContaining('fibstack-prod is still Updating after 3s') });

@@ -36,7 +36,11 @@ describe('scripts/image-refs.mjs: the pushed images by digest', () => {
     expect(imageRefs('get', 'server', file)).toMatchObject({ status: 0, stdout: `${registry}/fibstack-server@${digest('2')}\n` });
     expect(imageRefs('list', file).stdout.trim().split('\n')).toEqual(SERVICES.map((service) => `${service} ${refs[service]}`));
     // Docker Hub names and registry ports are references too.
-    const hub = writeRefs('hub.json', { ...refs, nginx: `acme/fibstack-nginx@${digest('4')}`, client: `127.0.0.1:5000/fibstack-client@${digest('1')}` });
+    const hub = writeRefs('hub.json', {
+      ...refs,
+      nginx: `acme/fibstack-nginx@${digest('4')}`,
+      client: `127.0.0.1:5000/fibstack-client@${digest('1')}`,
+    });
     expect(imageRefs('get', 'nginx', hub).stdout).toBe(`acme/fibstack-nginx@${digest('4')}\n`);
     expect(imageRefs('get', 'client', hub).stdout).toBe(`127.0.0.1:5000/fibstack-client@${digest('1')}\n`);
   });

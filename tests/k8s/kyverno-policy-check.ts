@@ -36,11 +36,13 @@ function unknownFieldErrors(policy: unknown): string[] {
     target: ts.ScriptTarget.ES2022,
   };
   const host = ts.createCompilerHost(options);
-  const { getSourceFile, fileExists, readFile } = host;
-  host.fileExists = (name) => name === file || fileExists.call(host, name);
-  host.readFile = (name) => (name === file ? source : readFile.call(host, name));
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
+  host.fileExists = (name) => name === file || fileExists(name);
+  host.readFile = (name) => (name === file ? source : readFile(name));
   host.getSourceFile = (name, version, ...rest) =>
-    name === file ? ts.createSourceFile(name, source, version) : getSourceFile.call(host, name, version, ...rest);
+    name === file ? ts.createSourceFile(name, source, version) : getSourceFile(name, version, ...rest);
   const program = ts.createProgram([file], options, host);
   return ts
     .getPreEmitDiagnostics(program, program.getSourceFile(file))

@@ -250,7 +250,7 @@ describe('the compose profile `observability`', () => {
 });
 
 describe('the kustomize component `observability`', () => {
-  it("reports `kubernetes` as the environment and leaves service.version to the image (the commit it was built from)", () => {
+  it('reports `kubernetes` as the environment and leaves service.version to the image (the commit it was built from)', () => {
     const images = ['server', 'worker', 'client', 'nginx'].map((service) => ({
       name: `YOUR_REGISTRY/fibstack-${service}`,
       newName: `acme/fibstack-${service}`,

@@ -76,7 +76,10 @@ describe('k8s/ on EKS: images, pointed at your registry in one step (scripts/set
     const dir = mkdtempSync(join(tmpdir(), 'set-images-record-'));
     copies.push(dir);
     const file = join(dir, 'images.json');
-    writeFileSync(file, JSON.stringify(Object.fromEntries(services.map((service) => [service, `${registry}/fibstack-${service}@${digest(service, seed)}`]))));
+    writeFileSync(
+      file,
+      JSON.stringify(Object.fromEntries(services.map((service) => [service, `${registry}/fibstack-${service}@${digest(service, seed)}`]))),
+    );
     return file;
   }
 

@@ -17,14 +17,22 @@ async function putBlob(host: string, repository: string, bytes: Buffer): Promise
   const upload = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
   const location = new URL(upload.headers.get('location')!, `http://${host}`);
   location.searchParams.set('digest', digest);
-  const put = await fetch(location, { method: 'PUT', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  const put = await fetch(location, {
+    method: 'PUT',
+    body: new Uint8Array(bytes),
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   if (put.status !== 201) throw new Error(`PUT blob ${digest}: ${put.status}`);
   return { digest, size: bytes.length };
 }
 
 /** Pushes a one-layer image holding `content` as `repository:tag`; returns host/repository@digest. */
 async function pushImage(host: string, repository: string, content: string): Promise<string> {
-  const config = await putBlob(host, repository, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })));
+  const config = await putBlob(
+    host,
+    repository,
+    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })),
+  );
   const layer = await putBlob(host, repository, Buffer.from(content));
   const manifest = Buffer.from(
     JSON.stringify({
