@@ -1,0 +1,90 @@
+import { pino } from 'pino';
+import { Reconciler } from '../worker/src/reconcile/reconciler.js';
+import type { BenchStack } from './bench-stack.js';
+import { machineLoad, startCpuMeasure } from './cpu.js';
+import { median, round } from './stats.js';
+
+export interface ReconcileOptions {
+  /** Submissions stored before each measurement, in increasing order (rows are added, never removed). */
+  sizes: number[];
+  /** Passes measured at each size, after one that queues the unresolved indexes' jobs. */
+  passes: number;
+}
+
+/** Indexes the submissions spread over: the default MAX_INDEX, so the biggest size repeats every one. */
+const INDEXES = 100_001;
+/** Submitted indexes without a value, the same ones at every size: the work a pass exists to find. */
+const UNRESOLVED = 100;
+const isUnresolved = (index: number) => index % 100 === 0 && index < UNRESOLVED * 100;
+
+/**
+ * One reconcile pass (the worker's Reconciler, against the bench stack's Postgres and Redis) with
+ * `sizes` submissions stored, generated with SQL: submission n is of index n mod 100,001, every index
+ * submitted has its value but the same 100. The worker is stopped meanwhile, so the unresolved stay
+ * unresolved and its own reconciler does not run. The pass should cost the same at every size.
+ */
+export async function reconcilePasses(bench: BenchStack, { sizes, passes }: ReconcileOptions) {
+  await bench.reset();
+  await bench.stack.stopService('worker');
+  const reconciler = new Reconciler(bench.pool, bench.queue, pino({ level: 'silent' }));
+  const rows = [];
+  let stored = 0;
+  try {
+    for (const size of sizes) {
+      await recordSubmissions(bench, stored, size);
+      stored = size;
+      const distinct = Math.min(size, INDEXES);
+      await bench.pool.query(
+        `INSERT INTO results (index, value, digits, compute_ms)
+         SELECT g, '1', 1, 0 FROM generate_series(0, $1::int - 1) AS g WHERE NOT (g % 100 = 0 AND g < $2::int) ON CONFLICT DO NOTHING`,
+        [distinct, UNRESOLVED * 100],
+      );
+      // Settle the bulk load first, so background vacuum or checkpoint I/O does not land in the measurement.
+      await bench.pool.query('VACUUM ANALYZE');
+      await bench.pool.query('CHECKPOINT');
+      await bench.redis.flushall();
+
+      let started = performance.now();
+      const queued = await reconciler.reconcile();
+      const firstPassMs = performance.now() - started;
+      const passMs: number[] = [];
+      const stop = startCpuMeasure({ postgres: bench.cpu.postgres!, reconciler: bench.cpu['load generator']! });
+      for (let pass = 0; pass < passes; pass++) {
+        started = performance.now();
+        await reconciler.reconcile();
+        passMs.push(performance.now() - started);
+      }
+      const cpu = stop();
+      rows.push({
+        submissions: size,
+        indexes: distinct,
+        unresolved: Array.from({ length: distinct }, (_, i) => i).filter(isUnresolved).length,
+        queuedByFirstPass: queued,
+        firstPassMs: round(firstPassMs, 1),
+        passMsMedian: round(median(passMs), 1),
+        passMs: passMs.map((ms) => round(ms, 1)),
+        postgresCpuMsPerPass: round(cpu.usedUs.postgres! / passes / 1000, 1),
+        reconcilerCpuMsPerPass: round(cpu.usedUs.reconciler! / passes / 1000, 1),
+        load: machineLoad(),
+      });
+    }
+  } finally {
+    await bench.stack.startService('worker');
+  }
+  const first = rows[0]!;
+  const last = rows.at(-1)!;
+  return { rows, ratio: round(last.passMsMedian / Math.max(first.passMsMedian, 0.1)) };
+}
+
+/** Submissions number `from` … `to - 1`, as the API would have stored them. */
+async function recordSubmissions(bench: BenchStack, from: number, to: number): Promise<void> {
+  // In slices, so no single statement holds millions of rows in memory.
+  const slice = 1_000_000;
+  for (let start = from; start < to; start += slice) {
+    await bench.pool.query(`INSERT INTO submissions (index) SELECT g % $3::int FROM generate_series($1::int, $2::int - 1) AS g`, [
+      start,
+      Math.min(start + slice, to),
+      INDEXES,
+    ]);
+  }
+}
