@@ -54,7 +54,7 @@ const settings = smoke
       pipeline: { submissions: 10_000, runs: 3, warmUpPosts: 5_000 },
       latency: { samples: 200, warmUpPosts: 2_000 },
       listing: { sizes: [10_000, 1_000_000] as [number, number], seconds: 5 },
-      reconcile: { sizes: [10_000, 5_000_000], passes: 5 },
+      reconcile: { sizes: [10_000, 5_000_000], passes: 20 },
       compute: { sizes: [10_000, 100_000, 500_000, 1_000_000, 2_000_000], parallel: 6 },
       edgeStreams: { visitors: 100 },
     };

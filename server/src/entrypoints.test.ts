@@ -122,12 +122,12 @@ describe('node dist/main.js', () => {
     await socketClosed;
     expect(reply).toMatch(/^HTTP\/1\.1 202 /);
     expect(reply).toMatch(/\r\nconnection: close\r\n/i);
-    expect(reply).toContain('{"index":42,"status":"pending"}');
+    expect(reply).toContain('{"index":42,"status":"pending","submissionId":"1"}');
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('stopped cleanly');
 
     const pool = testPool({ connectionString: databaseUrl });
-    const { rowCount } = await pool.query('SELECT 1 FROM submissions WHERE index = 42');
+    const { rowCount } = await pool.query('SELECT 1 FROM submitted_indexes WHERE index = 42');
     await closeTestPool(pool);
     expect(rowCount).toBe(1);
     const connection = new Redis(redisServer.url);

@@ -105,7 +105,7 @@ describe('k8s pods, rendered by kustomize, run with podman kube play', () => {
       30_000,
       {},
     );
-    expect(tables.split(',')).toEqual(expect.arrayContaining(['results', 'submissions']));
+    expect(tables.split(',')).toEqual(expect.arrayContaining(['results', 'submitted_indexes']));
   });
 
   it('a submission through the edge is stored, queued and computed by the worker', async () => {
