@@ -1,4 +1,6 @@
-import { pino } from 'pino';
+import { Queue } from 'bullmq';
+import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
+import { createLogger } from '@fibstack/service-kit/logger';
 import { Reconciler } from '../worker/src/reconcile/reconciler.js';
 import type { BenchStack } from './bench-stack.js';
 import { machineLoad, startCpuMeasure } from './cpu.js';
@@ -28,7 +30,8 @@ const isUnresolved = (index: number) => index % 100 === 0 && index < UNRESOLVED 
 export async function reconcilePasses(bench: BenchStack, { sizes, passes }: ReconcileOptions) {
   await bench.reset();
   await bench.stack.stopService('worker');
-  const reconciler = new Reconciler(bench.pool, bench.queue, pino({ level: 'silent' }));
+  const queue = new Queue<JobData>(QUEUE_NAME, { connection: bench.redis });
+  const reconciler = new Reconciler(bench.pool, queue, createLogger('bench', 'silent'));
   const rows = [];
   let stored = 0;
   try {
@@ -81,6 +84,7 @@ export async function reconcilePasses(bench: BenchStack, { sizes, passes }: Reco
       });
     }
   } finally {
+    await queue.close();
     await bench.stack.startService('worker');
   }
   const first = rows[0]!;

@@ -3,7 +3,7 @@ import { PREVIEW_DIGITS } from '@fibstack/contract/values';
 import { MicroBatcher } from '@fibstack/service-kit/batch';
 
 /** A known value as the submit query reads it: its head only (see IndexRow.valueHead), and its length. */
-export interface StoredResult {
+interface StoredResult {
   value: string;
   digits: number;
 }
