@@ -221,7 +221,7 @@ describe('node dist/migrate.js', () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
     await closeTestPool(pool);
-    expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations', 'submissions']);
+    expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations', 'submitted_indexes']);
   });
 
   it('exits 1 when a migration fails, leaving nothing of it behind', async () => {
