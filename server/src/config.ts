@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_MAX_INDEX } from '@fibstack/contract/values';
 import { boolVar, intVar, logLevelVar, optionalVar, parseEnv, secretVar, stringVar } from '@fibstack/service-kit/config';
 import { postgresEnv } from '@fibstack/service-kit/postgres';
-import { redisEnv } from '@fibstack/service-kit/redis';
+import { checkRedisEnv, redisEnv } from '@fibstack/service-kit/redis';
 
 /** Throws if Express cannot read `value` as its `trust proxy` setting. */
 function compilesAsTrustProxy(value: number | boolean | string): boolean {
@@ -77,6 +77,7 @@ export const serverEnv = z
     ...secretVar('BULL_BOARD_PASSWORD', optionalVar()),
   })
   .superRefine((env, issues) => {
+    checkRedisEnv(env, issues);
     if (env.BULL_BOARD_ENABLED && (env.BULL_BOARD_PASSWORD ?? '').length < MIN_ADMIN_PASSWORD) {
       issues.addIssue({
         code: 'custom',

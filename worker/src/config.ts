@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { intVar, logLevelVar, optionalVar, parseEnv } from '@fibstack/service-kit/config';
 import { postgresEnv } from '@fibstack/service-kit/postgres';
-import { redisEnv } from '@fibstack/service-kit/redis';
+import { checkRedisEnv, redisEnv } from '@fibstack/service-kit/redis';
 
 const PORT_RULE = 'must be an integer from 1 to 65535';
 
@@ -33,7 +33,8 @@ export const workerEnv = z.object({
   HEALTH_PORT: optionalVar().pipe(
     z.optional(z.string().regex(/^\d+$/, PORT_RULE).transform(Number).pipe(z.number().int().min(1, PORT_RULE).max(65535, PORT_RULE))),
   ),
-});
+})
+  .superRefine(checkRedisEnv);
 
 /** The worker's validated settings. */
 export type WorkerConfig = z.infer<typeof workerEnv>;
