@@ -138,6 +138,9 @@ export async function startRedisCluster(options: NativeRedisClusterOptions): Pro
         'cluster-enabled yes',
         'cluster-config-file nodes.conf',
         `cluster-node-timeout ${options.nodeTimeoutMs ?? 1_000}`,
+        // A replica takes over however long ago it last heard its master: on one machine under load a
+        // replica may lag, and a cluster that stays down is no test of a failover (ElastiCache decides alone).
+        'cluster-replica-validity-factor 0',
         // As production: AOF on, never evict a key (BullMQ), no RDB snapshots.
         'appendonly yes',
         'maxmemory-policy noeviction',
@@ -158,9 +161,12 @@ export async function startRedisCluster(options: NativeRedisClusterOptions): Pro
       String(replicasPerMaster),
       '--cluster-yes',
     ]);
-    // Every node must see the whole cluster up before a client asks any of them for the slots.
+    // Every node must see the whole cluster up before a client asks any of them for the slots, and every
+    // replica must hold its master's data before the master may fail.
     for (const { port } of nodes) {
       for (let answer = ''; !answer.includes('cluster_state:ok'); await sleep(100)) answer = await cli(port, password, ['cluster', 'info']);
+      for (let answer = ''; !/role:master|master_link_status:up/.test(answer); await sleep(100))
+        answer = await cli(port, password, ['info', 'replication']);
     }
   } catch (error) {
     await stop();
