@@ -26,7 +26,9 @@ export default {
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
-  thresholds: { high: 90, low: 80, break: null },
+  // A run scoring below `break` fails (Travis runs it nightly): the score of 2026-12-03 (85.4%, tests/README.md)
+  // less a little room for mutants that time out on one machine and not on another.
+  thresholds: { high: 90, low: 80, break: 83 },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   // The sandbox needs the sources, tests and built workspaces, not the client's build or local data.

@@ -19,7 +19,8 @@ export default defineConfig({
     }),
     projects: [
       { test: { name: 'contract', include: ['contract/src/**/*.test.ts'] } },
-      { test: { name: 'devstack', include: ['devstack/src/**/*.test.ts'] } },
+      // Its tests start real Postgres and Redis servers (initdb alone takes seconds on a busy machine).
+      { test: { name: 'devstack', include: ['devstack/src/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
       { test: { name: 'service-kit', include: ['service-kit/src/**/*.test.ts'], globalSetup: withPostgres } },
       {
         test: {
@@ -110,6 +111,8 @@ export default defineConfig({
         test: {
           name: 'containers',
           include: ['tests/containers/**/*.test.ts'],
+          // Removes the images the suite built once it is over.
+          globalSetup: ['tests/containers/own-images.ts'],
           testTimeout: 900_000,
           hookTimeout: 1_800_000,
           fileParallelism: false,

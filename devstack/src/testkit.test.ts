@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadline, eventually, submitIndex, submitOnFreshConnection, submitUntilAccepted, within } from './testkit.js';
+import { deadline, eventually, submitIndex, submitOnFreshConnection, submitReadingAnswer, within } from './testkit.js';
 
 describe('eventually', () => {
   it('returns once the check passes, retrying checks that throw', async () => {
@@ -85,21 +85,13 @@ describe('submitting an index', () => {
     expect(await submitOnFreshConnection('http://127.0.0.1:1', 14)).toEqual({ error: 'ECONNREFUSED' });
   });
 
-  it('retries a 503 as a client does, telling each body, and returns the status that ended it', async () => {
-    unavailableFor = 2;
-    const before = received.length;
-    const retried: string[] = [];
-    const headers = { 'X-Forwarded-For': '198.51.100.2' };
-    expect(await submitUntilAccepted(baseUrl, 21, { headers, onRetry: (body) => retried.push(body) })).toBe(202);
-    expect(retried).toEqual([TRY_AGAIN, TRY_AGAIN]);
-    expect(received.slice(before)).toEqual(Array(3).fill({ body: '{"index":21}', forwardedFor: '198.51.100.2', connection: 'keep-alive' }));
-  });
-
-  it('gives up after its attempts, so a 503 that persists still shows', async () => {
-    unavailableFor = 10;
-    const before = received.length;
-    expect(await submitUntilAccepted(baseUrl, 22, { attempts: 3 })).toBe(503);
-    expect(received.length - before).toBe(3);
-    unavailableFor = 0;
+  it('returns the body of an answer with its status, so that a refusal can say what it was', async () => {
+    unavailableFor = 1;
+    expect(await submitReadingAnswer(baseUrl, 21, { 'X-Forwarded-For': '198.51.100.2' })).toEqual({ status: 503, body: TRY_AGAIN });
+    expect(await submitReadingAnswer(baseUrl, 22)).toEqual({ status: 202, body: '' });
+    expect(received.slice(-2)).toMatchObject([
+      { body: '{"index":21}', forwardedFor: '198.51.100.2' },
+      { body: '{"index":22}', forwardedFor: undefined },
+    ]);
   });
 });

@@ -81,22 +81,16 @@ export async function submitIndex(baseUrl: string, index: number, headers: Recor
 }
 
 /**
- * Submits as a well-behaved client does: a 503 ("try again shortly"; nothing was stored) is retried, a
- * quarter of a second apart, at most `attempts` times in all; `onRetry` hears the body of each 503 that
- * is retried. Returns the final status, so a 503 that persists still shows.
+ * POSTs `{"index": index}` like `submitIndex`, and returns the body with the status, so that a test
+ * refusing an answer can say what the answer was (the API's JSON error, or the edge's own).
  */
-export async function submitUntilAccepted(
+export async function submitReadingAnswer(
   baseUrl: string,
   index: number,
-  { headers = {}, attempts = 5, onRetry }: { headers?: Record<string, string>; attempts?: number; onRetry?: (body: string) => void } = {},
-): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const response = await postIndex(baseUrl, index, headers);
-    const body = await response.text();
-    if (response.status !== 503 || attempt >= attempts) return response.status;
-    onRetry?.(body);
-    await sleep(250);
-  }
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const response = await postIndex(baseUrl, index, headers);
+  return { status: response.status, body: await response.text() };
 }
 
 export type Outcome = { status: number } | { error: string };

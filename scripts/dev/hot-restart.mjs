@@ -16,9 +16,10 @@
 // File events do not reach containers from bind mounts on Docker Desktop for Windows: set
 // CHOKIDAR_USEPOLLING=true there (the variable Vite and tsx read too); CHOKIDAR_INTERVAL is the period (ms).
 import cluster from 'node:cluster';
-import { readFileSync, readdirSync, statSync, watch } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchSources } from './watch-sources.mjs';
 
 const args = process.argv.slice(2);
 const overlap = args.includes('--overlap');
@@ -45,44 +46,6 @@ const watchedFolders = [ownWorkspace, ...dependencies.filter((name) => workspace
 const preloaded = dependencies.filter((name) => !workspaceOf.has(name));
 
 const isSource = (file) => /\.(ts|tsx|mts|js|mjs|json)$/.test(file) && !/\.test\.tsx?$/.test(file);
-
-function sourceFiles(dir) {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((item) => item.isFile() && isSource(item.name))
-    .map((item) => join(item.parentPath ?? item.path, item.name));
-}
-
-/** Calls `onChange(file)` for every change; polls when file events are not delivered (see above). */
-function watchSources(folders, onChange) {
-  const polling = /^(1|true)$/i.test(process.env.CHOKIDAR_USEPOLLING ?? '');
-  const interval = Number(process.env.CHOKIDAR_INTERVAL) || 100;
-  log(
-    `watching ${folders.map((folder) => relative(root, folder)).join(', ')} (${polling ? `polling every ${interval} ms` : 'file events'})`,
-  );
-  if (!polling) {
-    for (const folder of folders) {
-      watch(folder, { recursive: true }, (_event, file) => {
-        if (file && isSource(file)) onChange(join(folder, file));
-      });
-    }
-    return;
-  }
-  const stamp = (file) => {
-    try {
-      const stat = statSync(file);
-      return `${stat.mtimeMs}:${stat.size}`;
-    } catch {
-      return 'gone';
-    }
-  };
-  let seen = new Map(folders.flatMap(sourceFiles).map((file) => [file, stamp(file)]));
-  setInterval(() => {
-    const now = new Map(folders.flatMap(sourceFiles).map((file) => [file, stamp(file)]));
-    const changed = [...now].find(([file, value]) => seen.get(file) !== value) ?? [...seen].find(([file]) => !now.has(file));
-    seen = now;
-    if (changed) onChange(changed[0]);
-  }, interval).unref();
-}
 
 cluster.setupPrimary({
   exec: fileURLToPath(new URL('./warm-start.mjs', import.meta.url)),
@@ -181,10 +144,17 @@ function start(reason) {
 }
 
 let debounce;
-watchSources(watchedFolders, (file) => {
-  clearTimeout(debounce);
-  // Editors often write a file in several steps; one restart per burst.
-  debounce = setTimeout(() => start(`${relative(root, file)} changed`), 50);
+watchSources(watchedFolders, {
+  polling: /^(1|true)$/i.test(process.env.CHOKIDAR_USEPOLLING ?? ''),
+  interval: Number(process.env.CHOKIDAR_INTERVAL) || 100,
+  root,
+  isSource,
+  log,
+  onChange(file) {
+    clearTimeout(debounce);
+    // Editors often write a file in several steps; one restart per burst.
+    debounce = setTimeout(() => start(`${relative(root, file)} changed`), 50);
+  },
 });
 start();
 

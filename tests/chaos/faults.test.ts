@@ -248,27 +248,48 @@ describe('faults', () => {
     });
   });
 
-  it('SIGTERM of the server under load resets no connection: in-flight requests finish', async () => {
-    const indexes = range(62_000, 3_000);
-    let stopLoad = false;
-    const load = runLoad(stack.url, indexes, 10, () => stopLoad);
+  it('SIGTERM of the server under load: requests sent through the drain are answered, those open at the close finish, none the API received is reset', async () => {
+    // More indexes than the load sends before the listener has closed, so it never runs out before that.
+    const indexes = range(80_000, 20_000);
+    let exited = false;
+    const load = runLoad(stack.url, indexes, 10, () => exited);
     await sleep(1_000);
-    // As a balancer does on a rolling restart, new requests stop going to this instance when it is told
-    // to stop; the ones already sent must all be answered.
-    const exited = stack.stopService('server', 'SIGTERM');
-    stopLoad = true;
-    const exitCode = await exited;
+    const signalledAt = performance.now();
+    const exitCode = await stack.stopService('server', 'SIGTERM');
+    exited = true;
     const result = await load;
-    const errors = [...result.outcomes.values()].flatMap((outcome) => ('error' in outcome ? [outcome.error] : []));
     expect(exitCode).toBe(0);
-    expect(errors.filter((error) => error !== 'ECONNREFUSED')).toEqual([]);
+
+    const requests = [...result.outcomes].map(([index, outcome]) => ({ index, outcome, ...result.times.get(index)! }));
+    const failed = (code: string) => requests.filter(({ outcome }) => 'error' in outcome && outcome.error === code);
+    // The listener closed (the drain was over) before the first refused connection was made.
+    const closedBy = Math.min(...failed('ECONNREFUSED').map(({ sentAt }) => sentAt));
+    const answered = requests.filter(({ outcome }) => 'status' in outcome && outcome.status === 202);
+    // The load met every phase: new requests answered during the drain, requests still open when the
+    // listener closed answered after it, then refusals until the server exited.
+    const duringDrain = answered.filter(({ sentAt }) => sentAt > signalledAt);
+    const openAtClose = answered.filter(({ settledAt }) => settledAt > closedBy);
+    expect(duringDrain.length).toBeGreaterThan(0);
+    expect(openAtClose.length).toBeGreaterThan(0);
+    expect(answered.length + failed('ECONNREFUSED').length + failed('ECONNRESET').length).toBe(requests.length);
+    // A connection the kernel completed but the API had not yet accepted when its listener closed is reset
+    // by the kernel (no process can take those back; a balancer's drain keeps them away). Such a request
+    // never reached the API, so it stored nothing: a reset of a request the API took would have stored it.
+    const resets = failed('ECONNRESET').map(({ index }) => index);
+    const { rows: storedResets } = await pool.query<{ index: number }>('SELECT index FROM submissions WHERE index = ANY($1::int[])', [
+      resets,
+    ]);
+    expect(storedResets).toEqual([]);
+
     await stack.startService('server');
-    await allStored(result.accepted, 60_000);
+    await allStored(result.accepted, 120_000);
     report.push({
       fault: 'server SIGTERM under load',
       sent: result.outcomes.size,
-      accepted: result.accepted.length,
-      resets: errors.filter((error) => error === 'ECONNRESET').length,
+      answeredDuringDrain: duringDrain.length,
+      openAtClose: openAtClose.length,
+      refused: failed('ECONNREFUSED').length,
+      resetUnaccepted: resets.length,
       lost: await missingResults(result.accepted),
     });
   });

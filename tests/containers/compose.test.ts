@@ -7,7 +7,7 @@ import { runUserJourney } from '../e2e/flow.js';
 import { EDGE_ERROR_CASES } from '../nginx/edge-errors.js';
 import { openEventStream } from '../support/event-stream.js';
 import { rawRequest } from '../support/raw-http.js';
-import { submitIndex, submitUntilAccepted } from '@fibstack/devstack/testkit';
+import { sleep, submitIndex, submitReadingAnswer } from '@fibstack/devstack/testkit';
 import { allComputed, compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 const BASE = 'http://127.0.0.1:3050';
@@ -25,6 +25,10 @@ const project: ComposeProject = {
   env: { REAL_IP_FROM: '172.16.0.0/12 192.168.0.0/16 10.0.0.0/8', BULL_BOARD_ENABLED: 'true', BULL_BOARD_PASSWORD },
 };
 const timings: Record<string, number> = {};
+/** Run in the server's image, from inside it: exits 0 once the API is ready. */
+const READY_CHECK = "fetch('http://127.0.0.1:5000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))";
+/** What answers at a restarted server's old address in the test of the edge's address cache. */
+const AT_THE_OLD_ADDRESS = "require('node:http').createServer((_, res) => res.writeHead(410).end('the old address')).listen(5000)";
 
 /**
  * The API limits each client address (600 a minute in compose). The edge takes the client address from
@@ -37,9 +41,6 @@ function clientAddress(n: number): string {
 }
 
 const submitAs = (client: string, index: number) => submitIndex(BASE, index, { 'X-Forwarded-For': client });
-
-/** Answers that asked the client to try again (503), with their bodies: a loaded machine may give a few. */
-const retried: string[] = [];
 
 let polls = 0;
 
@@ -212,21 +213,19 @@ describe('docker-compose.yml', () => {
     await compose(project, ['stop', 'worker']);
     // Enough big values that the worker is still busy with them when it is killed.
     const indexes = Array.from({ length: 1_500 }, (_, i) => 99_999 - i * 6);
-    const statuses = await Promise.all(
+    // Every one accepted, none refused with a 503. (A run once saw 10 of them answered the edge's own 503:
+    // the server, restarted by the test before, had come back at a new address, and an nginx worker still
+    // sent requests to the old one it had cached for 10 s. The edge caches for 1 s now, tested on its own below.)
+    const refused: Array<{ index: number; status: number; body: string }> = [];
+    await Promise.all(
       Array.from({ length: 15 }, async (_, lane) => {
-        const sent: number[] = [];
-        for (let i = lane; i < indexes.length; i += 15)
-          sent.push(
-            await submitUntilAccepted(BASE, indexes[i]!, {
-              headers: { 'X-Forwarded-For': clientAddress(100 + lane) },
-              onRetry: (body) => retried.push(`${indexes[i]}: ${body}`),
-            }),
-          );
-        return sent;
+        for (let i = lane; i < indexes.length; i += 15) {
+          const answer = await submitReadingAnswer(BASE, indexes[i]!, { 'X-Forwarded-For': clientAddress(100 + lane) });
+          if (answer.status !== 202) refused.push({ index: indexes[i]!, ...answer });
+        }
       }),
     );
-    if (retried.length > 0) console.log(`${retried.length} of ${indexes.length} submissions were answered 503 first:`, retried.slice(0, 5));
-    expect(statuses.flat().filter((status) => status !== 202)).toEqual([]);
+    expect(refused).toEqual([]);
     await compose(project, ['start', 'worker']);
     const worker = (await compose(project, ['ps', '-q', 'worker'])).trim();
     // Jobs run oldest first: kill as soon as the first is done, while the last is still pending.
@@ -327,6 +326,65 @@ describe('docker-compose.yml', () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout + failed.stderr).toContain('DATABASE_URL: must be a URL starting with postgres://');
     expect(failed.stdout + failed.stderr).not.toContain(secret);
+  });
+
+  it('reaches a restarted server at its new address once it is ready, none at the old (the edge keeps an address 1 s)', async () => {
+    const server = (await compose(project, ['ps', '-q', 'server'])).trim();
+    const addressOf = (container: string) =>
+      docker(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container]);
+    const network = await docker(['inspect', '-f', '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}', server]);
+    const oldAddress = await addressOf(server);
+    const placeholders: string[] = [];
+    /** A request on a connection of its own, so that every nginx worker process (each has its own cache) takes some. */
+    const freshRequest = async (n: number) => {
+      const response = await fetch(`${BASE}/api/values?limit=1`, {
+        headers: { Connection: 'close', 'X-Forwarded-For': clientAddress(200 + n) },
+      });
+      return `${response.status} ${(await response.text()).slice(0, 60)}`;
+    };
+    try {
+      // Longer than any cache worth catching (it was 10 s), so the edge looks the server up afresh next.
+      await sleep(11_000);
+      await Promise.all(Array.from({ length: 20 }, (_, n) => freshRequest(n)));
+      await compose(project, ['stop', '--timeout', '0', 'server']);
+      // Docker gives a starting container the lowest free address: containers that answer on the API's port
+      // take the free ones up to the server's own, so the server comes back at another address, and a
+      // request sent to the old one is answered by a placeholder instead of waiting for a timeout.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        placeholders.push(
+          await docker([
+            'run',
+            '-d',
+            '--rm',
+            '--network',
+            network,
+            '--entrypoint',
+            'node',
+            'fibstack-server:local',
+            '-e',
+            AT_THE_OLD_ADDRESS,
+          ]),
+        );
+        if ((await addressOf(placeholders.at(-1)!)) === oldAddress) break;
+      }
+      await compose(project, ['start', 'server']);
+      expect(await addressOf(server)).not.toBe(oldAddress);
+      await eventually(
+        async () => {
+          await docker(['exec', server, 'node', '-e', READY_CHECK]);
+          return true;
+        },
+        120_000,
+        'the server, ready again',
+      );
+      // What the edge cached before the stop has expired by now: every request reaches the new address.
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => freshRequest(n)));
+      expect(answers.filter((answer) => !answer.startsWith('200 '))).toEqual([]);
+    } finally {
+      if (placeholders.length) await docker(['rm', '-f', '-v', ...placeholders]);
+      await compose(project, ['start', 'server']);
+    }
+    await eventually(async () => (await fetch(`${BASE}/api/values?limit=1`)).status === 200, 120_000, 'the API back through nginx');
   });
 
   it('keeps the history across down and up (named volumes)', async () => {

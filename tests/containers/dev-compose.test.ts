@@ -1,31 +1,35 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
-import { copyOfRepository, launch, type Launched } from '../native/checkout.js';
+import { copyOfRepository, edit, launch, renameSave, type Launched } from '../native/checkout.js';
 import {
   CONTRACT_EDIT_REFUSES,
   editClient,
   editContract,
+  editRequiredMessage,
   editServer,
   editServiceKit,
   editWorker,
   get,
   runnerReady,
 } from '../native/dev-loop.js';
+import { freePort } from '@fibstack/devstack/ports';
 import { compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
-const BASE = 'http://127.0.0.1:3050';
+/** The edge's port: a free one (FIBSTACK_PORT), so the production compose test may hold 3050 meanwhile. */
+const PORT = await freePort();
+const BASE = `http://127.0.0.1:${PORT}`;
 /** Edits are measured against this bound: generous for a loaded CI machine (the README has the numbers). */
 const SERVED_WITHIN_MS = 30_000;
 /** The owner the copy gets when the test runs as root: neither root nor 1000, a usual default. */
 const DEVELOPER_UID = 4321;
-const timings: Record<string, number> = {};
+const timings: Record<string, number | string> = {};
 
 /** Status of a WebSocket upgrade to Vite's HMR endpoint through the edge (101 when it is proxied). */
 async function hmrUpgradeStatus(): Promise<number> {
@@ -101,11 +105,11 @@ describe('docker-compose.dev.yml', () => {
     // As root, hand the copy to an ordinary user, so that a file the stack writes as root shows up.
     if (process.getuid?.() === 0) execFileSync('chown', ['-R', `${DEVELOPER_UID}:${DEVELOPER_UID}`, copy]);
     owner = statSync(copy).uid;
-    project = { name: 'fibstack-dev-test', files: ['docker-compose.dev.yml'], cwd: copy };
+    project = { name: 'fibstack-dev-test', files: ['docker-compose.dev.yml'], cwd: copy, env: { FIBSTACK_PORT: String(PORT) } };
     await compose(project, ['down', '-v', '--remove-orphans']);
     const started = Date.now();
     await compose(project, ['up', '-d', '--build'], 900_000);
-    await eventually(async () => (await fetch(`${BASE}/api/values`)).status === 200, 600_000, 'the dev stack on :3050');
+    await eventually(async () => (await fetch(`${BASE}/api/values`)).status === 200, 600_000, `the dev stack on :${PORT}`);
     timings['first up (images built, npm ci into the volume)'] = Date.now() - started;
     browser = await launchChromium();
     page = await browser.newPage();
@@ -148,6 +152,64 @@ describe('docker-compose.dev.yml', () => {
     expect(await hmrUpgradeStatus()).toBe(101);
   });
 
+  it('keeps the server and the worker running while unreadable files and folders come and go in every watched tree', async () => {
+    const since = new Date();
+    const logs = { server: await follow('server', since), worker: await follow('worker', since) };
+    const startedAt = async (service: string) =>
+      docker(['inspect', '-f', '{{.State.StartedAt}} {{.State.Running}}', (await compose(project, ['ps', '-q', service])).trim()]);
+    const before = { server: await startedAt('server'), worker: await startedAt('worker') };
+    /** Each tree the runners watch (their own workspace's src/ and their workspace dependencies'), with a file in it. */
+    const trees = [
+      { tree: 'server/src', file: 'http/errors.ts', services: ['server'] as const },
+      { tree: 'worker/src', file: 'main.ts', services: ['worker'] as const },
+      { tree: 'contract/src', file: 'values.ts', services: ['server', 'worker'] as const },
+      { tree: 'service-kit/src', file: 'logger.ts', services: ['server', 'worker'] as const },
+    ];
+    /** Makes a change once the runners are ready, and waits until each runner of `services` restarts for it. */
+    const reported = async (services: readonly ('server' | 'worker')[], change: () => void, path: string) => {
+      await runnersReady();
+      const pattern = new RegExp(`\\] ${path.replaceAll('.', '\\.')}\\S* changed: restarting`);
+      const seen = services.map((service) => logs[service].waitFor(pattern, SERVED_WITHIN_MS, true));
+      change();
+      await Promise.all(seen);
+    };
+
+    for (const { tree, file, services } of trees) {
+      const folder = join(copy, tree);
+      // Left beside the sources while the rest happens: a file the runners may not read (sed -i's temporary
+      // file is root's and mode 600; mode 000 is unreadable to any user but root), and such a folder.
+      const unreadable = join(folder, 'sedA2Qn73');
+      writeFileSync(unreadable, '', { mode: 0o000 });
+      const closed = join(folder, 'closed');
+      mkdirSync(closed, { mode: 0o000 });
+      try {
+        // A real sed -i by this test's user (root on CI): a short-lived temporary file, renamed over the original.
+        await reported(services, () => execFileSync('sed', ['-i', '$a // saved with sed -i', join(folder, file)]), `${tree}/${file}`);
+        // A new folder with a source in it, then the folder deleted.
+        const extra = join(folder, 'feature/deep/extra.ts');
+        await reported(
+          services,
+          () => {
+            mkdirSync(dirname(extra), { recursive: true });
+            writeFileSync(extra, 'export {};\n');
+          },
+          `${tree}/feature/deep/extra.ts`,
+        );
+        await reported(services, () => rmSync(join(folder, 'feature'), { recursive: true }), `${tree}/feature`);
+      } finally {
+        rmSync(join(folder, 'feature'), { recursive: true, force: true });
+        rmSync(unreadable);
+        rmdirSync(closed);
+      }
+    }
+
+    // Neither runner died (the dev compose restarts nothing), and the API still serves.
+    expect({ server: await startedAt('server'), worker: await startedAt('worker') }).toEqual(before);
+    expect(before.server).toMatch(/ true$/);
+    expect(before.worker).toMatch(/ true$/);
+    expect((await get(`${BASE}/api/values`)).status).toBe(200);
+  });
+
   it('serves an edit to server/, and no request fails at the edge during the restart', async () => {
     await runnersReady();
     const served = await editServer(copy, BASE, SERVED_WITHIN_MS);
@@ -182,6 +244,24 @@ describe('docker-compose.dev.yml', () => {
     );
     timings['contract/ edit → shown in the open page'] = Date.now() - started;
     expect(readdirSync(join(copy, 'contract'))).not.toContain('dist');
+  });
+
+  it('serves every save to contract/, in place or renamed over the original as many editors save', async () => {
+    const served: Record<string, number[]> = { 'in place': [], 'renamed over the original': [] };
+    const saves = [
+      ['in place', edit],
+      ['renamed over the original', renameSave],
+    ] as const;
+    // Twice each way: a watch that followed the replaced file would see only the first rename-save.
+    for (const round of [1, 2]) {
+      for (const [how, save] of saves) {
+        await runnersReady();
+        const answer = await editRequiredMessage(copy, BASE, `${how} ${round}`, save, SERVED_WITHIN_MS);
+        expect(answer.failures).toEqual([]);
+        served[how]!.push(answer.ms);
+      }
+    }
+    for (const [how, ms] of Object.entries(served)) timings[`contract/ save ${how} → served by the API`] = ms.join(', ');
   });
 
   it('restarts the server and the worker on an edit to service-kit/', async () => {

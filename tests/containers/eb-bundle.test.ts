@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../e2e/browser.js';
+import { runUserJourney } from '../e2e/flow.js';
 import { buildBundle } from '../k8s/eb-bundle.js';
 import { submitIndex } from '@fibstack/devstack/testkit';
 import { allComputed, compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
@@ -58,6 +60,15 @@ describe('EB bundle', () => {
     await allComputed(base, [30], 60_000);
     const value = (await (await fetch(`${base}/api/values/30`)).json()) as { value: string };
     expect(value.value).toBe('832040');
+  });
+
+  it('passes the browser journey', async () => {
+    const browser = await launchChromium();
+    try {
+      await runUserJourney(await browser.newPage(), base);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('gives Postgres the password from the environment, and nothing else', async () => {

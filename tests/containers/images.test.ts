@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { productionTree } from '../k8s/production-tree.js';
-import { compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
+import { copyOfRepository, edit } from '../native/checkout.js';
+import { baseImageBuildArgs, compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
 
 const manifest = (path: string) =>
   JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as {
@@ -80,5 +81,33 @@ describe('production images', () => {
     const files = await inImage('fibstack-client:local', 'find /usr/share/nginx/html -type f');
     expect(files).toContain('/usr/share/nginx/html/index.html');
     expect(files.split('\n').filter((file) => /\.(tsx?|map)$/.test(file) || file.includes('node_modules'))).toEqual([]);
+  });
+});
+
+/** Layers and cache busting (docs/concepts.md): the server image rebuilt after an edit to its sources. */
+describe('the server image rebuilt after an edit to server/src', () => {
+  const tags = ['fibstack-layers-test:before', 'fibstack-layers-test:after'] as const;
+  const layersOf = async (tag: string) => JSON.parse(await docker(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', tag])) as string[];
+
+  it('rebuilds only its last two layers, the server sources and their build: dependencies and shared packages come from the cache', async () => {
+    await provisionBaseImages();
+    const copy = copyOfRepository('fibstack-layers-');
+    try {
+      // The build stage, where npm ci runs: a layer is content-addressed, file times included, so a step
+      // that ran again makes a different layer (the final stage copies content, which hides that).
+      const build = (tag: string) =>
+        docker(['build', '-q', ...baseImageBuildArgs(), '--target', 'build', '-f', 'server/Dockerfile', '-t', tag, copy], 900_000);
+      await build(tags[0]);
+      edit(join(copy, 'server/src/http/errors.ts'), '`no route for ${req.method}', '`nothing here for ${req.method}');
+      await build(tags[1]);
+      const [before, after] = [await layersOf(tags[0]), await layersOf(tags[1])];
+      expect(after).toHaveLength(before.length);
+      const rebuilt = after.flatMap((layer, i) => (layer === before[i] ? [] : [i]));
+      expect(rebuilt).toEqual([after.length - 2, after.length - 1]);
+      expect(await inImage(tags[1], "grep -l 'nothing here for' -r /app/server/dist")).toBe('/app/server/dist/http/errors.js');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+      await docker(['rmi', ...tags]).catch(() => undefined);
+    }
   });
 });

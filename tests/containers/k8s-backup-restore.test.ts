@@ -70,6 +70,8 @@ const APPS = ['server', 'worker'];
 const plays: Record<string, Play> = Object.fromEntries(
   [...STORES, ...APPS].map((name) => [name, writePlay(lab, name, configMaps, workloadPod(lab, workload(name)))]),
 );
+/** The pod template of a workload, whose readinessProbe says when it is ready. */
+const templateOf = (name: string) => (workload(name).spec as { template: PodTemplateSpec }).template;
 /** One run of a Job's pod, named for what the run is about. */
 const jobRun = (name: string, template: PodTemplateSpec) => writePlay(lab, name, configMaps, [podFromTemplate(lab, name, template)]);
 const JOB_PODS = ['postgres-backup-live', 'postgres-backup-unreachable', 'postgres-backup-empty', 'postgres-restore'];
@@ -161,7 +163,7 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
   it('the backup Job dumps a database holding submissions and their computed values', async () => {
     for (const name of [...STORES, ...APPS]) {
       await play(lab, plays[name]!);
-      await waitReady(name);
+      await waitReady(lab, name, templateOf(name));
     }
     const api = `http://${await podIp(lab, 'server')}:5000`;
     for (const index of SUBMISSIONS) expect([200, 202]).toContain(await submitIndex(api, index));
@@ -193,7 +195,7 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
 
   it('a backup of an empty database fails its Job and leaves no dump, so no good dump is rotated out', async () => {
     await play(lab, plays.postgres!);
-    await waitReady('postgres');
+    await waitReady(lab, 'postgres', templateOf('postgres'));
     expect(await databaseContents()).toBeNull();
 
     const backup = await runToCompletion(lab, jobRun('postgres-backup-empty', backupTemplate), 'pg-dump');
@@ -212,7 +214,7 @@ describe('k8s backup CronJob and restore Job, rendered pods run with podman kube
 
   it('the server started on the restored database serves the values and takes new submissions', async () => {
     await play(lab, plays.server!);
-    await waitReady('server');
+    await waitReady(lab, 'server', templateOf('server'));
     const api = `http://${await podIp(lab, 'server')}:5000`;
     for (const index of INDEXES) {
       const response = await fetch(`${api}/api/values/${index}`);

@@ -10,6 +10,7 @@ import {
   createNetworkAndSecret,
   down,
   play,
+  podFromTemplate,
   podIp,
   podman,
   removeNetworkSecretAndVolumes,
@@ -39,6 +40,18 @@ const plays = Object.fromEntries(
     writePlay(lab, name, configMaps, workloadPod(lab, workloads(objects).find(({ object }) => object.metadata.name === name)!.object)),
   ]),
 );
+
+const templateOf = (name: string) => workloads(objects).find(({ object }) => object.metadata.name === name)!.template;
+/** A query in the Postgres pod, as its superuser (the pod's POSTGRES_USER). */
+const psql = (sql: string) =>
+  podman(['exec', 'postgres-postgres', 'psql', '-h', '127.0.0.1', '-U', 'fibstack', '-d', 'fibstack', '-Atc', sql], 30_000, {});
+const publicTables = async () =>
+  (await psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"))
+    .split(',')
+    .filter(Boolean);
+/** When a container last started, as podman recorded it. */
+const startedAt = async (container: string) =>
+  Date.parse(JSON.parse(await podman(['inspect', container, '--format', '{{json .State.StartedAt}}'])) as string);
 
 const ownImages = [
   ...new Set(
@@ -81,31 +94,20 @@ describe('k8s pods, rendered by kustomize, run with podman kube play', () => {
 
   it.each(ORDER)('%s starts as rendered and becomes ready', async (name) => {
     await play(lab, plays[name]!);
-    await waitReady(name);
+    await waitReady(lab, name, templateOf(name));
     const container = `${name}-${name}`;
     expect(Number(await podman(['exec', container, 'id', '-u']))).toBeGreaterThan(0);
     expect(await podman(['exec', container, 'grep', ' / ', '/proc/mounts'])).toMatch(/ ro[, ]/);
   });
 
-  it('the migrate init container created the schema before the server started (the server never migrates)', async () => {
-    const tables = await podman(
-      [
-        'exec',
-        'postgres-postgres',
-        'psql',
-        '-h',
-        '127.0.0.1',
-        '-U',
-        'fibstack',
-        '-d',
-        'fibstack',
-        '-Atc',
-        "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
-      ],
-      30_000,
-      {},
+  it('the migrate init container created the schema before the server started', async () => {
+    expect(await publicTables()).toEqual(expect.arrayContaining(['results', 'schema_migrations', 'submissions']));
+    const applied = (await psql("SELECT name || ' ' || (extract(epoch FROM applied_at) * 1000)::bigint FROM schema_migrations")).split(
+      '\n',
     );
-    expect(tables.split(',')).toEqual(expect.arrayContaining(['results', 'submissions']));
+    expect(applied.length).toBeGreaterThan(0);
+    const serverStarted = await startedAt('server-server');
+    for (const migration of applied) expect(Number(migration.split(' ')[1]), migration).toBeLessThan(serverStarted);
   });
 
   it('a submission through the edge is stored, queued and computed by the worker', async () => {
@@ -124,5 +126,17 @@ describe('k8s pods, rendered by kustomize, run with podman kube play', () => {
     const page = await fetch(`${edge}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="root">');
+  });
+
+  it('the server never migrates: its container alone, on an empty database, creates no table', async () => {
+    await down(plays.server!);
+    await psql('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    expect(await publicTables()).toEqual([]);
+    // The server's pod as rendered, without its init container: the server's own command, env and image.
+    const template = templateOf('server');
+    const alone = podFromTemplate(lab, 'server', { ...template, spec: { ...template.spec, initContainers: [] } }, [], 'OnFailure');
+    await play(lab, writePlay(lab, 'server', configMaps, [alone]));
+    await waitReady(lab, 'server', template);
+    expect(await publicTables()).toEqual([]);
   });
 });

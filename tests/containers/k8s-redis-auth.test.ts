@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baseImages } from '../k8s/image-references.js';
 import { CREATED_BY_HAND, workloads, type PodTemplateSpec } from '../k8s/manifests.js';
 import { render } from '../k8s/render.js';
-import { provisionBaseImages } from './docker.js';
+import { localImage, provisionBaseImages } from './docker.js';
 import {
   copyImagesToPodman,
   createNetworkAndSecret,
@@ -57,11 +58,11 @@ async function cleanUp() {
 describe('k8s Redis, rendered by kustomize, run with podman kube play', () => {
   beforeAll(async () => {
     await provisionBaseImages();
-    await copyImagesToPodman(['redis:7-bookworm']);
+    await copyImagesToPodman([localImage(baseImages().redis!)]);
     await cleanUp();
     await createNetworkAndSecret(lab);
     await play(lab, redisPlay);
-    await waitReady('redis');
+    await waitReady(lab, 'redis', redis.template);
   });
 
   afterAll(async () => {

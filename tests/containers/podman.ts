@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../k8s/kubernetes-schema.js';
-import { CREATED_BY_HAND, type PodTemplateSpec } from '../k8s/manifests.js';
+import { CREATED_BY_HAND, type Container, type PodTemplateSpec } from '../k8s/manifests.js';
 import { eventually, localImage } from './docker.js';
 
 /**
@@ -174,19 +174,33 @@ export async function podIp(lab: Lab, name: string): Promise<string> {
   return podman(['inspect', infra, '--format', `{{(index .NetworkSettings.Networks "${lab.network}").IPAddress}}`]);
 }
 
-/** A command inside each of the base's long-running pods that succeeds once it serves (podman runs no probes by itself). */
-const READY: Record<string, string[]> = {
-  postgres: ['pg_isready', '-h', '127.0.0.1', '-U', 'fibstack'],
-  redis: ['redis-cli', 'ping'],
-  server: ['node', '-e', "fetch('http://127.0.0.1:5000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"],
-  worker: ['node', '-e', "fetch('http://127.0.0.1:9090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"],
-  client: ['curl', '-fsS', '-o', '/dev/null', 'http://127.0.0.1:8080/'],
-  edge: ['curl', '-fsS', '-o', '/dev/null', 'http://127.0.0.1:8081/healthz'],
-};
+/**
+ * Runs the readinessProbe of the pod's container `container` once, as the kubelet does: its command in the
+ * container (ready when it exits 0), or an HTTP GET to the pod's address (ready on 200–399). podman runs
+ * no readiness probe itself: kube play turns only a livenessProbe into a healthcheck, and an httpGet one
+ * into a curl command, which the Node images do not have.
+ */
+async function readinessProbe(lab: Lab, pod: string, container: Container): Promise<boolean> {
+  const probe = container.readinessProbe;
+  if (probe?.exec) {
+    await podman(['exec', `${pod}-${container.name}`, ...probe.exec.command]);
+    return true;
+  }
+  if (probe?.httpGet) {
+    const { port, path } = probe.httpGet;
+    const number = typeof port === 'number' ? port : container.ports?.find((named) => named.name === port)?.containerPort;
+    const response = await fetch(`http://${await podIp(lab, pod)}:${number}${path}`, {
+      signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1_000),
+    });
+    return response.status >= 200 && response.status < 400;
+  }
+  throw new Error(`${pod}/${container.name}: no exec or httpGet readinessProbe to run`);
+}
 
-/** Waits until the workload's pod (named as its workload, main container named alike) serves. */
-export async function waitReady(name: string, timeoutMs = 120_000): Promise<void> {
-  await eventually(async () => (await podman(['exec', `${name}-${name}`, ...READY[name]!]), true), timeoutMs, `${name} ready`);
+/** Waits until the workload's pod (named as its workload, main container named alike) passes its readinessProbe. */
+export async function waitReady(lab: Lab, name: string, template: PodTemplateSpec, timeoutMs = 120_000): Promise<void> {
+  const container = template.spec.containers.find((candidate) => candidate.name === name)!;
+  await eventually(() => readinessProbe(lab, name, container), timeoutMs, `${name} ready`);
 }
 
 /** The whole output (stdout and stderr) of a container, however it ended. */

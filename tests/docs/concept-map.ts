@@ -85,7 +85,8 @@ export function conceptMapProblems(root: string, markdown: string): string[] {
     const at = `"${concept.name}"`;
     if (!concept.hasWhere || concept.where.length === 0)
       problems.push(`${at}: no Where line with a [path Lx–y](../path#Lx-Ly), look for \`word\` reference`);
-    if (!concept.hasProof) problems.push(`${at}: no Proof line`);
+    if (!concept.hasProof || concept.proofs.length === 0)
+      problems.push(`${at}: no Proof line naming a test: [tests/x.test.ts](../tests/x.test.ts) › "the test's title"`);
     if (!concept.hasTry) problems.push(`${at}: no Try line with a command`);
 
     for (const ref of concept.where) {

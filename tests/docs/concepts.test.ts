@@ -84,6 +84,12 @@ describe('the concept map check itself', () => {
     );
   });
 
+  it('reports a Proof that names no test', () => {
+    expect(conceptMapProblems(root, entry(goodWhere, 'none.'))).toEqual([
+      '"A concept": no Proof line naming a test: [tests/x.test.ts](../tests/x.test.ts) › "the test\'s title"',
+    ]);
+  });
+
   it('reports a file that does not exist, a range past its end, a test title that does not exist and a missing part', () => {
     const problems = conceptMapProblems(
       root,

@@ -35,7 +35,8 @@ describe('Node.js versions', () => {
     expect(newer.map(({ name }) => name).filter((name) => !TEST_ONLY_NEWER_NODE.test(name))).toEqual([]);
   });
 
-  it('and none of them is in a service production dependency tree', () => {
+  // Three `npm ls` runs: a few seconds each on a busy two-core machine, more than Vitest's default 5 s in all.
+  it('and none of them is in a service production dependency tree', { timeout: 60_000 }, () => {
     for (const workspace of ['server', 'worker', 'client'] as const) {
       expect([...productionTree(workspace)].filter((name) => TEST_ONLY_NEWER_NODE.test(name))).toEqual([]);
     }

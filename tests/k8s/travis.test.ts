@@ -16,6 +16,7 @@ interface Job {
 
 interface TravisConfig {
   services: string[];
+  before_install: string[];
   install: string[];
   addons: { apt: { packages: string[] }; snaps: Array<{ name: string; confinement?: string; channel?: string }> };
   env: { global: string[] };
@@ -87,11 +88,19 @@ const main = {
 };
 
 describe('.travis.yml', { timeout: 30_000 }, () => {
-  it("runs the README's test command (browser e2e included) with what it needs: Redis, Chromium, kubectl", () => {
+  it('runs the tests of .ci/test-gate, as .ci/run does, with what they need: Redis, Chromium, kubectl, promtool', () => {
+    // The gate runs the README's test command, and Travis runs no test command of its own beside the gate.
     const readmeCommand = /## Test it\s+```sh\s+([^\n]+)\n/.exec(readFileSync(join(REPO, 'README.md'), 'utf8'))![1]!;
     expect(readmeCommand).toBe('npm ci && npm test');
     expect(travis.install).toEqual(['npm ci']);
-    expect(job('test').script[0]).toBe('npm test');
+    const gateCommands = readFileSync(join(REPO, '.ci/test-gate'), 'utf8').split('\n');
+    expect(gateCommands).toEqual(
+      expect.arrayContaining(['npm test', 'npm run test:native', 'npm run test:chaos', 'npm run test:containers']),
+    );
+    expect(job('test').script.filter((line) => /npm (test|run test)|vitest/.test(line))).toEqual([]);
+    expect(job('test').script).toContain('.ci/test-gate');
+    expect(readFileSync(join(REPO, '.ci/run'), 'utf8').trimEnd().split('\n').at(-1)).toBe('exec .ci/test-gate');
+    expect(travis.before_install).toEqual(['sudo .ci/install-promtool']);
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts.test).toMatch(/npm run test:e2e|vitest run --project e2e/);
     expect(travis.addons.apt.packages).toContain('redis-server');
     expect(travis.addons.snaps.map((snap) => snap.name)).toEqual(expect.arrayContaining(['chromium', 'kubectl', 'aws-cli']));
@@ -107,14 +116,22 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     const steps = job('test').script;
     const at = (needle: string) => steps.findIndex((line) => line.includes(needle));
     expect(at('release-images build')).toBeGreaterThan(at('release-images setup'));
-    expect(at('npm run test:containers')).toBeGreaterThan(at('release-images build'));
-    expect(at('release-images push')).toBeGreaterThan(at('npm run test:containers'));
+    expect(at('.ci/test-gate')).toBeGreaterThan(at('release-images build'));
+    expect(at('release-images push')).toBeGreaterThan(at('.ci/test-gate'));
     // Compose builds through the release builder, so the suite runs images from the release cache.
     const setup = readFileSync(join(REPO, 'scripts/release-images'), 'utf8');
     expect(setup).toContain(`builder=${globalEnv.BUILDX_BUILDER}`);
     expect(globalEnv).toMatchObject({ DOCKER_BUILDKIT: '1', COMPOSE_DOCKER_CLI_BUILD: '1' });
     expect(run([pushStep], { ...main, TRAVIS_EVENT_TYPE: 'pull_request' })).toEqual({ calls: [], ok: true });
     expect(run([pushStep], { ...main, TRAVIS_BRANCH: 'feature' })).toEqual({ calls: [], ok: true });
+  });
+
+  it('runs mutation testing in scheduled builds only, every mutant, failing below a floor', async () => {
+    expect(job('mutation').script).toEqual(['npm run test:mutation -- --force']);
+    expect(travis.stages).toContainEqual({ name: 'mutation', if: 'type = cron' });
+    expect(travis.stages).toContainEqual({ name: 'test', if: 'type != cron' });
+    const stryker = (await import(join(REPO, 'stryker.config.mjs'))) as { default: { thresholds: { break: number | null } } };
+    expect(stryker.default.thresholds.break).toBeGreaterThanOrEqual(80);
   });
 
   it('builds all four images for linux/amd64 and linux/arm64 with buildx, pushing nothing', () => {
@@ -167,8 +184,8 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
   });
 
   it('deploys only from pushes to main, after the test stage passed, never from before_deploy', () => {
-    expect(travis.stages.map((stage) => (typeof stage === 'string' ? stage : stage.name))).toEqual(['test', 'deploy']);
-    expect(travis.stages[1]).toEqual({ name: 'deploy', if: 'branch = main AND type = push' });
+    expect(travis.stages.map((stage) => (typeof stage === 'string' ? stage : stage.name))).toEqual(['test', 'mutation', 'deploy']);
+    expect(travis.stages[2]).toEqual({ name: 'deploy', if: 'branch = main AND type = push' });
     expect(JSON.stringify(travis)).not.toContain('before_deploy');
     expect(travis.jobs.include.filter((candidate) => candidate.deploy).map((candidate) => candidate.stage)).toEqual(['deploy']);
     expect(travis.jobs.include.filter((candidate) => JSON.stringify(candidate).includes('deploy-eks')).map((job) => job.stage)).toEqual([

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -10,11 +11,13 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  renameSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -75,10 +78,27 @@ function linkOrCopy(source: string, target: string): void {
  * so a test never waits for an edit that did not happen.
  */
 export function edit(file: string, from: string | RegExp, to: string): void {
+  writeFileSync(file, edited(file, from, to));
+}
+
+/**
+ * `edit` as many editors save: the new text written to a temporary file beside the original, which is then
+ * renamed over it (the file is replaced, not written to). The temporary file gets the original's owner and
+ * mode, as it has when its owner saves.
+ */
+export function renameSave(file: string, from: string | RegExp, to: string): void {
+  const { uid, gid, mode } = statSync(file);
+  const temporary = join(dirname(file), `.${basename(file)}.swp`);
+  writeFileSync(temporary, edited(file, from, to), { mode });
+  if (process.getuid?.() === 0) chownSync(temporary, uid, gid);
+  renameSync(temporary, file);
+}
+
+function edited(file: string, from: string | RegExp, to: string): string {
   const before = readFileSync(file, 'utf8');
   const after = before.replace(from, to);
   if (after === before) throw new Error(`${file} has no ${String(from)} to edit`);
-  writeFileSync(file, after);
+  return after;
 }
 
 export interface Launched {

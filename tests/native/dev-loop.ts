@@ -33,7 +33,7 @@ export function get(url: string, init: { method?: string; body?: string } = {}):
 export function runnerReady(log: string): boolean {
   const last = log
     .split('\n')
-    .filter((line) => line.includes('[hot-restart]'))
+    .filter((line) => line.includes('[hot-restart]') && !line.includes('[hot-restart] cannot watch'))
     .at(-1);
   return last?.includes('ready for the next change') ?? false;
 }
@@ -100,6 +100,22 @@ export function editContract(root: string, baseUrl: string, timeoutMs: number): 
     },
     () => get(`${baseUrl}/api/values`, { method: 'POST', body: '{"index":-1}' }),
     (answer) => messageOf(answer).startsWith('index cannot be negative'),
+    422,
+    timeoutMs,
+  );
+}
+
+/**
+ * contract/: the message for a missing index, which the API answers with, saved by `save` (in place, as
+ * `edit` does, or renamed over the original, as `renameSave` does) to say `index is required (<marker>)`.
+ * Can be repeated with other markers.
+ */
+export function editRequiredMessage(root: string, baseUrl: string, marker: string, save: typeof edit, timeoutMs: number): Promise<Served> {
+  const message = `index is required (${marker})`;
+  return editAndPoll(
+    () => save(join(root, 'contract/src/values.ts'), /index is required[^']*/, message),
+    () => get(`${baseUrl}/api/values`, { method: 'POST', body: '{}' }),
+    (answer) => messageOf(answer) === message,
     422,
     timeoutMs,
   );

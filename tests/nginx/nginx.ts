@@ -109,17 +109,18 @@ export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
   const mainConf = join(prefix, 'nginx.conf');
   // The image's nginx.conf, with what only the image's file system decides moved into the prefix: no
   // `user` (this runs unprivileged or as root, where nginx's default user is used), logs and pid there,
-  // and temporary files too (the image's nginx has them under /var/cache/nginx by default).
+  // and temporary files too (under /var/cache/nginx in the image).
   const main = relocate(await readFile(join(nginxDir, 'conf/nginx.conf'), 'utf8'), prefix)
     .replace(/^user .*;$/m, '')
     .replace('/var/log/nginx/error.log', 'stderr')
     .replace('/var/log/nginx/access.log', `${prefix}/access.log`)
     .replace('/var/run/nginx.pid', `${prefix}/nginx.pid`)
+    .replace('/var/cache/nginx/client_temp', `${prefix}/tmp/client_body`)
+    .replace('/var/cache/nginx/proxy_temp', `${prefix}/tmp/proxy`)
     .replace(/^worker_processes auto;$/m, `worker_processes ${options.workerProcesses ?? 'auto'};`)
     .replace(
       /^http \{$/m,
-      `http {\n  client_body_temp_path ${prefix}/tmp/client_body;\n  proxy_temp_path ${prefix}/tmp/proxy;\n` +
-        `  fastcgi_temp_path ${prefix}/tmp/fastcgi;\n  uwsgi_temp_path ${prefix}/tmp/uwsgi;\n  scgi_temp_path ${prefix}/tmp/scgi;`,
+      `http {\n  fastcgi_temp_path ${prefix}/tmp/fastcgi;\n  uwsgi_temp_path ${prefix}/tmp/uwsgi;\n  scgi_temp_path ${prefix}/tmp/scgi;`,
     );
   if (/\/var\/|^user /m.test(main)) throw new Error('nginx/conf/nginx.conf: a path or user of the image left in the layout');
   await writeFile(mainConf, main);

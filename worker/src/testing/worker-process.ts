@@ -7,6 +7,7 @@ export interface WorkerProcess {
   child: ChildProcess;
   /** Everything the worker logged so far (JSON lines). */
   output(): string;
+  /** Settles with the exit code once the process has exited and its output has all been read. */
   exited: Promise<number | null>;
 }
 
@@ -19,6 +20,6 @@ export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
