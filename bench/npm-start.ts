@@ -64,7 +64,13 @@ function findPids(launcher: number): UserRunPids {
   const stack = childrenOf(launcher).find((pid) => commandLine(pid).includes('run-stack.mjs'));
   const below = stack === undefined ? [] : childrenOf(stack);
   const running = (pattern: string) => below.find((pid) => commandLine(pid).includes(pattern));
-  return { launcher, stack, server: running('server/dist/main.js'), worker: running('worker/dist/main.js'), redis: running('redis-server') };
+  return {
+    launcher,
+    stack,
+    server: running('server/dist/main.js'),
+    worker: running('worker/dist/main.js'),
+    redis: running('redis-server'),
+  };
 }
 
 /**
@@ -120,8 +126,8 @@ function launchStart(copy: string, env: Record<string, string>, terminal: Termin
     tail = (tail + chunk.toString()).slice(-4_000);
     if (tail.includes('fibstack is up')) markUp();
   };
-  child.stdout!.on('data', read);
-  child.stderr!.on('data', read);
+  child.stdout.on('data', read);
+  child.stderr.on('data', read);
   return { child, bytes: () => bytes, tail: () => tail, up, exited };
 }
 
@@ -154,7 +160,13 @@ export async function startUserRun(env: Record<string, string> = {}, terminal: T
   let launched: Launcher | undefined;
   const stop = async (run: Launcher) => {
     signalGroup(run, 'SIGINT');
-    if ((await within(run.exited.then(() => true), 60_000)) === undefined) signalGroup(run, 'SIGKILL');
+    if (
+      (await within(
+        run.exited.then(() => true),
+        60_000,
+      )) === undefined
+    )
+      signalGroup(run, 'SIGKILL');
     // Whatever a failed start or stop left running in the copy (Postgres runs as its own user, in a
     // group of its own): nothing may outlive the benchmark.
     for (const line of processesIn(copy)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
@@ -162,7 +174,13 @@ export async function startUserRun(env: Record<string, string> = {}, terminal: T
   try {
     const port = await freePort();
     launched = launchStart(copy, { PORT: String(port), ...env }, terminal);
-    if ((await within(launched.up.then(() => true), 120_000)) === undefined) throw new Error(`npm start: the app was not up within 120 s:\n${launched.tail()}`);
+    if (
+      (await within(
+        launched.up.then(() => true),
+        120_000,
+      )) === undefined
+    )
+      throw new Error(`npm start: the app was not up within 120 s:\n${launched.tail()}`);
     const pids = findPids(launcherPid(launched)!);
 
     if ([pids.stack, pids.server, pids.worker, pids.redis].includes(undefined))
@@ -191,7 +209,7 @@ export async function startUserRun(env: Record<string, string> = {}, terminal: T
         ...(terminal === 'pty' && { terminal: () => processCpuUs(run.child.pid) }),
         'load generator': ownCpuUs,
       },
-      terminalBytes: run.bytes,
+      terminalBytes: () => run.bytes(),
       async close() {
         await within(
           queue.close().catch(() => undefined),

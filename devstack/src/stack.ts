@@ -183,7 +183,11 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
       onLog: (line: string) => redisLog(Buffer.from(line)),
     };
     const redisCluster = options.redisCluster
-      ? await startRedisCluster({ ...options.redisCluster, dataDir: join(options.dataDir, 'redis-cluster'), onLog: (line) => redisLog(Buffer.from(line)) })
+      ? await startRedisCluster({
+          ...options.redisCluster,
+          dataDir: join(options.dataDir, 'redis-cluster'),
+          onLog: (line) => redisLog(Buffer.from(line)),
+        })
       : undefined;
     if (redisCluster) cleanups.unshift(() => redisCluster.stop());
     const redis = redisSource.kind === 'url' || redisCluster ? undefined : await startRedisFrom(redisSource, redisOptions);
@@ -199,7 +203,8 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     const replicas = { server: options.replicas?.server ?? 1, worker: options.replicas?.worker ?? 1 };
     if (dev && (replicas.server > 1 || replicas.worker > 1)) throw new Error('dev mode runs one process of each service');
     /** Replica i's address: `host` for a single server; the replica addresses otherwise. */
-    const serverHost = (replica: number) => (replicas.server > 1 ? SERVER_REPLICA_ADDRESSES(replicas.server)[replica]! : dev ? '127.0.0.1' : host);
+    const serverHost = (replica: number) =>
+      replicas.server > 1 ? SERVER_REPLICA_ADDRESSES(replicas.server)[replica]! : dev ? '127.0.0.1' : host;
     await runToCompletion(dev ? [node, ...fromSource, 'server/src/migrate.ts'] : [node, 'server/dist/migrate.js'], shared);
 
     const specs = (replica: number): Record<ServiceName, ServiceSpec> => ({

@@ -104,7 +104,11 @@ export function submitOnFreshConnection(baseUrl: string, index: number, headers:
     const body = JSON.stringify({ index });
     const req = request(
       `${baseUrl}/api/values`,
-      { method: 'POST', agent: false, headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent: false,
+        headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0 }));

@@ -115,8 +115,16 @@ function clusterClient(options: RedisOptions, role: RedisRole, connect: ConnectO
  * logged (at most once per outage) instead of becoming unhandled.
  */
 export function connectRedis(env: RedisEnv, role: RedisRole, logger: Logger, name: string, connect: ConnectOptions = {}): RedisClient {
-  const options: RedisOptions = { ...redisOptionsFrom(env, role), connectionName: name, enableAutoPipelining: connect.autoPipelining ?? false };
-  return watchErrors(env.REDIS_CLUSTER ? clusterClient(options, role, connect) : new Redis({ ...options, lazyConnect: false }), logger, name);
+  const options: RedisOptions = {
+    ...redisOptionsFrom(env, role),
+    connectionName: name,
+    enableAutoPipelining: connect.autoPipelining ?? false,
+  };
+  return watchErrors(
+    env.REDIS_CLUSTER ? clusterClient(options, role, connect) : new Redis({ ...options, lazyConnect: false }),
+    logger,
+    name,
+  );
 }
 
 /** Announces `message` on `channel`: PUBLISH on one Redis, SPUBLISH (to the channel's shard only) on a cluster. */

@@ -52,7 +52,7 @@ async function missingResults(indexes: number[]): Promise<number[]> {
 }
 
 describe('a Redis Cluster master killed under load', () => {
-  it("loses no submission and no result event: its replica takes over and the work goes on", async () => {
+  it('loses no submission and no result event: its replica takes over and the work goes on', async () => {
     const cluster = stack.redisCluster!;
     const queueMaster = await cluster.masterOf('{bull}:fibonacci:wait');
     expect((await cluster.masterOf(RESULTS_CHANNEL)).port).toBe(queueMaster.port);
@@ -60,15 +60,13 @@ describe('a Redis Cluster master killed under load', () => {
     try {
       await stream.waitFor('event: ready', 10_000);
       const indexes = Array.from({ length: 3_000 }, (_, i) => 30_000 + i);
-      let failedOver: { killed: number; promoted: number } | undefined;
       const load = runLoad(stack.url, indexes, 8, () => false);
       // Well into the load: jobs queued, in the worker's hands and being announced when the master dies.
       await eventually(async () => (await missingResults(indexes)).length < indexes.length - 300, 60_000, 'the pipeline to be busy');
       const { killed, promoted } = await cluster.failOver('{bull}:fibonacci:wait');
-      failedOver = { killed: killed.port, promoted: promoted.port };
       const { accepted, outcomes } = await load;
       const refused = [...outcomes.values()].filter((outcome) => !('status' in outcome) || outcome.status !== 202);
-      expect(failedOver.promoted).not.toBe(failedOver.killed);
+      expect(promoted.port).not.toBe(killed.port);
       // The API commits each submission in Postgres before it answers: Redis away is no reason to refuse.
       expect(refused).toEqual([]);
       expect(accepted).toHaveLength(indexes.length);
@@ -78,7 +76,15 @@ describe('a Redis Cluster master killed under load', () => {
       // The worker goes on taking jobs from the promoted master.
       await sleep(100);
       const after = 40_000;
-      expect((await fetch(`${stack.url}/api/values`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ index: after }) })).status).toBe(202);
+      expect(
+        (
+          await fetch(`${stack.url}/api/values`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ index: after }),
+          })
+        ).status,
+      ).toBe(202);
       await stream.waitFor(`"index":${after},`, 30_000);
     } finally {
       stream.close();

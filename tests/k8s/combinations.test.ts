@@ -18,7 +18,15 @@ import { copyFilledIn, parseObjects, type Deployable } from './render.js';
  * the overlays and components); every other one must pass the checks below.
  */
 const OVERLAYS = ['base', 'local', 'eks', 'eks-managed-data'];
-const COMPONENTS = ['gateway-api', 'gateway-api-aws', 'nlb-tls', 'keda-autoscaling', 'elasticache-cluster-mode', 'observability', 'bull-board'];
+const COMPONENTS = [
+  'gateway-api',
+  'gateway-api-aws',
+  'nlb-tls',
+  'keda-autoscaling',
+  'elasticache-cluster-mode',
+  'observability',
+  'bull-board',
+];
 
 /** The combinations that make no sense, and what the render must say about each. */
 const REFUSALS: Array<{ applies: (overlay: string, components: string[]) => boolean; message: RegExp }> = [

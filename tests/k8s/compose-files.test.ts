@@ -192,7 +192,8 @@ describe('docker-compose.replicas.yml (two API servers and two workers)', () => 
     const { services } = merged();
     const maxConnections = Number(/max_connections=(\d+)/.exec((services.postgres!.command ?? []).join(' '))?.[1] ?? 100);
     const pools =
-      services.server!.deploy!.replicas! * loadServerConfig({}).PG_POOL_MAX + services.worker!.deploy!.replicas! * loadWorkerConfig({}).PG_POOL_MAX;
+      services.server!.deploy!.replicas! * loadServerConfig({}).PG_POOL_MAX +
+      services.worker!.deploy!.replicas! * loadWorkerConfig({}).PG_POOL_MAX;
     // migrate's one connection, and Postgres' superuser slots (3) with room for an operator's psql.
     expect(pools + 1 + 10).toBeLessThanOrEqual(maxConnections);
   });
