@@ -23,6 +23,7 @@ import { indexesFrom } from './http-load.js';
 import { visibleLatency } from './latency.js';
 import { listing } from './listing.js';
 import { pipeline } from './pipeline.js';
+import { streamCosts } from './stream-costs.js';
 import { printReport, writeResults } from './report.js';
 import { sleep, within } from '@fibstack/devstack/testkit';
 import { writePath } from './write-path.js';
@@ -45,6 +46,7 @@ const settings = smoke
       listing: { sizes: [2_000, 10_000] as [number, number], seconds: 0.5 },
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
       edgeStreams: { visitors: 10 },
+      streamCosts: { counts: [10], eventsPerSecond: 20, seconds: 1, delayLimitMs: 1_000, maxStreams: 10 },
     }
   : {
       writePath: { seconds: 4, rounds: 3 },
@@ -54,6 +56,8 @@ const settings = smoke
       listing: { sizes: [10_000, 1_000_000] as [number, number], seconds: 5 },
       compute: { sizes: [10_000, 100_000, 500_000, 1_000_000, 2_000_000], parallel: 6 },
       edgeStreams: { visitors: 100 },
+      // 10, 100 and 1,000 streams, then doubling until an event's delay p99 passes 1 s (SSE_MAX_STREAMS comes from it).
+      streamCosts: { counts: [10, 100, 1_000], eventsPerSecond: 50, seconds: 5, delayLimitMs: 1_000, maxStreams: 8_000 },
     };
 
 /** Event streams open during `pipeline-watched`: what a handful of browsers watching the results costs. */
@@ -115,9 +119,17 @@ console.log(`fibstack bench (${command}); temporary data in ${dataDir}`);
 
 try {
   const nextIndex = indexesFrom(1_000_000);
-  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'pipeline-watched', 'latency', 'listing', 'edge-streams'].some(
-    wanted,
-  );
+  const needsStack = [
+    'footprint',
+    'write-path',
+    'budget',
+    'pipeline',
+    'pipeline-watched',
+    'latency',
+    'listing',
+    'edge-streams',
+    'stream-costs',
+  ].some(wanted);
   if (needsStack) {
     // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job.
     bench = await startBenchStack(dataDir, {
@@ -141,6 +153,7 @@ try {
     await phase('latency', 120_000, () => visibleLatency(stack, { ...settings.latency, perSampleTimeoutMs: 5_000 }));
     await phase('listing', 300_000, () => listing(stack, settings.listing));
     await phase('edge-streams', 180_000, () => edgeStreams(stack, settings.edgeStreams));
+    await phase('stream-costs', 600_000, () => streamCosts(stack, settings.streamCosts));
     await bench.close();
     bench = undefined;
   }
