@@ -22,6 +22,7 @@ import { footprint } from './footprint.js';
 import { indexesFrom } from './http-load.js';
 import { visibleLatency } from './latency.js';
 import { listing } from './listing.js';
+import { npmStartPipeline } from './npm-start.js';
 import { pipeline } from './pipeline.js';
 import { streamCosts } from './stream-costs.js';
 import { printReport, writeResults } from './report.js';
@@ -47,6 +48,7 @@ const settings = smoke
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
       edgeStreams: { visitors: 10 },
       streamCosts: { counts: [10], eventsPerSecond: 20, seconds: 1, delayLimitMs: 1_000, maxStreams: 10 },
+      npmStart: { submissions: 500, warmRuns: 1 },
     }
   : {
       writePath: { seconds: 4, rounds: 3 },
@@ -58,6 +60,8 @@ const settings = smoke
       edgeStreams: { visitors: 100 },
       // 10, 100 and 1,000 streams, then doubling until an event's delay p99 passes 1 s (SSE_MAX_STREAMS comes from it).
       streamCosts: { counts: [10, 100, 1_000], eventsPerSecond: 50, seconds: 5, delayLimitMs: 1_000, maxStreams: 8_000 },
+      // A cold run as a user meets it, then two from empty tables: the same count as the pipeline phase's runs.
+      npmStart: { submissions: 10_000, warmRuns: 2 },
     };
 
 /** Event streams open during `pipeline-watched`: what a handful of browsers watching the results costs. */
@@ -157,6 +161,13 @@ try {
     await bench.close();
     bench = undefined;
   }
+  // After the bench's own stack is gone: `npm start` as a user runs it, by the pipeline phase's measure.
+  await phase(
+    'npm-start',
+    900_000,
+    () => npmStartPipeline(settings.npmStart, results.pipeline as Parameters<typeof npmStartPipeline>[1]),
+    false,
+  );
   await phase('compute', 120_000, () => compute(settings.compute), false);
   if (docker) await phase('dev-loop', 1_800_000, () => developerLoop({ smoke, workDir: dataDir }), false);
 } finally {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { freePort } from '@fibstack/devstack/ports';
 import { REPO_ROOT } from '@fibstack/devstack/stack';
 import { within } from '@fibstack/devstack/testkit';
 import { copyOfRepository, linkTree, processesIn } from '../tests/native/checkout.js';
-import { ownCpuUs, postgresCpuUs, processCpuUs, type CpuCounters } from './cpu.js';
+import { machineLoad, ownCpuUs, postgresCpuUs, processCpuUs, type CpuCounters } from './cpu.js';
+import { pipelineRun } from './pipeline.js';
+import { median, round } from './stats.js';
 
 /** The workspaces `npm start` builds, in its order (scripts/native/start.mjs). */
 const WORKSPACES = ['contract', 'service-kit', 'devstack', 'server', 'worker', 'client'];
@@ -226,4 +228,63 @@ export async function startUserRun(env: Record<string, string> = {}, terminal: T
     if (existsSync(copy)) await rm(copy, { recursive: true, force: true });
     throw error;
   }
+}
+
+export interface NpmStartOptions {
+  submissions: number;
+  /** Runs after the first (cold) one, each from empty tables, the same processes going on. */
+  warmRuns: number;
+}
+
+/** The pipeline phase's figures this one is compared with: the bench's own stack, warmed up and restarted. */
+interface BenchPipeline {
+  medianJobsPerSecond?: number;
+  runs?: Array<{ cpuUsPerJob: Record<string, number> }>;
+}
+
+/**
+ * `npm start` measured by the same pipeline as the bench's own stack (`pipelineRun`): the first run
+ * right after it is up (cold: what a user who tries it meets first), then `warmRuns` more from empty
+ * tables, the processes going on. Its output goes to a pseudo-terminal, as in a terminal window (a pipe
+ * where `script` is missing). Compared with the pipeline phase: CPU per job (which holds whatever else
+ * the machine does) and jobs/s.
+ */
+export async function npmStartPipeline(options: NpmStartOptions, bench?: BenchPipeline) {
+  const terminal: Terminal = hasScript() ? 'pty' : 'pipe';
+  const user = await startUserRun({}, terminal);
+  try {
+    const runs = [];
+    for (let run = 0; run <= options.warmRuns; run++) {
+      if (run > 0) await user.pool.query('TRUNCATE submissions, results RESTART IDENTITY');
+      const target = { url: user.url, pool: user.pool, cpu: user.cpu, workerPid: () => user.pids.worker };
+      runs.push({ run: run === 0 ? 'cold' : `warm ${run}`, ...(await pipelineRun(target, { ...options, storeTimeoutMs: 60_000 })) });
+    }
+    const warm = runs.slice(1);
+    const warmCpu = median(warm.map((run) => run.cpuUsPerJob.total!));
+    const benchCpu = bench?.runs?.length ? median(bench.runs.map((run) => run.cpuUsPerJob.total!)) : undefined;
+    const warmJobs = median(warm.map((run) => run.jobsPerSecond));
+    return {
+      terminal,
+      runs,
+      terminalBytesPerJob: Math.round(user.terminalBytes() / (options.submissions * runs.length)),
+      coldCpuUsPerJob: runs[0]!.cpuUsPerJob.total,
+      warmCpuUsPerJob: warmCpu,
+      // What the first 10,000 cost more than the next: the JIT compiling each process's hot paths.
+      coldOverWarmCpu: round(runs[0]!.cpuUsPerJob.total! / warmCpu),
+      launcherCpuUsPerJob: median(warm.map((run) => run.cpuUsPerJob.launcher!)),
+      warmJobsPerSecond: warmJobs,
+      ...(benchCpu !== undefined && {
+        benchCpuUsPerJob: benchCpu,
+        warmCpuVsBench: round(warmCpu / benchCpu),
+        warmJobsPerSecondVsBench: round(warmJobs / bench!.medianJobsPerSecond!),
+      }),
+      load: machineLoad(),
+    };
+  } finally {
+    await user.close();
+  }
+}
+
+function hasScript(): boolean {
+  return spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 }
