@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,24 @@ describe('kustomize/components/signed-images (Kyverno admission policy)', () => 
   it('refuses to render until the operator adds their public key: the repository commits none', () => {
     expect(existsSync(join(REPO, SIGNING_KEY_FILE))).toBe(false);
     expect(renderRefusal({ overlay: 'eks', components: ['signed-images'] })).toMatch(/signed-images\/cosign\.pub/);
+  });
+
+  it('without that key, the push job signs nothing and the deploys verify nothing: each refuses, saying how', () => {
+    // Both stop at the key, before reading a release or reaching a registry.
+    for (const [script, env] of [
+      ['scripts/sign-images.mjs', { COSIGN_PRIVATE_KEY: OPERATOR_SIGNING_KEY.privatePem }],
+      ['scripts/verify-images.mjs', {}],
+    ] as const) {
+      const run = spawnSync('node', [script, '--images', join(REPO, 'no-release.json')], {
+        cwd: REPO,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
+      expect(run.status, script).toBe(1);
+      expect(run.stderr, script).toMatch(
+        /no public key at .*signed-images\/cosign\.pub: the repository commits none\. Generate your key pair/,
+      );
+    }
   });
 
   it("renders one namespaced Policy, valid against Kyverno's v1 Policy, and nothing else of its own", () => {
