@@ -136,7 +136,7 @@ export async function resetData(
   const killed = await Promise.all(services.map((name) => stopBounded(stack, name)));
   const empty = async () => {
     await redis.flushall();
-    await pool.query('TRUNCATE submissions, results RESTART IDENTITY');
+    await pool.query('TRUNCATE submitted_indexes, results RESTART IDENTITY');
   };
   await empty();
   await stack.startService('server');

@@ -43,7 +43,14 @@ const FULL_APP = 'the whole app (createApp: + health, routers, error handling)';
  * measured in turn within each round, so a burst of load elsewhere on the machine spreads over all of them.
  */
 export async function perRequestBudget(bench: BenchStack, options: BudgetOptions) {
-  const env = { DATABASE_URL: bench.stack.databaseUrl, REDIS_URL: bench.stack.redisUrl, LOG_LEVEL: 'info', MAX_INDEX: '10000000' };
+  const env = {
+    DATABASE_URL: bench.stack.databaseUrl,
+    REDIS_URL: bench.stack.redisUrl,
+    LOG_LEVEL: 'info',
+    // As main.ts starts the stack: every POST a new index, and a budget that could hold all their values.
+    MAX_INDEX: '10000000',
+    STORAGE_BUDGET_GIB: '13000',
+  };
   const steps = BUDGET_LAYERS.map((step, i) => ({ step: `+ ${step}`, script: './budget-server.ts', layers: String(i + 1) }));
   const rungs: Array<{ step: string; server?: ChildServer; script: string; layers?: string }> = [
     { step: 'bare Express (the ceiling)', script: './bare-express.ts' },

@@ -23,6 +23,7 @@ import { indexesFrom } from './http-load.js';
 import { visibleLatency } from './latency.js';
 import { listing } from './listing.js';
 import { pipeline } from './pipeline.js';
+import { reconcilePasses } from './reconcile.js';
 import { printReport, writeResults } from './report.js';
 import { sleep, within } from '@fibstack/devstack/testkit';
 import { writePath } from './write-path.js';
@@ -43,6 +44,7 @@ const settings = smoke
       pipeline: { submissions: 500, runs: 1, warmUpPosts: 500 },
       latency: { samples: 20, warmUpPosts: 200 },
       listing: { sizes: [2_000, 10_000] as [number, number], seconds: 0.5 },
+      reconcile: { sizes: [10_000, 50_000], passes: 2 },
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
       edgeStreams: { visitors: 10 },
     }
@@ -52,6 +54,7 @@ const settings = smoke
       pipeline: { submissions: 10_000, runs: 3, warmUpPosts: 5_000 },
       latency: { samples: 200, warmUpPosts: 2_000 },
       listing: { sizes: [10_000, 1_000_000] as [number, number], seconds: 5 },
+      reconcile: { sizes: [10_000, 5_000_000], passes: 20 },
       compute: { sizes: [10_000, 100_000, 500_000, 1_000_000, 2_000_000], parallel: 6 },
       edgeStreams: { visitors: 100 },
     };
@@ -115,13 +118,23 @@ console.log(`fibstack bench (${command}); temporary data in ${dataDir}`);
 
 try {
   const nextIndex = indexesFrom(1_000_000);
-  const needsStack = ['footprint', 'write-path', 'budget', 'pipeline', 'pipeline-watched', 'latency', 'listing', 'edge-streams'].some(
-    wanted,
-  );
+  const needsStack = [
+    'footprint',
+    'write-path',
+    'budget',
+    'pipeline',
+    'pipeline-watched',
+    'latency',
+    'listing',
+    'reconcile',
+    'edge-streams',
+  ].some(wanted);
   if (needsStack) {
-    // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job.
+    // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job; the few
+    // values the benchmark stores are small, but the server checks that all of them could be stored.
     bench = await startBenchStack(dataDir, {
       MAX_INDEX: '10000000',
+      STORAGE_BUDGET_GIB: '13000',
       // edge-streams fills the edge with event streams from a few addresses: the API's own caps must not bite first.
       SSE_MAX_STREAMS_PER_CLIENT: '10000',
       SSE_MAX_STREAMS: '10000',
@@ -140,6 +153,7 @@ try {
     );
     await phase('latency', 120_000, () => visibleLatency(stack, { ...settings.latency, perSampleTimeoutMs: 5_000 }));
     await phase('listing', 300_000, () => listing(stack, settings.listing));
+    await phase('reconcile', 600_000, () => reconcilePasses(stack, settings.reconcile));
     await phase('edge-streams', 180_000, () => edgeStreams(stack, settings.edgeStreams));
     await bench.close();
     bench = undefined;

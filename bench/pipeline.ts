@@ -95,6 +95,6 @@ async function watch(url: string): Promise<{ events: () => number; close: () => 
   return { events: () => events, close: () => controller.abort() };
 }
 
-async function count(bench: BenchStack, table: 'results' | 'submissions'): Promise<number> {
+async function count(bench: BenchStack, table: 'results' | 'submitted_indexes'): Promise<number> {
   return (await bench.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 }

@@ -48,6 +48,9 @@ export function printReport(results: Results): void {
   });
   section('4. submit → visible (idle system)', results.latency);
   section('5. listing GET /api/values?limit=50', results.listing, { rows: (value) => value.rows as Row[] });
+  section('5b. one reconcile pass with 10 k and 5 M submissions stored (100 unresolved)', results.reconcile, {
+    rows: (value) => value.rows as Row[],
+  });
   section('6. compute', results.compute);
   section('6b. the edge full of event streams (nginx as shipped, one worker)', results['edge-streams']);
   if (results['dev-loop']) section('7. developer loop (Docker)', results['dev-loop']);

@@ -20,7 +20,8 @@ let bench: BenchStack;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fibstack-bench-test-'));
-  bench = await startBenchStack(dataDir, { MAX_INDEX: String(LATE_INDEX) });
+  // The budget the server checks MAX_INDEX against: one that could hold every value up to LATE_INDEX.
+  bench = await startBenchStack(dataDir, { MAX_INDEX: String(LATE_INDEX), STORAGE_BUDGET_GIB: '8200' });
 });
 
 afterAll(async () => {
@@ -28,7 +29,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const indexesIn = async (table: 'results' | 'submissions') =>
+const indexesIn = async (table: 'results' | 'submitted_indexes') =>
   (await bench.pool.query<{ index: number }>(`SELECT index FROM ${table} ORDER BY index`)).rows.map((row) => row.index);
 
 describe("the benchmark's reset between phases", () => {
@@ -53,7 +54,7 @@ describe("the benchmark's reset between phases", () => {
       expect(report.workerReady.ok).toBe(true);
       // … so after the reset nothing of it is left, in Postgres or in Redis.
       expect(await indexesIn('results')).toEqual([]);
-      expect(await indexesIn('submissions')).toEqual([]);
+      expect(await indexesIn('submitted_indexes')).toEqual([]);
       expect(await bench.redis.exists(`bull:fibonacci:${jobIdFor(LATE_INDEX)}`)).toBe(0);
 
       // The next phase starts clean: its first index is new (202, not an already stored 200), and once

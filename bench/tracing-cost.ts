@@ -124,7 +124,7 @@ try {
   const samples = new Map(variants.map((variant) => [variant.name, [] as Array<{ usPerRequest: number; rps: number }>]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const variant of variants) {
-      await pool.query('TRUNCATE submissions, results');
+      await pool.query('TRUNCATE submitted_indexes, results');
       await flusher.flushall();
       const server = await startServer(variant, shared);
       await load(server.url, 2, 0); // warm-up: JIT, pools, connections

@@ -53,20 +53,34 @@ export function previewOf(value: string): { value: string; truncated: boolean } 
 
 const index = z.number().check(z.int(), z.nonnegative());
 const isoDate = z.string();
+/**
+ * A submission's id: ids grow in the order submissions arrive (submissions of one index that arrive
+ * together share one). Decimal digits, compared as numbers; it may outgrow a JavaScript number's exact range.
+ */
+const submissionId = z.string().check(z.regex(/^[1-9]\d{0,18}$/));
 
-/** `POST /api/values` answers 202 with a pending result, or 200 with the value when it is already known. */
+/**
+ * `POST /api/values` answers 202 with a pending result, or 200 with the value when it is already known;
+ * `submissionId` tells a client whether a page of the list it fetches already counts this submission
+ * (its index's `lastSubmissionId` is at least this one).
+ */
 export const submitResponseSchema = z.discriminatedUnion('status', [
-  z.object({ index, status: z.literal('pending') }),
-  z.object({ index, status: z.literal('done'), value: z.string(), digits: z.number(), truncated: z.boolean() }),
+  z.object({ index, status: z.literal('pending'), submissionId }),
+  z.object({ index, status: z.literal('done'), submissionId, value: z.string(), digits: z.number(), truncated: z.boolean() }),
 ]);
 export type SubmitResponse = z.infer<typeof submitResponseSchema>;
 
-/** One submission in `GET /api/values`, newest first; `value` is a preview when `truncated`. */
+/**
+ * One submitted index in `GET /api/values`, most recently submitted first: each index once, with how
+ * many times it was submitted; `value` is a preview when `truncated`.
+ */
 export const valueListItemSchema = z.object({
-  id: z.string(),
   index,
   status: z.enum(['pending', 'done']),
-  submittedAt: isoDate,
+  submissions: z.number().check(z.int(), z.positive()),
+  firstSubmittedAt: isoDate,
+  lastSubmittedAt: isoDate,
+  lastSubmissionId: submissionId,
   value: z.optional(z.string()),
   digits: z.optional(z.number()),
   truncated: z.optional(z.boolean()),

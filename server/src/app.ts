@@ -18,6 +18,7 @@ import { requestId } from './http/request-id.js';
 import { requestLogging } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createMetrics } from './metrics/metrics.js';
+import { registerStorageGauges } from './metrics/storage.js';
 import { staticRoutes } from './static/routes.js';
 import { submitToStoredLatency } from './telemetry/submit-latency.js';
 import { valuesRoutes } from './values/routes.js';
@@ -32,7 +33,7 @@ export interface AppDeps {
   /** The SSE hub relaying the worker's results. */
   events: EventsHub;
   config: Pick<ServerConfig, 'MAX_INDEX' | 'STATIC_DIR' | 'RATE_LIMIT_ENABLED' | 'RATE_LIMIT_PER_MINUTE' | 'TRUST_PROXY' | 'CORS_ORIGIN'> &
-    Pick<ServerConfig, 'BULL_BOARD_ENABLED' | 'BULL_BOARD_USERNAME' | 'BULL_BOARD_PASSWORD'>;
+    Pick<ServerConfig, 'BULL_BOARD_ENABLED' | 'BULL_BOARD_USERNAME' | 'BULL_BOARD_PASSWORD' | 'STORAGE_BUDGET_GIB'>;
   logger: Logger;
 }
 
@@ -64,6 +65,7 @@ export function createApp({ pool, queue, redis, events, config, logger }: AppDep
   app.set('trust proxy', config.TRUST_PROXY);
 
   const metrics = createMetrics(queue);
+  registerStorageGauges(metrics.registry, pool, config.STORAGE_BUDGET_GIB);
   app.use(metrics.track);
   app.use(requestId);
   app.use(requestLogging(app, logger, QUIET_PATHS));

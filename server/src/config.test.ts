@@ -8,6 +8,7 @@ describe('server configuration', () => {
     expect(config).toMatchObject({
       PORT: 5000,
       MAX_INDEX: 100_000,
+      STORAGE_BUDGET_GIB: 10,
       RATE_LIMIT_ENABLED: false,
       RATE_LIMIT_PER_MINUTE: 600,
       TRUST_PROXY: false,
@@ -50,8 +51,25 @@ describe('server configuration', () => {
     [{ PGPORT: '0' }, /PGPORT: must be an integer from 1 to 65535/],
     [{ SSE_MAX_STREAMS_PER_CLIENT: '0' }, /SSE_MAX_STREAMS_PER_CLIENT: must be an integer from 1/],
     [{ SSE_STREAM_LIFETIME_MS: '500' }, /SSE_STREAM_LIFETIME_MS: must be an integer from 1000/],
+    [{ STORAGE_BUDGET_GIB: '0' }, /STORAGE_BUDGET_GIB: must be an integer from 1 to 65536/],
   ])('fails fast naming the variable for %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('refuses a MAX_INDEX whose values cannot fit the storage budget, saying what fits', () => {
+    // What .env.example once suggested, against the default 10 GiB (the k8s claim): ~102 GiB of values.
+    const attempt = () => loadConfig({ MAX_INDEX: '1000000' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(
+      'MAX_INDEX: the values of indexes 0 to 1000000 take about 102.1 GiB on disk, more than 80% of STORAGE_BUDGET_GIB (10 GiB); ' +
+        'at most 277468 fits it (or give the database a larger volume and raise STORAGE_BUDGET_GIB) (got "1000000")',
+    );
+    expect(loadConfig({ MAX_INDEX: '277468' }).MAX_INDEX).toBe(277_468);
+    expect(() => loadConfig({ MAX_INDEX: '277469' })).toThrow(/MAX_INDEX: the values of indexes 0 to 277469/);
+    expect(loadConfig({ MAX_INDEX: '1000000', STORAGE_BUDGET_GIB: '128' })).toMatchObject({
+      MAX_INDEX: 1_000_000,
+      STORAGE_BUDGET_GIB: 128,
+    });
   });
 });

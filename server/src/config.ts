@@ -4,6 +4,7 @@ import { DEFAULT_MAX_INDEX } from '@fibstack/contract/values';
 import { boolVar, intVar, logLevelVar, optionalVar, parseEnv, secretVar, stringVar } from '@fibstack/service-kit/config';
 import { postgresEnv } from '@fibstack/service-kit/postgres';
 import { redisEnv } from '@fibstack/service-kit/redis';
+import { fitsBudget, largestMaxIndexFor, storedBytesUpTo, VALUES_SHARE } from '@fibstack/service-kit/storage-budget';
 
 /** Throws if Express cannot read `value` as its `trust proxy` setting. */
 function compilesAsTrustProxy(value: number | boolean | string): boolean {
@@ -40,6 +41,13 @@ export const serverEnv = z
     HOST: optionalVar(),
     LOG_LEVEL: logLevelVar,
     MAX_INDEX: intVar(0, 10_000_000, DEFAULT_MAX_INDEX),
+    /**
+     * The disk the database may fill, in GiB: the size of Postgres's volume (the k8s claim is 10Gi; a
+     * compose volume takes what the host's disk has). The values of every index up to MAX_INDEX must fit
+     * in VALUES_SHARE of it, or the server refuses to start: anyone may submit every index, and a full
+     * volume stops Postgres for everyone.
+     */
+    STORAGE_BUDGET_GIB: intVar(1, 65_536, 10),
     /** Built client to serve with SPA fallback (native `npm start`); containers use nginx instead. */
     STATIC_DIR: optionalVar(),
     /** Off for a developer's own machine (`npm start`); compose and Kubernetes turn it on. */
@@ -77,6 +85,17 @@ export const serverEnv = z
     ...secretVar('BULL_BOARD_PASSWORD', optionalVar()),
   })
   .superRefine((env, issues) => {
+    if (!fitsBudget(env.MAX_INDEX, env.STORAGE_BUDGET_GIB)) {
+      const gib = (storedBytesUpTo(env.MAX_INDEX) / 1024 ** 3).toFixed(1);
+      issues.addIssue({
+        code: 'custom',
+        path: ['MAX_INDEX'],
+        message:
+          `the values of indexes 0 to ${env.MAX_INDEX} take about ${gib} GiB on disk, more than ${VALUES_SHARE * 100}% of ` +
+          `STORAGE_BUDGET_GIB (${env.STORAGE_BUDGET_GIB} GiB); at most ${largestMaxIndexFor(env.STORAGE_BUDGET_GIB)} fits it ` +
+          `(or give the database a larger volume and raise STORAGE_BUDGET_GIB)`,
+      });
+    }
     if (env.BULL_BOARD_ENABLED && (env.BULL_BOARD_PASSWORD ?? '').length < MIN_ADMIN_PASSWORD) {
       issues.addIssue({
         code: 'custom',

@@ -115,12 +115,12 @@ describe('node dist/main.js', () => {
     await socketClosed;
     expect(reply).toMatch(/^HTTP\/1\.1 202 /);
     expect(reply).toMatch(/\r\nconnection: close\r\n/i);
-    expect(reply).toContain('{"index":42,"status":"pending"}');
+    expect(reply).toContain('{"index":42,"status":"pending","submissionId":"1"}');
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('stopped cleanly');
 
     const pool = testPool({ connectionString: databaseUrl });
-    const { rowCount } = await pool.query('SELECT 1 FROM submissions WHERE index = 42');
+    const { rowCount } = await pool.query('SELECT 1 FROM submitted_indexes WHERE index = 42');
     await closeTestPool(pool);
     expect(rowCount).toBe(1);
     const connection = new Redis(redisServer.url);
@@ -218,7 +218,7 @@ describe('node dist/migrate.js', () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
     await closeTestPool(pool);
-    expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations', 'submissions']);
+    expect(rows.map((row) => row.table_name)).toEqual(['results', 'schema_migrations', 'submitted_indexes']);
   });
 
   it('exits 1 when a migration fails, leaving nothing of it behind', async () => {

@@ -44,15 +44,17 @@ describe('migrate', () => {
   it('applies every migration once, even when several processes run it at the same time', async () => {
     const racing = Array.from({ length: 4 }, () => openPool());
     const applied = await Promise.all(racing.map((pool) => migrate(pool, silent)));
-    expect(applied.flat()).toEqual(['001_submissions_and_results.sql', '002_results_event_ids.sql']);
+    expect(applied.flat()).toEqual(['001_submissions_and_results.sql', '002_results_event_ids.sql', '003_one_row_per_index.sql']);
     expect(await migrate(racing[0]!, silent)).toEqual([]);
-    expect(await tableExists(racing[0]!, 'submissions')).toBe(true);
+    expect(await tableExists(racing[0]!, 'submitted_indexes')).toBe(true);
+    expect(await tableExists(racing[0]!, 'submissions')).toBe(false);
     expect(await tableExists(racing[0]!, 'results')).toBe(true);
   });
 
   it('leaves a schema that only accepts valid rows', async () => {
     const pool = openPool();
-    await expect(pool.query('INSERT INTO submissions (index) VALUES (-1)')).rejects.toThrow(/check constraint/);
+    await expect(pool.query('INSERT INTO submitted_indexes (index, submissions) VALUES (-1, 1)')).rejects.toThrow(/check constraint/);
+    await expect(pool.query('INSERT INTO submitted_indexes (index, submissions) VALUES (1, 0)')).rejects.toThrow(/check constraint/);
     await expect(pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (1, '12a', 3, 0)`)).rejects.toThrow(
       /check constraint/,
     );

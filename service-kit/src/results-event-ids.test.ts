@@ -47,7 +47,7 @@ describe('results event ids (migration 002)', () => {
       await migrate(old, silent, pathToFileURL(`${before}/`));
       await old.query(`INSERT INTO results (index, value, digits, compute_ms) SELECT i, '1', 1, 0 FROM generate_series(1, 500) AS i`);
 
-      expect(await migrate(old, silent)).toEqual(['002_results_event_ids.sql']);
+      expect(await migrate(old, silent)).toContain('002_results_event_ids.sql');
       const { rows } = await old.query<{ n: number; distinct: number; nulls: number; max: number }>(
         'SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct, count(*) FILTER (WHERE id IS NULL)::int AS nulls, max(id)::int AS max FROM results',
       );

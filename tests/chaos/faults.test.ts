@@ -276,7 +276,7 @@ describe('faults', () => {
     // by the kernel (no process can take those back; a balancer's drain keeps them away). Such a request
     // never reached the API, so it stored nothing: a reset of a request the API took would have stored it.
     const resets = failed('ECONNRESET').map(({ index }) => index);
-    const { rows: storedResets } = await pool.query<{ index: number }>('SELECT index FROM submissions WHERE index = ANY($1::int[])', [
+    const { rows: storedResets } = await pool.query<{ index: number }>('SELECT index FROM submitted_indexes WHERE index = ANY($1::int[])', [
       resets,
     ]);
     expect(storedResets).toEqual([]);

@@ -92,7 +92,8 @@ beforeAll(async () => {
     output: { logDir: join(dataDir, 'logs') },
     // Submissions accepted while Redis is away are queued by the reconciler, so it runs often. The
     // streams' settings (heartbeat, lifetime) are the defaults, as deployed.
-    env: { LOG_LEVEL: 'info', RECONCILE_INTERVAL_MS: '1000', MAX_INDEX: String(LARGE_INDEX + 100) },
+    // The server refuses a MAX_INDEX whose values could not all be stored: a budget for 1.9 million (~370 GiB).
+    env: { LOG_LEVEL: 'info', RECONCILE_INTERVAL_MS: '1000', MAX_INDEX: String(LARGE_INDEX + 100), STORAGE_BUDGET_GIB: '500' },
   });
   pool = testPool({ connectionString: stack.databaseUrl });
   browser = await launchChromium();

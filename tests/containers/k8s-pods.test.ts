@@ -101,7 +101,7 @@ describe('k8s pods, rendered by kustomize, run with podman kube play', () => {
   });
 
   it('the migrate init container created the schema before the server started', async () => {
-    expect(await publicTables()).toEqual(expect.arrayContaining(['results', 'schema_migrations', 'submissions']));
+    expect(await publicTables()).toEqual(expect.arrayContaining(['results', 'schema_migrations', 'submitted_indexes']));
     const applied = (await psql("SELECT name || ' ' || (extract(epoch FROM applied_at) * 1000)::bigint FROM schema_migrations")).split(
       '\n',
     );

@@ -67,12 +67,13 @@ describe('the Prometheus alert rules', () => {
     expect(promtool(['test', 'rules', 'alerts.test.yml'])).toContain('SUCCESS');
   });
 
-  it('cover the queue growing, job failures, API 5xx and readiness flapping, each with a severity and a summary', () => {
+  it('cover the queue growing, job failures, API 5xx, readiness flapping and disk usage, each with a severity and a summary', () => {
     expect(rules.map((rule) => rule.alert)).toEqual([
       'FibstackQueueGrowing',
       'FibstackJobFailureRatio',
       'FibstackApi5xxRatio',
       'FibstackReadinessFlapping',
+      'FibstackDatabaseNearlyFull',
     ]);
     expect(rules.find((rule) => rule.alert === 'FibstackQueueGrowing')!.for).toBe('5m');
     for (const rule of rules) {

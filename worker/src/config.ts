@@ -21,6 +21,11 @@ export const workerEnv = z.object({
   /** No input may hold a worker longer than this. */
   JOB_TIMEOUT_MS: intVar(100, 600_000, 30_000),
   RECONCILE_INTERVAL_MS: intVar(100, 3_600_000, 30_000),
+  /**
+   * An index nobody submitted for this many days is deleted with its value (checked hourly, in bounded
+   * batches): the list of indexes seen stays recent. Submitting it again computes it again.
+   */
+  RETENTION_DAYS: intVar(1, 36_500, 30),
   /** How long a job's lock lasts without renewal; a crashed worker's jobs are retried after it. */
   WORKER_LOCK_DURATION_MS: intVar(1_000, 600_000, 30_000),
   WORKER_STALLED_INTERVAL_MS: intVar(1_000, 600_000, 30_000),

@@ -4,6 +4,7 @@ import { configOrExit } from '@fibstack/service-kit/config';
 import { createLogger, logCrashes } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
 import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
+import { Retention, RETENTION_SWEEP_INTERVAL_MS } from '@fibstack/service-kit/retention';
 import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
 import { queueTelemetry } from '@fibstack/service-kit/tracing/bullmq';
 import { loadConfig } from './config.js';
@@ -47,6 +48,9 @@ queue.on('error', (error) => logger.debug({ err: error }, 'reconciler queue conn
 metrics.observe(worker, queue);
 const reconciler = new Reconciler(pool, queue, logger, metrics.requeued);
 reconciler.start(config.RECONCILE_INTERVAL_MS);
+// Every replica sweeps; two sweeping at once delete each row once (the second finds it gone).
+const retention = new Retention(pool, logger, config.RETENTION_DAYS);
+retention.start(RETENTION_SWEEP_INTERVAL_MS);
 
 let closing = false;
 const health = config.HEALTH_PORT ? startHealthServer(config.HEALTH_PORT, () => closing, metrics.registry) : undefined;
@@ -59,6 +63,7 @@ onShutdownSignal(
     // Stop taking jobs and wait for the ones in progress (their locks keep being renewed meanwhile).
     await worker.close();
     await reconciler.stop();
+    await retention.stop();
     await threads.close();
     await queue.close();
     health?.close();

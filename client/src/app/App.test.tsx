@@ -6,7 +6,17 @@ import { App } from './App';
 import { ErrorBoundary } from './ErrorBoundary';
 
 const at = '2026-11-24T10:00:00.000Z';
-const tenDone = { id: '1', index: 10, status: 'done', submittedAt: at, value: '55', digits: 2, truncated: false };
+const tenDone = {
+  index: 10,
+  status: 'done',
+  submissions: 1,
+  firstSubmittedAt: at,
+  lastSubmittedAt: at,
+  lastSubmissionId: '1',
+  value: '55',
+  digits: 2,
+  truncated: false,
+};
 const tenDetail = { index: 10, status: 'done', value: '55', digits: 2, computedAt: at, computeMs: 0.1 };
 
 beforeEach(() => {

@@ -51,10 +51,10 @@ describe('health endpoints', () => {
     expect(metrics.text).toContain('fibstack_dependency_up{dependency="redis"} 0');
     expect(metrics.text).toContain('fibstack_dependency_up{dependency="postgres"} 1');
 
-    const before = await t.count('submissions');
+    const before = await t.count('submitted_indexes');
     const submitted = await request(t.app).post('/api/values').send({ index: 21 });
     expect(submitted.status).toBe(202);
-    expect(submitted.body).toEqual({ index: 21, status: 'pending' });
-    expect(await t.count('submissions')).toBe(before + 1);
+    expect(submitted.body).toEqual({ index: 21, status: 'pending', submissionId: expect.stringMatching(/^\d+$/) });
+    expect(await t.count('submitted_indexes')).toBe(before + 1);
   });
 });

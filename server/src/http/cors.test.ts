@@ -35,6 +35,6 @@ describe('CORS', () => {
     expect(preflight.headers['access-control-allow-methods']).toContain('POST');
     expect(preflight.headers['access-control-allow-headers']).toMatch(/content-type/i);
     expect(preflight.headers['access-control-max-age']).toBe('600');
-    expect(await withCors.count('submissions')).toBe(0);
+    expect(await withCors.count('submitted_indexes')).toBe(0);
   });
 });

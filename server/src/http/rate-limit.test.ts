@@ -35,9 +35,9 @@ describe('rate limiting', () => {
   });
 
   it('stores nothing for a limited request', async () => {
-    const before = await t.count('submissions');
+    const before = await t.count('submitted_indexes');
     expect((await submitFrom('203.0.113.7', 50)).status).toBe(429);
-    expect(await t.count('submissions')).toBe(before);
+    expect(await t.count('submitted_indexes')).toBe(before);
   });
 
   // Last: it stops and restarts this file's Redis.

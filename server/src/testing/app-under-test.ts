@@ -22,7 +22,7 @@ export interface AppUnderTest {
   redis: Redis;
   databaseUrl: string;
   events: EventsHub;
-  count(table: 'submissions' | 'results'): Promise<number>;
+  count(table: 'submitted_indexes' | 'results'): Promise<number>;
   /** Every job in the queue, whatever its state. */
   jobCount(): Promise<number>;
   close(): Promise<void>;

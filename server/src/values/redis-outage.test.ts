@@ -17,8 +17,8 @@ describe('when Redis is unreachable', () => {
   it('stores a submission and answers 202 pending; the reconciler will queue it', async () => {
     const response = await request(t.app).post('/api/values').set('Content-Type', 'application/json').send('{"index": 21}');
     expect(response.status).toBe(202);
-    expect(response.body).toEqual({ index: 21, status: 'pending' });
-    expect(await t.count('submissions')).toBe(1);
+    expect(response.body).toEqual({ index: 21, status: 'pending', submissionId: '1' });
+    expect(await t.count('submitted_indexes')).toBe(1);
     expect((await request(t.app).get('/api/values/21')).body).toEqual({ index: 21, status: 'pending' });
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { jobIdFor } from '@fibstack/contract/jobs';
 import { PREVIEW_DIGITS, valueListSchema } from '@fibstack/contract/values';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
+import { ValuesStore } from './store.js';
 
 let t: AppUnderTest;
 
@@ -12,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 beforeEach(async () => {
-  await t.pool.query('TRUNCATE submissions, results RESTART IDENTITY');
+  await t.pool.query('TRUNCATE submitted_indexes, results RESTART IDENTITY');
   await t.redis.flushall();
 });
 
@@ -26,7 +27,7 @@ describe('POST /api/values', () => {
   it('stores the submission, queues one job per index and answers 202 pending', async () => {
     const first = await post('{"index": 10}');
     expect(first.status).toBe(202);
-    expect(first.body).toEqual({ index: 10, status: 'pending' });
+    expect(first.body).toEqual({ index: 10, status: 'pending', submissionId: '1' });
     expect(first.headers['x-request-id']).toMatch(/[0-9a-f-]{36}/);
 
     const job = await t.queue.getJob(jobIdFor(10));
@@ -35,7 +36,10 @@ describe('POST /api/values', () => {
 
     const repeat = await post('{"index": 10}');
     expect(repeat.status).toBe(202);
-    expect(await t.count('submissions')).toBe(2);
+    expect(repeat.body).toEqual({ index: 10, status: 'pending', submissionId: '2' });
+    // A repeat adds no row: the index's row counts it.
+    expect(await t.count('submitted_indexes')).toBe(1);
+    expect((await t.pool.query('SELECT submissions::int AS n FROM submitted_indexes WHERE index = 10')).rows).toEqual([{ n: 2 }]);
     expect(await t.jobCount()).toBe(1);
   });
 
@@ -55,8 +59,8 @@ describe('POST /api/values', () => {
     await storeResult(10, '55');
     const response = await post('{"index": 10}');
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ index: 10, status: 'done', value: '55', digits: 2, truncated: false });
-    expect(await t.count('submissions')).toBe(1);
+    expect(response.body).toEqual({ index: 10, status: 'done', submissionId: '1', value: '55', digits: 2, truncated: false });
+    expect(await t.count('submitted_indexes')).toBe(1);
     expect(await t.jobCount()).toBe(0);
   });
 
@@ -64,20 +68,44 @@ describe('POST /api/values', () => {
     await storeResult(5, '5');
     const indexes = Array.from({ length: 60 }, (_, i) => i % 30);
     const answers = await Promise.all(indexes.map((index) => post(JSON.stringify({ index }))));
+    const submissionId = expect.stringMatching(/^\d+$/);
     answers.forEach(({ status, body }, i) => {
       const index = indexes[i]!;
       if (index === 5)
-        expect({ status, body }).toEqual({ status: 200, body: { index, status: 'done', value: '5', digits: 1, truncated: false } });
-      else expect({ status, body }).toEqual({ status: 202, body: { index, status: 'pending' } });
+        expect({ status, body }).toEqual({
+          status: 200,
+          body: { index, status: 'done', submissionId, value: '5', digits: 1, truncated: false },
+        });
+      else expect({ status, body }).toEqual({ status: 202, body: { index, status: 'pending', submissionId } });
     });
-    expect(await t.count('submissions')).toBe(60);
+    const { rows } = await t.pool.query('SELECT count(*)::int AS indexes, sum(submissions)::int AS submissions FROM submitted_indexes');
+    expect(rows).toEqual([{ indexes: 30, submissions: 60 }]);
     expect(await t.jobCount()).toBe(29);
+  });
+
+  it('flags a new index for the reconciler, and a repeat only while its value is missing', async () => {
+    const flagged = async () =>
+      (await t.pool.query<{ index: number }>('SELECT index FROM submitted_indexes WHERE pending ORDER BY index')).rows.map(
+        (row) => row.index,
+      );
+    await storeResult(15, '610');
+    await post('{"index": 15}');
+    await post('{"index": 16}');
+    // New rows are flagged whatever is stored; the reconciler clears the flag once it finds the value.
+    expect(await flagged()).toEqual([15, 16]);
+    await t.pool.query('UPDATE submitted_indexes SET pending = false');
+    await post('{"index": 15}');
+    await post('{"index": 16}');
+    expect(await flagged()).toEqual([16]);
   });
 
   it('accepts the bounds 0 and MAX_INDEX, and stores -0 as 0', async () => {
     expect((await post('{"index": 0}')).status).toBe(202);
     expect((await post('{"index": 1000}')).status).toBe(202);
-    expect((await post('{"index": -0}')).body).toEqual({ index: 0, status: 'pending' });
+    expect((await post('{"index": -0}')).body).toEqual({ index: 0, status: 'pending', submissionId: expect.any(String) });
+    expect((await t.pool.query('SELECT index, submissions::int FROM submitted_indexes WHERE index = 0')).rows).toEqual([
+      { index: 0, submissions: 2 },
+    ]);
   });
 
   const rejected: Array<[string, string, number, string, string?]> = [
@@ -110,7 +138,7 @@ describe('POST /api/values', () => {
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe(code);
     expect(response.body.error.message).toEqual(expect.any(String));
-    expect(await t.count('submissions')).toBe(0);
+    expect(await t.count('submitted_indexes')).toBe(0);
     expect(await t.jobCount()).toBe(0);
   });
 
@@ -118,14 +146,14 @@ describe('POST /api/values', () => {
     const response = await request(t.app).post('/api/values');
     expect(response.status).toBe(415);
     expect(response.body.error.code).toBe('unsupported_media_type');
-    expect(await t.count('submissions')).toBe(0);
+    expect(await t.count('submitted_indexes')).toBe(0);
   });
 
   it.each([['gzip'], ['deflate'], ['br']])('rejects an undecodable %s body with 400 invalid_json', async (encoding) => {
     const response = await post('{"index": 10}').set('Content-Encoding', encoding);
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('invalid_json');
-    expect(await t.count('submissions')).toBe(0);
+    expect(await t.count('submitted_indexes')).toBe(0);
     expect(await t.jobCount()).toBe(0);
   });
 
@@ -138,7 +166,7 @@ describe('POST /api/values', () => {
       .serialize((body: Buffer) => body as unknown as string)
       .send(gzipSync('{"index": 14}'));
     expect(response.status).toBe(202);
-    expect(await t.count('submissions')).toBe(1);
+    expect(await t.count('submitted_indexes')).toBe(1);
   });
 
   it.each([
@@ -161,9 +189,9 @@ describe('POST /api/values', () => {
 });
 
 describe('GET /api/values', () => {
-  it('pages through every submission newest first with a keyset cursor', async () => {
+  it('pages through every submitted index, most recently submitted first, with a keyset cursor', async () => {
     for (let index = 0; index < 45; index++) await post(JSON.stringify({ index }));
-    const seen: Array<{ id: string; index: number }> = [];
+    const seen: Array<{ lastSubmissionId: string; index: number }> = [];
     const pageSizes: number[] = [];
     let cursor: string | null = null;
     do {
@@ -179,10 +207,44 @@ describe('GET /api/values', () => {
     expect(pageSizes).toEqual([20, 20, 5]);
     // A list changes with every submission: no cache may keep it.
     expect((await request(t.app).get('/api/values')).headers['cache-control']).toBe('no-store');
-    expect(new Set(seen.map((item) => item.id)).size).toBe(45);
+    expect(new Set(seen.map((item) => item.lastSubmissionId)).size).toBe(45);
     expect(seen.map((item) => item.index)).toEqual([...Array(45).keys()].reverse());
-    const ids = seen.map((item) => BigInt(item.id));
+    const ids = seen.map((item) => BigInt(item.lastSubmissionId));
     expect(ids.every((id, i) => i === 0 || id < ids[i - 1]!)).toBe(true);
+  });
+
+  it('lists a repeated index once, with its count and first and last times, moved to the top by its latest submission', async () => {
+    await post('{"index": 3}');
+    await post('{"index": 4}');
+    await post('{"index": 3}');
+    await post('{"index": 5}');
+    const again = await post('{"index": 3}');
+    const { body } = await request(t.app).get('/api/values');
+    expect(valueListSchema.parse(body).items.map(({ index, submissions }) => [index, submissions])).toEqual([
+      [3, 3],
+      [5, 1],
+      [4, 1],
+    ]);
+    const [three] = body.items;
+    expect(three.lastSubmissionId).toBe(again.body.submissionId);
+    expect(Date.parse(three.firstSubmittedAt)).toBeLessThan(Date.parse(three.lastSubmittedAt));
+    expect(body.items[1].firstSubmittedAt).toBe(body.items[1].lastSubmittedAt);
+  });
+
+  it('gives the submissions of one statement ids in the order their indexes first arrived', async () => {
+    // Submitted in one turn of the event loop: one batch, one statement (see ValuesStore).
+    const store = new ValuesStore(t.pool);
+    const answers = await Promise.all([9, 2, 9, 7].map((index) => store.submit(index)));
+    const ids = answers.map(({ submissionId }) => Number(submissionId));
+    expect(ids[0]).toBe(ids[2]);
+    expect(ids[0]).toBeLessThan(ids[1]!);
+    expect(ids[1]).toBeLessThan(ids[3]!);
+    const { body } = await request(t.app).get('/api/values');
+    expect(body.items.map(({ index, submissions }: { index: number; submissions: number }) => [index, submissions])).toEqual([
+      [7, 1],
+      [2, 1],
+      [9, 2],
+    ]);
   });
 
   it('shows pending and done items, with long values shortened', async () => {

@@ -15,7 +15,7 @@ import { HttpError } from '../http/errors.js';
 import { jsonBody } from '../http/json-body.js';
 import { sendJson } from '../http/json-response.js';
 import { FibonacciEnqueuer } from './enqueue.js';
-import type { SubmissionRow, ValuesStore } from './store.js';
+import type { IndexRow, ValuesStore } from './store.js';
 
 /** What the values routes need: the SQL store, the queue and the configured MAX_INDEX. */
 export interface ValuesRoutesDeps {
@@ -31,8 +31,14 @@ const UNCACHEABLE = 'no-store';
 const FOREVER = 'public, max-age=31536000, immutable';
 const INDEX_PARAM = /^\d{1,9}$/;
 
-function toListItem(row: SubmissionRow): ValueListItem {
-  const base = { id: row.id, index: row.index, submittedAt: row.submittedAt.toISOString() };
+function toListItem(row: IndexRow): ValueListItem {
+  const base = {
+    index: row.index,
+    submissions: Number(row.submissions),
+    firstSubmittedAt: row.firstSubmittedAt.toISOString(),
+    lastSubmittedAt: row.lastSubmittedAt.toISOString(),
+    lastSubmissionId: row.lastSubmissionId,
+  };
   if (row.valueHead === null || row.digits === null) return { ...base, status: 'pending' };
   return { ...base, status: 'done', digits: row.digits, ...previewOf(row.valueHead) };
 }
@@ -54,7 +60,7 @@ function cursorOf(raw: unknown): string | undefined {
   return raw;
 }
 
-/** `/api/values`: submit an index, list submissions, read one value whole. Mount at the root. */
+/** `/api/values`: submit an index, list the submitted indexes, read one value whole. Mount at the root. */
 export function valuesRoutes({ store, queue, maxIndex }: ValuesRoutesDeps): Router {
   const router = Router();
   const jobs = new FibonacciEnqueuer(queue);
@@ -68,24 +74,30 @@ export function valuesRoutes({ store, queue, maxIndex }: ValuesRoutesDeps): Rout
     if (!checked.ok) throw new HttpError(checked.code, checked.message);
 
     // Committed before we answer: from here on the submission survives a Redis outage.
-    const known = await store.submit(checked.index);
+    const { submissionId, known } = await store.submit(checked.index);
     if (known) {
-      const answer: SubmitResponse = { index: checked.index, status: 'done', digits: known.digits, ...previewOf(known.value) };
+      const answer: SubmitResponse = {
+        index: checked.index,
+        status: 'done',
+        submissionId,
+        digits: known.digits,
+        ...previewOf(known.value),
+      };
       return sendJson(res, 200, answer);
     }
     const job = await jobs.enqueue({ index: checked.index, requestId: req.id });
     // The request's logger is made only now, for the rare request that has something to report.
     if (!job.queued) req.log.warn({ err: job.error, index: checked.index }, 'could not queue the job now; the reconciler will');
-    const answer: SubmitResponse = { index: checked.index, status: 'pending' };
+    const answer: SubmitResponse = { index: checked.index, status: 'pending', submissionId };
     sendJson(res, 202, answer);
   });
 
   router.get('/api/values', async (req, res) => {
     const limit = pageSize(req.query.limit);
     // One row more than asked tells whether another page exists, so the last page has no cursor.
-    const rows = await store.listSubmissions(limit + 1, cursorOf(req.query.cursor));
+    const rows = await store.listIndexes(limit + 1, cursorOf(req.query.cursor));
     const items = rows.slice(0, limit).map(toListItem);
-    const page: ValueList = { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+    const page: ValueList = { items, nextCursor: rows.length > limit ? items[items.length - 1]!.lastSubmissionId : null };
     res.setHeader('Cache-Control', UNCACHEABLE);
     res.json(page);
   });

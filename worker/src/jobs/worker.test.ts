@@ -8,7 +8,7 @@ import { resultEventSchema } from '@fibstack/contract/values';
 import { createTestDatabase, startTestRedis } from '@fibstack/devstack/test-database';
 import { eventually } from '@fibstack/devstack/testkit';
 import { fibonacci } from '../fibonacci/fibonacci.js';
-import { useTestStores } from '../testing/stores.js';
+import { recordSubmissions, useTestStores } from '../testing/stores.js';
 import { startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
 
 const stores = useTestStores();
@@ -21,7 +21,7 @@ function startWorker(extra: Record<string, string> = {}) {
 }
 
 async function submit(index: number, requestId = `test-${index}`) {
-  await stores.pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
+  await recordSubmissions(stores.pool, [index]);
   const job = fibonacciJob({ index, requestId });
   return stores.queue.add(job.name, job.data, job.opts);
 }

@@ -3,7 +3,7 @@ import { fibonacciJob, JOB_OPTIONS } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
 import { eventually } from '@fibstack/devstack/testkit';
 import { sample } from '../testing/prometheus-text.js';
-import { useTestStores } from '../testing/stores.js';
+import { recordSubmissions, useTestStores } from '../testing/stores.js';
 import { startWorkerProcess, type WorkerProcess } from '../testing/worker-process.js';
 import { sizeBucket } from './worker-metrics.js';
 
@@ -81,7 +81,7 @@ describe('the worker /metrics', () => {
 
   it('counts the submissions the reconciler queues again', async () => {
     // Submitted while Redis lost its jobs: rows in Postgres, no job anywhere.
-    await stores.pool.query('INSERT INTO submissions (index) SELECT * FROM unnest($1::int[])', [[7, 8, 9]]);
+    await recordSubmissions(stores.pool, [7, 8, 9]);
     const scrape = await startWorker();
     await eventually(
       async () => sample(await scrape(), 'fibstack_worker_jobs_total', { outcome: 'completed' }) === 3,

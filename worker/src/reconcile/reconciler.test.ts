@@ -4,8 +4,8 @@ import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fibonacciJob, JOB_OPTIONS, jobIdFor, QUEUE_NAME } from '@fibstack/contract/jobs';
 import { closeTestPool, testPool } from '@fibstack/devstack/test-database';
-import { eventually } from '@fibstack/devstack/testkit';
-import { useTestStores } from '../testing/stores.js';
+import { eventually, within } from '@fibstack/devstack/testkit';
+import { recordSubmissions, useTestStores } from '../testing/stores.js';
 import { Reconciler } from './reconciler.js';
 
 const stores = useTestStores();
@@ -16,7 +16,12 @@ beforeAll(() => {
 });
 
 async function submit(...indexes: number[]) {
-  for (const index of indexes) await stores.pool.query('INSERT INTO submissions (index) VALUES ($1)', [index]);
+  for (const index of indexes) await recordSubmissions(stores.pool, [index]);
+}
+
+async function flagged(): Promise<number[]> {
+  const { rows } = await stores.pool.query<{ index: number }>('SELECT index FROM submitted_indexes WHERE pending ORDER BY index');
+  return rows.map((row) => row.index);
 }
 
 describe('reconciler', () => {
@@ -82,9 +87,41 @@ describe('reconciler', () => {
   });
 
   it('walks past one batch of a thousand', async () => {
-    await stores.pool.query('INSERT INTO submissions (index) SELECT generate_series(0, 1_204)');
+    await recordSubmissions(stores.pool, [...Array(1_205).keys()]);
     expect(await reconciler.reconcile()).toBe(1_205);
     expect(await stores.queue.getWaitingCount()).toBe(1_205);
+  });
+
+  it('clears the flag of an index once its value is stored, and reads only flagged indexes', async () => {
+    await submit(70, 71);
+    await stores.pool.query(`INSERT INTO results (index, value, digits, compute_ms) VALUES (70, '190392490709135', 15, 1)`);
+    expect(await reconciler.reconcile()).toBe(1);
+    expect(await flagged()).toEqual([71]);
+
+    // A row not flagged is never read: were it unresolved (it is not, outside this test), no pass would see it.
+    await stores.pool.query('UPDATE submitted_indexes SET pending = false WHERE index = 71');
+    await stores.redis.flushall();
+    expect(await reconciler.reconcile()).toBe(0);
+    expect(await stores.queue.getJob(jobIdFor(71))).toBeUndefined();
+  });
+
+  it('skips, for the next pass, a flagged row a submission holds locked, instead of waiting for it', async () => {
+    await submit(90, 91);
+    await stores.pool.query(
+      `INSERT INTO results (index, value, digits, compute_ms) SELECT i, '1', 1, 0 FROM unnest('{90,91}'::int[]) AS i`,
+    );
+    const holder = await stores.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM submitted_indexes WHERE index = 91 FOR UPDATE');
+      expect(await within(reconciler.reconcile(), 5_000)).toBe(0);
+      expect(await flagged()).toEqual([91]);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    await reconciler.reconcile();
+    expect(await flagged()).toEqual([]);
   });
 
   it('retries a job whose attempts are exhausted, with a fresh set of attempts', async () => {

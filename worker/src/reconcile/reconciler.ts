@@ -10,6 +10,11 @@ const BATCH = 1_000;
  * finds submitted indexes without one and makes sure each has a live job, adding it again when it is
  * missing (a Redis flush, an enqueue that failed while Redis was down) and retrying it when it failed
  * for good. Job ids are deterministic, so re-adding a job that exists changes nothing.
+ *
+ * It reads only the indexes flagged `pending` (a partial index holds just those, migration 003): one is
+ * flagged when first submitted, or submitted again while its value is missing, and the reconciler clears
+ * the flag once it finds the value stored. So a pass costs what was submitted since the last one plus
+ * what is still unresolved, however many submissions and values the database holds.
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -25,18 +30,32 @@ export class Reconciler {
 
   /** One pass over all unresolved indexes; returns how many jobs it added or retried. */
   async reconcile(): Promise<number> {
-    // Keyset over distinct submitted indexes (served by submissions_index_idx), one bounded batch at a time.
+    // Keyset over the flagged indexes, one bounded batch a statement, which also clears the flag of
+    // those whose value is stored. Each index is looked up on its own (LATERAL, = ANY): a plan that
+    // hashes every stored value instead (what Postgres picks for EXISTS when its statistics predate a
+    // burst of new indexes) would read the whole results table each batch. A row a submission holds
+    // locked right now is left flagged for the next pass (SKIP LOCKED): the reconciler never waits for
+    // the API, nor deadlocks with it.
     let repaired = 0;
     let after = -1;
     for (;;) {
-      const { rows } = await this.pool.query<{ index: number }>({
-        name: 'unresolved-indexes',
-        text: `SELECT DISTINCT s.index FROM submissions s
-               WHERE s.index > $1 AND NOT EXISTS (SELECT 1 FROM results r WHERE r.index = s.index)
-               ORDER BY s.index LIMIT $2`,
+      const { rows } = await this.pool.query<{ index: number; stored: boolean }>({
+        name: 'flagged-indexes',
+        text: `WITH batch AS MATERIALIZED (
+                 SELECT s.index, r.index IS NOT NULL AS stored
+                 FROM submitted_indexes s
+                 LEFT JOIN LATERAL (SELECT index FROM results WHERE index = s.index LIMIT 1) r ON true
+                 WHERE s.pending AND s.index > $1 ORDER BY s.index LIMIT $2
+               ), cleared AS (
+                 UPDATE submitted_indexes SET pending = false
+                 WHERE index = ANY (ARRAY(SELECT index FROM submitted_indexes
+                                          WHERE index = ANY (ARRAY(SELECT index FROM batch WHERE stored)) AND pending
+                                          FOR UPDATE SKIP LOCKED))
+               )
+               SELECT index, stored FROM batch ORDER BY index`,
         values: [after, BATCH],
       });
-      repaired += await this.ensureJobs(rows.map((row) => row.index));
+      repaired += await this.ensureJobs(rows.filter((row) => !row.stored).map((row) => row.index));
       if (rows.length < BATCH) break;
       after = rows[rows.length - 1]!.index;
     }

@@ -30,7 +30,7 @@ export function useTestStores(): TestStores {
     stores.queue = new Queue<JobData>(QUEUE_NAME, { connection: stores.redis });
   });
   afterEach(async () => {
-    await stores.pool.query('TRUNCATE submissions, results');
+    await stores.pool.query('TRUNCATE submitted_indexes, results');
     await stores.redis.flushall();
   });
   afterAll(async () => {
@@ -40,4 +40,14 @@ export function useTestStores(): TestStores {
     await redisServer.stop();
   });
   return stores;
+}
+
+/** Records submissions of `indexes` as the API does: one row per index, counting repeats, flagged pending. */
+export async function recordSubmissions(pool: pg.Pool, indexes: number[]): Promise<void> {
+  await pool.query(
+    `INSERT INTO submitted_indexes AS s (index, submissions)
+     SELECT index, count(*) FROM unnest($1::int[]) AS submitted (index) GROUP BY index
+     ON CONFLICT (index) DO UPDATE SET submissions = s.submissions + EXCLUDED.submissions, pending = true`,
+    [indexes],
+  );
 }

@@ -1,5 +1,5 @@
 import { Link } from '../../lib/router';
-import type { FeedStatus, KnownValue, Submission } from './values-feed-state';
+import type { FeedStatus, KnownValue, SeenIndex } from './values-feed-state';
 
 const EMPTY_TEXT: Record<FeedStatus, string> = {
   loading: 'Loading…',
@@ -7,21 +7,9 @@ const EMPTY_TEXT: Record<FeedStatus, string> = {
   error: 'Unavailable until the API answers.',
 };
 
-function distinctIndexes(submissions: Submission[]): number[] {
-  return [...new Set(submissions.map((submission) => submission.index))];
-}
-
 /** One row per index submitted, with its value once the worker has stored it. */
-export function CalculatedValues({
-  submissions,
-  values,
-  status,
-}: {
-  submissions: Submission[];
-  values: Record<number, KnownValue>;
-  status: FeedStatus;
-}) {
-  const indexes = distinctIndexes(submissions);
+export function CalculatedValues({ seen, values, status }: { seen: SeenIndex[]; values: Record<number, KnownValue>; status: FeedStatus }) {
+  const indexes = seen.map((entry) => entry.index);
   return (
     <section aria-labelledby="calculated-title" className="card">
       <h2 id="calculated-title">Calculated values</h2>

@@ -7,10 +7,10 @@ import { HomePage } from './HomePage';
 const at = '2026-11-24T10:00:00.000Z';
 const limits = { 'GET /api/limits': () => jsonResponse({ maxIndex: 100_000 }) };
 
-function item(id: number, index: number, value?: string) {
-  return value === undefined
-    ? { id: String(id), index, status: 'pending', submittedAt: at }
-    : { id: String(id), index, status: 'done', submittedAt: at, value, digits: value.length, truncated: false };
+/** A submitted index of the list, last submitted as submission `id`, `submissions` times in all. */
+function item(id: number, index: number, value?: string, submissions = 1) {
+  const base = { index, submissions, firstSubmittedAt: at, lastSubmittedAt: at, lastSubmissionId: String(id) };
+  return value === undefined ? { ...base, status: 'pending' } : { ...base, status: 'done', value, digits: value.length, truncated: false };
 }
 
 const result = (index: number, value: string) => ({ index, value, digits: value.length, truncated: false, computeMs: 0.1, computedAt: at });
@@ -25,7 +25,7 @@ describe('HomePage', () => {
   it('lists each index once with its count, as a link, and values, pending ones as pending', async () => {
     stubApi({
       ...limits,
-      'GET /api/values': () => jsonResponse({ items: [item(3, 7), item(2, 10, '55'), item(1, 10, '55')], nextCursor: null }),
+      'GET /api/values': () => jsonResponse({ items: [item(3, 7), item(2, 10, '55', 2)], nextCursor: null }),
     });
     render(<HomePage />);
     expect(await calculated().findByText('55')).toBeInTheDocument();
@@ -54,7 +54,7 @@ describe('HomePage', () => {
       ...limits,
       'GET /api/values': () =>
         jsonResponse({
-          items: [{ id: '1', index: 500, status: 'done', submittedAt: at, value: preview, digits: 105, truncated: true }],
+          items: [{ ...item(1, 500), status: 'done', value: preview, digits: 105, truncated: true }],
           nextCursor: null,
         }),
     });
@@ -136,7 +136,7 @@ describe('HomePage', () => {
     stubApi({
       ...limits,
       'GET /api/values': () => jsonResponse({ items: [], nextCursor: null }),
-      'POST /api/values': () => jsonResponse({ index: 12, status: 'done', value: '144', digits: 3, truncated: false }),
+      'POST /api/values': () => jsonResponse({ index: 12, status: 'done', submissionId: '1', value: '144', digits: 3, truncated: false }),
     });
     render(<HomePage />);
     await screen.findByText('Nothing submitted yet.');
@@ -160,7 +160,7 @@ describe('HomePage', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
     act(() => FakeEventSource.last!.emit('result', result(10, '55')));
     expect(announced()).toBe('');
-    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending', submissionId: '1' }, 202)));
     expect(calculated().getByText('55')).toBeInTheDocument();
     expect(announced()).toBe('Fibonacci(10) = 55');
   });
@@ -170,7 +170,7 @@ describe('HomePage', () => {
     stubApi({
       ...limits,
       'GET /api/values': () => jsonResponse({ items, nextCursor: null }),
-      'POST /api/values': () => jsonResponse({ index: 23, status: 'pending' }, 202),
+      'POST /api/values': () => jsonResponse({ index: 23, status: 'pending', submissionId: '2' }, 202),
     });
     render(<HomePage />);
     await calculated().findByText('8');
@@ -184,6 +184,28 @@ describe('HomePage', () => {
     expect(await calculated().findByText('28657')).toBeInTheDocument();
     // Announced by an effect after the render that shows the value, so possibly one render later.
     await waitFor(() => expect(announced()).toBe('Fibonacci(23) = 28657'));
+  });
+
+  it('counts its own submission on the chip of an index listed already, and moves it to the top', async () => {
+    stubApi({
+      ...limits,
+      'GET /api/values': () => jsonResponse({ items: [item(5, 7, '13'), item(4, 10, '55', 2)], nextCursor: null }),
+      'POST /api/values': () => jsonResponse({ index: 10, status: 'done', submissionId: '6', value: '55', digits: 2, truncated: false }),
+    });
+    render(<HomePage />);
+    await calculated().findByText('13');
+    await userEvent.type(screen.getByRole('textbox', { name: 'Index' }), '10');
+    await userEvent.click(screen.getByRole('button', { name: 'Calculate' }));
+    const chips = () =>
+      seen()
+        .getAllByRole('link')
+        .map((chip) => chip.textContent);
+    await waitFor(() => expect(chips()).toEqual(['10×3 (submitted 3 times)', '7']));
+    expect(
+      calculated()
+        .getAllByRole('listitem')
+        .map((row) => row.textContent),
+    ).toEqual(['For index 10 I calculated 55', 'For index 7 I calculated 13']);
   });
 
   it('loads older submissions with the cursor', async () => {

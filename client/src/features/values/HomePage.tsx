@@ -10,7 +10,7 @@ function announcementOf({ index, value, digits, truncated }: ShownValue): string
   return `Fibonacci(${index}) = ${truncated ? `a ${digits.toLocaleString('en')}-digit number` : value}`;
 }
 
-/** `/`: the form, the submissions, and their values, kept current by the event stream. */
+/** `/`: the form, the submitted indexes, and their values, kept current by the event stream. */
 export function HomePage() {
   const [announcement, announce] = useAnnouncer();
   const feed = useValuesFeed((value) => announce(announcementOf(value)));
@@ -32,8 +32,8 @@ export function HomePage() {
         </div>
       )}
 
-      <SeenIndexes submissions={feed.submissions} status={feed.status} />
-      <CalculatedValues submissions={feed.submissions} values={feed.values} status={feed.status} />
+      <SeenIndexes seen={feed.seen} status={feed.status} />
+      <CalculatedValues seen={feed.seen} values={feed.values} status={feed.status} />
 
       {feed.nextCursor && (
         <button type="button" className="load-more" onClick={() => void feed.loadMore()} disabled={feed.loadingMore}>

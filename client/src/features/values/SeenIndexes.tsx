@@ -1,5 +1,5 @@
 import { Link } from '../../lib/router';
-import type { FeedStatus, Submission } from './values-feed-state';
+import type { FeedStatus, SeenIndex } from './values-feed-state';
 
 const EMPTY_TEXT: Record<FeedStatus, string> = {
   loading: 'Loading…',
@@ -7,16 +7,8 @@ const EMPTY_TEXT: Record<FeedStatus, string> = {
   error: 'Unavailable until the API answers.',
 };
 
-/** Each index once, most recently submitted first, with how often it was submitted. */
-function countByIndex(submissions: Submission[]): Array<{ index: number; count: number }> {
-  const counts = new Map<number, number>();
-  for (const { index } of submissions) counts.set(index, (counts.get(index) ?? 0) + 1);
-  return [...counts].map(([index, count]) => ({ index, count }));
-}
-
-/** The indexes asked for, each a link to its value. */
-export function SeenIndexes({ submissions, status }: { submissions: Submission[]; status: FeedStatus }) {
-  const seen = countByIndex(submissions);
+/** The indexes asked for, most recently submitted first, each a link to its value with how often it was submitted. */
+export function SeenIndexes({ seen, status }: { seen: SeenIndex[]; status: FeedStatus }) {
   return (
     <section aria-labelledby="seen-title" className="card">
       <h2 id="seen-title">Indexes I have seen</h2>
@@ -24,7 +16,7 @@ export function SeenIndexes({ submissions, status }: { submissions: Submission[]
         <p className="muted">{EMPTY_TEXT[status]}</p>
       ) : (
         <ul className="chips">
-          {seen.map(({ index, count }) => (
+          {seen.map(({ index, submissions: count }) => (
             <li key={index}>
               <Link href={`/values/${index}`} className="chip">
                 {index}

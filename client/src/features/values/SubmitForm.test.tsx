@@ -57,18 +57,22 @@ describe('SubmitForm', () => {
   });
 
   it('sends the number leading zeros denote', async () => {
-    const { onSubmitted, calls } = await renderForm({ 'POST /api/values': () => jsonResponse({ index: 10, status: 'pending' }, 202) });
+    const { onSubmitted, calls } = await renderForm({
+      'POST /api/values': () => jsonResponse({ index: 10, status: 'pending', submissionId: '1' }, 202),
+    });
     await submit('0010');
-    expect(onSubmitted).toHaveBeenCalledWith({ index: 10, status: 'pending' });
+    expect(onSubmitted).toHaveBeenCalledWith({ index: 10, status: 'pending', submissionId: '1' });
     expect(valueCalls(calls)).toEqual(['POST /api/values']);
     const [, init] = vi.mocked(fetch).mock.calls.find(([url]) => url === '/api/values')!;
     expect(init!.body).toBe('{"index":10}');
   });
 
   it('sends a valid index and hands over the answer', async () => {
-    const { onSubmitted } = await renderForm({ 'POST /api/values': () => jsonResponse({ index: 10, status: 'pending' }, 202) });
+    const { onSubmitted } = await renderForm({
+      'POST /api/values': () => jsonResponse({ index: 10, status: 'pending', submissionId: '1' }, 202),
+    });
     await submit('10');
-    expect(onSubmitted).toHaveBeenCalledWith({ index: 10, status: 'pending' });
+    expect(onSubmitted).toHaveBeenCalledWith({ index: 10, status: 'pending', submissionId: '1' });
     expect(screen.getByRole('textbox', { name: 'Index' })).toHaveValue('');
     expect(screen.queryByRole('alert')).toBeNull();
   });
@@ -78,7 +82,7 @@ describe('SubmitForm', () => {
     await renderForm({ 'POST /api/values': () => new Promise<Response>((resolve) => (answer = resolve)) });
     await submit('10');
     expect(screen.getByRole('button', { name: 'Sending…' })).toBeDisabled();
-    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending', submissionId: '1' }, 202)));
     expect(screen.getByRole('button', { name: 'Calculate' })).toBeEnabled();
     expect(screen.getByRole('textbox', { name: 'Index' })).toHaveFocus();
   });
@@ -90,7 +94,7 @@ describe('SubmitForm', () => {
     const input = screen.getByRole('textbox', { name: 'Index' });
     await userEvent.clear(input);
     await userEvent.type(input, '11');
-    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending', submissionId: '1' }, 202)));
     expect(input).toHaveValue('11');
   });
 
@@ -101,7 +105,7 @@ describe('SubmitForm', () => {
     const input = screen.getByRole('textbox', { name: 'Index' });
     await userEvent.clear(input);
     await userEvent.type(input, '10');
-    await act(async () => answer(jsonResponse({ index: 10, status: 'pending' }, 202)));
+    await act(async () => answer(jsonResponse({ index: 10, status: 'pending', submissionId: '1' }, 202)));
     expect(input).toHaveValue('10');
   });
 

@@ -114,7 +114,7 @@ describe('value detail page', () => {
         submitted ? jsonResponse(done(77, '5527939700884757')) : jsonResponse({ error: { code: 'not_found', message: 'no' } }, 404),
       'POST /api/values': () => {
         submitted = true;
-        return jsonResponse({ index: 77, status: 'pending' }, 202);
+        return jsonResponse({ index: 77, status: 'pending', submissionId: '1' }, 202);
       },
     });
     openAt('/values/77');

@@ -17,7 +17,7 @@ export function submitIndex(index: number): Promise<SubmitResponse> {
   });
 }
 
-/** `GET /api/values`: one page of submissions, newest first; pass `nextCursor` for the next page. */
+/** `GET /api/values`: one page of submitted indexes, most recently submitted first; pass `nextCursor` for the next page. */
 export function listValues(cursor?: string): Promise<ValueList> {
   return requestJson(cursor ? `/api/values?cursor=${encodeURIComponent(cursor)}` : '/api/values', valueListSchema);
 }

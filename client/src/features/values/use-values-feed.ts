@@ -3,14 +3,14 @@ import type { ResultEvent, SubmitResponse } from '@fibstack/contract/values';
 import { explain } from '../../lib/error-messages';
 import { useResultEvents } from '../../lib/use-result-events';
 import { listValues } from './api';
-import { feedReducer, initialFeed } from './values-feed-state';
+import { feedReducer, initialFeed, seenIndexes } from './values-feed-state';
 
 /** A value as the page announces it. */
 export type ShownValue = Pick<ResultEvent, 'index' | 'value' | 'digits' | 'truncated'>;
 
 /**
- * The submissions shown on the home page and the values known for them: the first page on mount and
- * on `reload`, further pages on request, new submissions at once, and results as they are announced.
+ * The submitted indexes shown on the home page and the values known for them: the first page on mount
+ * and on `reload`, further pages on request, new submissions at once, and results as they are announced.
  * `onValueShown` hears of values that appear in place of "pending" on this page (its own submissions
  * included), not of every result the server announces to everyone.
  */
@@ -49,9 +49,9 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
     void reload();
   }, [reload]);
 
-  const submissions = useMemo(() => [...state.local, ...state.fetched], [state.local, state.fetched]);
-  const isPending = (index: number) => !(index in state.values) && submissions.some((submission) => submission.index === index);
-  const waiting = submissions.some((submission) => !(submission.index in state.values));
+  const seen = useMemo(() => seenIndexes({ local: state.local, fetched: state.fetched }), [state.local, state.fetched]);
+  const isPending = (index: number) => !(index in state.values) && seen.some((entry) => entry.index === index);
+  const waiting = seen.some((entry) => !(entry.index in state.values));
 
   const stream = useResultEvents({
     onResult: (event) => {
@@ -96,7 +96,7 @@ export function useValuesFeed(onValueShown: (value: ShownValue) => void) {
     values: state.values,
     nextCursor,
     loadingMore: state.loadingMore,
-    submissions,
+    seen,
     live: stream.status,
     reload,
     loadMore,

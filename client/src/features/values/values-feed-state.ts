@@ -1,9 +1,12 @@
 import type { ResultEvent, SubmitResponse, ValueList, ValueListItem } from '@fibstack/contract/values';
 
-/** One chip of "Indexes I have seen". */
-export interface Submission {
-  id: string;
+/** One submitted index as the page lists it: a chip and a row, most recently submitted first. */
+export interface SeenIndex {
   index: number;
+  /** How many times it was submitted, this page's own submissions included. */
+  submissions: number;
+  /** The id of its latest submission known here (ids grow in arrival order). */
+  lastSubmissionId: string;
 }
 
 /** A computed value as lists show it: `value` is a preview when `truncated`. */
@@ -16,17 +19,17 @@ export interface KnownValue {
 /** Whether the first page is being fetched, has arrived, or could not be fetched. */
 export type FeedStatus = 'loading' | 'ready' | 'error';
 
-/** A submission made on this page that no fetched first page is known to contain yet. */
-interface LocalSubmission extends Submission {
-  /** The latest first-page request sent before the server confirmed this submission. */
-  after: number;
+/** A submission made on this page. */
+interface LocalSubmission {
+  index: number;
+  submissionId: string;
 }
 
 export interface FeedState {
-  /** Submissions made here, newest first; they are listed above the fetched ones. */
+  /** Submissions made here that no page fetched since counts yet, newest first. */
   local: LocalSubmission[];
-  /** Submissions from the first page and every page loaded after it, newest first. */
-  fetched: Submission[];
+  /** The indexes of the first page and every page loaded after it, most recently submitted first. */
+  fetched: SeenIndex[];
   /** Every value seen so far, from pages, submissions and live events, by index. */
   values: Record<number, KnownValue>;
   nextCursor: string | null;
@@ -56,8 +59,6 @@ export const initialFeed: FeedState = {
   request: 0,
 };
 
-let localIds = 0;
-
 function withValues(values: Record<number, KnownValue>, items: ValueListItem[]): Record<number, KnownValue> {
   const merged = { ...values };
   for (const { index, status, value, digits, truncated } of items) {
@@ -68,22 +69,37 @@ function withValues(values: Record<number, KnownValue>, items: ValueListItem[]):
   return merged;
 }
 
-const submissionsOf = (items: ValueListItem[]): Submission[] => items.map(({ id, index }) => ({ id, index }));
+const seenOf = (items: ValueListItem[]): SeenIndex[] =>
+  items.map(({ index, submissions, lastSubmissionId }) => ({ index, submissions, lastSubmissionId }));
+
+/** Compares submission ids as the numbers they are (they may outgrow a JavaScript number). */
+const compareIds = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
 /**
- * Keeps the local submissions an answer to `request` may not contain: those confirmed after it was sent.
- * If its query ran after their insert after all, they are at the top of the page, so one of the same
- * index there counts as the same submission.
+ * The local submissions that `fetched` does not count yet: those of an index it does not list, or newer
+ * than the latest submission it counts for theirs. Submission ids make this exact, however the page's
+ * query and the submission crossed.
  */
-function unconfirmed(local: LocalSubmission[], request: number, fetched: Submission[]): LocalSubmission[] {
-  const maybeNew = local.filter((submission) => submission.after >= request);
-  const top = fetched.slice(0, maybeNew.length).map((submission) => submission.index);
-  return maybeNew.filter((submission) => {
-    const at = top.indexOf(submission.index);
-    if (at === -1) return true;
-    top.splice(at, 1);
-    return false;
+function uncounted(local: LocalSubmission[], fetched: SeenIndex[]): LocalSubmission[] {
+  const latest = new Map(fetched.map(({ index, lastSubmissionId }) => [index, lastSubmissionId]));
+  return local.filter(({ index, submissionId }) => {
+    const counted = latest.get(index);
+    return counted === undefined || compareIds(submissionId, counted) > 0;
   });
+}
+
+/** Each index once, most recently submitted first, counting the fetched pages and this page's submissions. */
+export function seenIndexes({ local, fetched }: Pick<FeedState, 'local' | 'fetched'>): SeenIndex[] {
+  const byIndex = new Map(fetched.map((seen) => [seen.index, { ...seen }]));
+  for (const { index, submissionId } of uncounted(local, fetched)) {
+    const seen = byIndex.get(index);
+    if (!seen) byIndex.set(index, { index, submissions: 1, lastSubmissionId: submissionId });
+    else {
+      seen.submissions++;
+      if (compareIds(submissionId, seen.lastSubmissionId) > 0) seen.lastSubmissionId = submissionId;
+    }
+  }
+  return [...byIndex.values()].sort((a, b) => compareIds(b.lastSubmissionId, a.lastSubmissionId));
 }
 
 /** The home page's list state; page answers carry the request they answer so late ones are dropped. */
@@ -95,25 +111,29 @@ export function feedReducer(state: FeedState, action: FeedAction): FeedState {
       return { ...state, loadingMore: true, error: undefined };
     case 'firstPage': {
       if (action.request !== state.request) return state;
-      const fetched = submissionsOf(action.page.items);
+      const fetched = seenOf(action.page.items);
       return {
         ...state,
-        local: unconfirmed(state.local, action.request, fetched),
+        local: uncounted(state.local, fetched),
         fetched,
         values: withValues(state.values, action.page.items),
         nextCursor: action.page.nextCursor,
         status: 'ready',
       };
     }
-    case 'nextPage':
+    case 'nextPage': {
       if (action.request !== state.request) return state;
+      // No index comes twice: the next page holds only indexes last submitted before the page above ended.
+      const fetched = [...state.fetched, ...seenOf(action.page.items)];
       return {
         ...state,
-        fetched: [...state.fetched, ...submissionsOf(action.page.items)],
+        local: uncounted(state.local, fetched),
+        fetched,
         values: withValues(state.values, action.page.items),
         nextCursor: action.page.nextCursor,
         loadingMore: false,
       };
+    }
     case 'failed':
       if (action.request !== state.request) return state;
       return action.more ? { ...state, loadingMore: false, error: action.message } : { ...state, status: 'error', error: action.message };
@@ -123,7 +143,7 @@ export function feedReducer(state: FeedState, action: FeedAction): FeedState {
         response.status === 'done'
           ? { ...state.values, [response.index]: { value: response.value, digits: response.digits, truncated: response.truncated } }
           : state.values;
-      const submission = { id: `local-${++localIds}`, index: response.index, after: state.request };
+      const submission = { index: response.index, submissionId: response.submissionId };
       return { ...state, values, local: [submission, ...state.local] };
     }
     case 'result': {
