@@ -73,6 +73,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'scale',
+          include: ['tests/scale/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'native',
           include: ['tests/native/**/*.test.ts'],
           testTimeout: 300_000,

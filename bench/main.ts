@@ -22,8 +22,10 @@ import { footprint } from './footprint.js';
 import { indexesFrom } from './http-load.js';
 import { visibleLatency } from './latency.js';
 import { listing } from './listing.js';
+import { npmStartPipeline } from './npm-start.js';
 import { pipeline } from './pipeline.js';
 import { reconcilePasses } from './reconcile.js';
+import { streamCosts } from './stream-costs.js';
 import { printReport, writeResults } from './report.js';
 import { sleep, within } from '@fibstack/devstack/testkit';
 import { writePath } from './write-path.js';
@@ -47,6 +49,8 @@ const settings = smoke
       reconcile: { sizes: [10_000, 50_000], passes: 2 },
       compute: { sizes: [10_000, 100_000, 200_000], parallel: 2 },
       edgeStreams: { visitors: 10 },
+      streamCosts: { counts: [10], eventsPerSecond: 20, seconds: 1, delayLimitMs: 1_000, maxStreams: 10 },
+      npmStart: { submissions: 500, warmRuns: 1 },
     }
   : {
       writePath: { seconds: 4, rounds: 3 },
@@ -57,6 +61,10 @@ const settings = smoke
       reconcile: { sizes: [10_000, 5_000_000], passes: 20 },
       compute: { sizes: [10_000, 100_000, 500_000, 1_000_000, 2_000_000], parallel: 6 },
       edgeStreams: { visitors: 100 },
+      // 10, 100 and 1,000 streams, then doubling until an event's delay p99 passes 1 s (SSE_MAX_STREAMS comes from it).
+      streamCosts: { counts: [10, 100, 1_000], eventsPerSecond: 50, seconds: 5, delayLimitMs: 1_000, maxStreams: 8_000 },
+      // A cold run as a user meets it, then two from empty tables: the same count as the pipeline phase's runs.
+      npmStart: { submissions: 10_000, warmRuns: 2 },
     };
 
 /** Event streams open during `pipeline-watched`: what a handful of browsers watching the results costs. */
@@ -128,6 +136,7 @@ try {
     'listing',
     'reconcile',
     'edge-streams',
+    'stream-costs',
   ].some(wanted);
   if (needsStack) {
     // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job; the few
@@ -155,9 +164,17 @@ try {
     await phase('listing', 300_000, () => listing(stack, settings.listing));
     await phase('reconcile', 600_000, () => reconcilePasses(stack, settings.reconcile));
     await phase('edge-streams', 180_000, () => edgeStreams(stack, settings.edgeStreams));
+    await phase('stream-costs', 600_000, () => streamCosts(stack, settings.streamCosts));
     await bench.close();
     bench = undefined;
   }
+  // After the bench's own stack is gone: `npm start` as a user runs it, by the pipeline phase's measure.
+  await phase(
+    'npm-start',
+    900_000,
+    () => npmStartPipeline(settings.npmStart, results.pipeline as Parameters<typeof npmStartPipeline>[1]),
+    false,
+  );
   await phase('compute', 120_000, () => compute(settings.compute), false);
   if (docker) await phase('dev-loop', 1_800_000, () => developerLoop({ smoke, workDir: dataDir }), false);
 } finally {

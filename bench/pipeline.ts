@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
+import type pg from 'pg';
 import type { BenchStack } from './bench-stack.js';
-import { machineLoad, perUnit, rssMb, startCpuMeasure } from './cpu.js';
+import { machineLoad, perUnit, rssMb, startCpuMeasure, type CpuCounters } from './cpu.js';
 import { eachOf, postIndexes } from './http-load.js';
 import { median } from './stats.js';
 import { waitUntil } from './wait.js';
@@ -28,47 +29,68 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
   const runs = [];
   for (let run = 1; run <= options.runs; run++) {
     const reset = await bench.reset({ warmUpPosts: options.warmUpPosts });
-    const watchers = await Promise.all(Array.from({ length: options.streams ?? 0 }, () => watch(bench.stack.url)));
-    const indexes = Array.from({ length: options.submissions }, (_, i) => (i * 7_919) % options.submissions);
-    let workerRssMb = 0;
-    const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, rssMb(bench.stack.pid('worker')))), 200);
-    const stop = startCpuMeasure(bench.cpu);
-    const startedAt = Date.now();
-    const submitted = await postIndexes(bench.stack.url, 50, { amount: indexes.length }, eachOf(indexes));
-    const submitMs = Date.now() - startedAt;
-    // Polled slowly, so the polling costs Postgres little; the exact end comes from the rows themselves.
-    const stored = await waitUntil(async () => (await count(bench, 'results')) >= options.submissions, {
-      timeoutMs: options.storeTimeoutMs,
-      intervalMs: 200,
-      what: `${options.submissions} values to be stored`,
-    });
-    const cpu = stop();
-    clearInterval(sampler);
-    for (const watcher of watchers) watcher.close();
-    const { rows } = await bench.pool.query<{ n: number; last: Date | null }>(
-      'SELECT count(*)::int AS n, max(computed_at) AS last FROM results',
-    );
-    const allStoredMs = (rows[0]!.last?.getTime() ?? Date.now()) - startedAt;
+    const target = { url: bench.stack.url, pool: bench.pool, cpu: bench.cpu, workerPid: () => bench.stack.pid('worker') };
     runs.push({
       run,
-      submissions: options.submissions,
-      submitMs,
-      allStoredMs,
-      jobsPerSecond: Math.round(options.submissions / (allStoredMs / 1000)),
-      rejected: submitted.non2xx + submitted.errors + submitted.timeouts,
-      lost: options.submissions - rows[0]!.n,
-      ...(stored.ok ? {} : { timedOut: stored.timedOut }),
-      cpuUsPerJob: perUnit(cpu, options.submissions),
-      workerRssMb,
-      ...(watchers.length > 0 && { eventsPerStream: median(watchers.map((watcher) => watcher.events())) }),
+      ...(await pipelineRun(target, options)),
       resetKilled: reset.killed,
       ...(reset.warmUp?.ok === false && { warmUp: reset.warmUp.timedOut }),
-      load: machineLoad(),
     });
   }
+  return { runs, ...pipelineSummary(runs) };
+}
+
+/** What one pipeline run needs: where to submit, where the values land, and the CPU counters of every process. */
+export interface PipelineTarget {
+  url: string;
+  pool: pg.Pool;
+  cpu: CpuCounters;
+  /** The worker's process, to sample its memory (undefined when it has none of its own to read). */
+  workerPid?: () => number | undefined;
+}
+
+/** One run from empty tables (the caller empties them): `submissions` distinct indexes until every value is stored. */
+export async function pipelineRun(target: PipelineTarget, options: Omit<PipelineOptions, 'runs' | 'warmUpPosts'>) {
+  const watchers = await Promise.all(Array.from({ length: options.streams ?? 0 }, () => watch(target.url)));
+  const indexes = Array.from({ length: options.submissions }, (_, i) => (i * 7_919) % options.submissions);
+  let workerRssMb = 0;
+  const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, rssMb(target.workerPid?.()))), 200);
+  const stop = startCpuMeasure(target.cpu);
+  const startedAt = Date.now();
+  const submitted = await postIndexes(target.url, 50, { amount: indexes.length }, eachOf(indexes));
+  const submitMs = Date.now() - startedAt;
+  // Polled slowly, so the polling costs Postgres little; the exact end comes from the rows themselves.
+  const stored = await waitUntil(async () => (await count(target.pool, 'results')) >= options.submissions, {
+    timeoutMs: options.storeTimeoutMs,
+    intervalMs: 200,
+    what: `${options.submissions} values to be stored`,
+  });
+  const cpu = stop();
+  clearInterval(sampler);
+  for (const watcher of watchers) watcher.close();
+  const { rows } = await target.pool.query<{ n: number; last: Date | null }>(
+    'SELECT count(*)::int AS n, max(computed_at) AS last FROM results',
+  );
+  const allStoredMs = (rows[0]!.last?.getTime() ?? Date.now()) - startedAt;
+  return {
+    submissions: options.submissions,
+    submitMs,
+    allStoredMs,
+    jobsPerSecond: Math.round(options.submissions / (allStoredMs / 1000)),
+    rejected: submitted.non2xx + submitted.errors + submitted.timeouts,
+    lost: options.submissions - rows[0]!.n,
+    ...(stored.ok ? {} : { timedOut: stored.timedOut }),
+    cpuUsPerJob: perUnit(cpu, options.submissions),
+    workerRssMb,
+    ...(watchers.length > 0 && { eventsPerStream: median(watchers.map((watcher) => watcher.events())) }),
+    load: machineLoad(),
+  };
+}
+
+/** Medians over runs, and the rate the CPU per job allows on this machine's cores. */
+export function pipelineSummary(runs: Array<{ jobsPerSecond: number; lost: number; cpuUsPerJob: Record<string, number> }>) {
   const cpuPerJob = median(runs.map((run) => run.cpuUsPerJob.total!));
   return {
-    runs,
     medianJobsPerSecond: median(runs.map((run) => run.jobsPerSecond)),
     // What the machine's cores could do if every one of their µs went to this pipeline: the ceiling the
     // CPU per job sets, which holds when the machine is shared (measured jobs/s do not).
@@ -95,6 +117,6 @@ async function watch(url: string): Promise<{ events: () => number; close: () => 
   return { events: () => events, close: () => controller.abort() };
 }
 
-async function count(bench: BenchStack, table: 'results' | 'submitted_indexes'): Promise<number> {
-  return (await bench.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+async function count(pool: pg.Pool, table: 'results' | 'submitted_indexes'): Promise<number> {
+  return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 }

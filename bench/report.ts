@@ -53,6 +53,12 @@ export function printReport(results: Results): void {
   });
   section('6. compute', results.compute);
   section('6b. the edge full of event streams (nginx as shipped, one worker)', results['edge-streams']);
+  section('6c. the cost of open event streams, one API process (SSE_MAX_STREAMS comes from it)', results['stream-costs'], {
+    rows: (value) => value.rows as Row[],
+  });
+  section("6d. `npm start` by the pipeline phase's measure: a cold run, then warm ones (vs 3.)", results['npm-start'], {
+    runs: (value) => value.runs as Row[],
+  });
   if (results['dev-loop']) section('7. developer loop (Docker)', results['dev-loop']);
   console.log(`\nevery figure: ${RESULTS_FILE}`);
 }

@@ -97,7 +97,7 @@ function ping(port: number, password: string): Promise<string> {
  * Resolves once Redis answers PING on `port`. A TCP connection alone proves nothing with Docker: its port
  * proxy accepts connections before Redis listens in the container.
  */
-async function waitForPing(port: number, password: string, timeoutMs: number, exited: () => boolean): Promise<void> {
+export async function waitForPing(port: number, password: string, timeoutMs: number, exited: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let answer = await ping(port, password); answer !== '+PONG'; answer = await ping(port, password)) {
     if (exited()) throw new Error(`Redis exited during start (port ${port})`);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { startPostgres, type NativePostgres } from './postgres.js';
 import { findRedis, startRedisFrom, type NativeRedis } from './redis.js';
+import { startRedisCluster, type NativeRedisCluster } from './redis-cluster.js';
 
 /** The repository root, from devstack/dist or devstack/src. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,6 +24,17 @@ export interface NativeStackOptions {
   dev?: boolean;
   /** Use this Redis; otherwise redis-server from PATH, or Redis in Docker (see findRedis). */
   redisUrl?: string;
+  /**
+   * Run a Redis Cluster of redis-server processes instead of one Redis (each master with its replicas),
+   * and the services with REDIS_CLUSTER=true against it.
+   */
+  redisCluster?: { masters?: number; replicasPerMaster?: number };
+  /**
+   * How many processes of each service to run (1 each unless given). Several servers listen on the same
+   * port, each on a loopback address of its own (SERVER_REPLICA_ADDRESSES): what a name that resolves to
+   * all of them, as a container platform's DNS does, lets a proxy balance over (tests/support/dns.ts).
+   */
+  replicas?: Partial<Record<ServiceName, number>>;
   /** Extra environment for the server and the worker (MAX_INDEX, LOG_LEVEL, …). */
   env?: Record<string, string>;
   /** Extra environment for one service only (a worker's HEALTH_PORT, a per-service OTEL_* setting). */
@@ -33,17 +45,20 @@ export interface NativeStackOptions {
 
 export interface NativeStack {
   url: string;
+  /** The first server; `serverUrls` lists every replica's. */
   serverUrl: string;
+  serverUrls: string[];
   databaseUrl: string;
   redisUrl: string;
   postgres: NativePostgres;
   redis?: NativeRedis;
-  /** Starts (or restarts after `stopService`) the server or the worker. */
-  startService(name: ServiceName): Promise<void>;
+  redisCluster?: NativeRedisCluster;
+  /** Starts (or restarts after `stopService`) the server or the worker (replica 0 unless given). */
+  startService(name: ServiceName, replica?: number): Promise<void>;
   /** Stops one service with a signal and waits for it to exit; resolves to its exit code. */
-  stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
+  stopService(name: ServiceName, signal?: NodeJS.Signals, replica?: number): Promise<number | null>;
   /** The OS process id of a running service (to read its memory, for instance). */
-  pid(name: ServiceName): number | undefined;
+  pid(name: ServiceName, replica?: number): number | undefined;
   /**
    * Settles with a sentence when a process of the stack (server, worker, Vite, Redis) exits without having
    * been stopped: whoever started the stack should then stop it, rather than serve half an app.
@@ -53,6 +68,12 @@ export interface NativeStack {
 }
 
 export type ServiceName = 'server' | 'worker';
+
+/**
+ * Where server replica i listens when there are several (all on the same port): 127.0.1.(i+1). Linux
+ * routes all of 127.0.0.0/8 to the loopback interface, so nothing has to be configured for them.
+ */
+export const SERVER_REPLICA_ADDRESSES = (replicas: number) => Array.from({ length: replicas }, (_, i) => `127.0.1.${i + 1}`);
 
 /** The server's heap settings, as its image runs it (see server/Dockerfile). */
 export const SERVER_NODE_FLAGS = ['--max-old-space-size=128', '--heap-growing-percent=100'];
@@ -161,19 +182,32 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
       dataDir: join(options.dataDir, 'redis'),
       onLog: (line: string) => redisLog(Buffer.from(line)),
     };
-    const redis = redisSource.kind === 'url' ? undefined : await startRedisFrom(redisSource, redisOptions);
+    const redisCluster = options.redisCluster
+      ? await startRedisCluster({
+          ...options.redisCluster,
+          dataDir: join(options.dataDir, 'redis-cluster'),
+          onLog: (line) => redisLog(Buffer.from(line)),
+        })
+      : undefined;
+    if (redisCluster) cleanups.unshift(() => redisCluster.stop());
+    const redis = redisSource.kind === 'url' || redisCluster ? undefined : await startRedisFrom(redisSource, redisOptions);
     if (redis) {
       cleanups.unshift(() => redis.stop());
       watchExit('redis', redis.process);
     }
-    const redisUrl = redisSource.kind === 'url' ? redisSource.url : redis!.url;
+    const redisUrl = redisCluster?.url ?? (redisSource.kind === 'url' ? redisSource.url : redis!.url);
 
     const dev = Boolean(options.dev);
     const serverPort = dev ? await freePort() : options.port;
-    const shared = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ...options.env };
+    const shared = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ...(redisCluster && { REDIS_CLUSTER: 'true' }), ...options.env };
+    const replicas = { server: options.replicas?.server ?? 1, worker: options.replicas?.worker ?? 1 };
+    if (dev && (replicas.server > 1 || replicas.worker > 1)) throw new Error('dev mode runs one process of each service');
+    /** Replica i's address: `host` for a single server; the replica addresses otherwise. */
+    const serverHost = (replica: number) =>
+      replicas.server > 1 ? SERVER_REPLICA_ADDRESSES(replicas.server)[replica]! : dev ? '127.0.0.1' : host;
     await runToCompletion(dev ? [node, ...fromSource, 'server/src/migrate.ts'] : [node, 'server/dist/migrate.js'], shared);
 
-    const specs: Record<ServiceName, ServiceSpec> = {
+    const specs = (replica: number): Record<ServiceName, ServiceSpec> => ({
       server: {
         // The same heap flags as the server's image (see server/Dockerfile).
         command: dev
@@ -183,7 +217,7 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
           ...shared,
           PORT: String(serverPort),
           // In dev mode only Vite talks to the API, on loopback.
-          HOST: dev ? '127.0.0.1' : host,
+          HOST: serverHost(replica),
           // Nothing balances in front of it: hot-restart hands the port over before the old process stops.
           ...(dev ? { SHUTDOWN_DRAIN_MS: '0' } : { STATIC_DIR: join(REPO_ROOT, 'client/dist') }),
           ...options.serviceEnv?.server,
@@ -193,8 +227,9 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
         command: dev ? [node, hotRestart, 'worker/src/main.ts'] : [node, ...TRACING_PRELOAD, 'worker/dist/main.js'],
         env: { ...shared, ...options.serviceEnv?.worker },
       },
-    };
-    const running = new Map<ServiceName, ChildProcess>();
+    });
+    const running = new Map<string, ChildProcess>();
+    const key = (name: ServiceName, replica: number) => `${name}#${replica}`;
     const spawnService = (name: string, spec: ServiceSpec) => {
       const [file, ...args] = spec.command as [string, ...string[]];
       const child = spawn(file, args, {
@@ -214,24 +249,32 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
         child.kill(signal);
       });
 
-    const serverUrl = `http://${dev ? '127.0.0.1' : local}:${serverPort}`;
-    const startService = async (name: ServiceName) => {
-      const child = spawnService(name, specs[name]);
-      running.set(name, child);
-      watchExit(name, child, () => running.get(name) !== child);
-      if (name === 'server') await waitForHttp(`${serverUrl}/readyz`, 60_000, child);
+    const serverUrls = Array.from({ length: replicas.server }, (_, i) => {
+      const address = serverHost(i);
+      return `http://${['0.0.0.0', '::'].includes(address) ? '127.0.0.1' : address}:${serverPort}`;
+    });
+    const each = (name: ServiceName) => Array.from({ length: replicas[name] }, (_, i) => i);
+    const startService = async (name: ServiceName, replica = 0) => {
+      // Replica 0 keeps the plain name in logs (server.log), as a stack of one always had.
+      const label = replica === 0 ? name : `${name}-${replica + 1}`;
+      const child = spawnService(label, specs(replica)[name]);
+      running.set(key(name, replica), child);
+      watchExit(label, child, () => running.get(key(name, replica)) !== child);
+      if (name === 'server') await waitForHttp(`${serverUrls[replica]}/readyz`, 60_000, child);
     };
-    const stopService = async (name: ServiceName, signal?: NodeJS.Signals) => {
-      const child = running.get(name);
-      running.delete(name);
+    const stopService = async (name: ServiceName, signal?: NodeJS.Signals, replica = 0) => {
+      const child = running.get(key(name, replica));
+      running.delete(key(name, replica));
       return child ? stopChild(child, signal) : null;
     };
     cleanups.unshift(async () => {
-      await Promise.all([stopService('server'), stopService('worker')]);
+      await Promise.all((['server', 'worker'] as const).flatMap((name) => each(name).map((i) => stopService(name, undefined, i))));
     });
 
-    await Promise.all([startService('server'), startService('worker')]);
-    const url = `http://${local}:${options.port}`;
+    await Promise.all((['server', 'worker'] as const).flatMap((name) => each(name).map((i) => startService(name, i))));
+    const serverUrl = serverUrls[0]!;
+    // Several servers have no one address of their own: whoever balances them is the app's front.
+    const url = replicas.server > 1 ? serverUrl : `http://${local}:${options.port}`;
     if (dev) {
       const vite = spawnService('client', {
         command: [
@@ -254,13 +297,15 @@ export async function startNativeStack(options: NativeStackOptions): Promise<Nat
     return {
       url,
       serverUrl,
+      serverUrls,
       databaseUrl,
       redisUrl,
       postgres,
       redis,
+      redisCluster,
       startService,
       stopService,
-      pid: (name) => running.get(name)?.pid,
+      pid: (name, replica = 0) => running.get(key(name, replica))?.pid,
       failed,
       async stop() {
         stopping = true;

@@ -99,12 +99,16 @@ export type Outcome = { status: number } | { error: string };
  * One POST /api/values on a connection of its own (no keep-alive), as a client a balancer just sent here
  * would make, so a refused or reset connection shows as `{ error: code }` instead of a retry.
  */
-export function submitOnFreshConnection(baseUrl: string, index: number): Promise<Outcome> {
+export function submitOnFreshConnection(baseUrl: string, index: number, headers: Record<string, string> = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const body = JSON.stringify({ index });
     const req = request(
       `${baseUrl}/api/values`,
-      { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent: false,
+        headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0 }));

@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
 import express, { type Express } from 'express';
 import type { HelmetOptions } from 'helmet';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { JobData } from '@fibstack/contract/jobs';
@@ -23,13 +22,14 @@ import { staticRoutes } from './static/routes.js';
 import { submitToStoredLatency } from './telemetry/submit-latency.js';
 import { valuesRoutes } from './values/routes.js';
 import { ValuesStore } from './values/store.js';
+import type { RedisClient } from '@fibstack/service-kit/redis';
 
 /** What the API needs from the outside; `main.ts` builds these from the environment, tests from real servers. */
 export interface AppDeps {
   pool: pg.Pool;
   queue: Queue<JobData>;
   /** A fail-fast command connection: readiness checks and the rate limiter. */
-  redis: Redis;
+  redis: RedisClient;
   /** The SSE hub relaying the worker's results. */
   events: EventsHub;
   config: Pick<ServerConfig, 'MAX_INDEX' | 'STATIC_DIR' | 'RATE_LIMIT_ENABLED' | 'RATE_LIMIT_PER_MINUTE' | 'TRUST_PROXY' | 'CORS_ORIGIN'> &

@@ -4,7 +4,7 @@ import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
 import { configOrExit } from '@fibstack/service-kit/config';
 import { createLogger, logCrashes } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
-import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
+import { connectRedis, queuePrefix } from '@fibstack/service-kit/redis';
 import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
 import { queueTelemetry } from '@fibstack/service-kit/tracing/bullmq';
 import { createApp } from './app.js';
@@ -17,9 +17,9 @@ const logger = createLogger('server', config.LOG_LEVEL);
 logCrashes(logger);
 
 const pool = createPool(poolConfigFrom(config), logger);
-const commands = createRedis(redisOptionsFrom(config, 'command'), logger, 'server-commands');
-const subscriber = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'server-events');
-const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands, telemetry: queueTelemetry() });
+const commands = connectRedis(config, 'command', logger, 'server-commands');
+const subscriber = connectRedis(config, 'blocking', logger, 'server-events', { subscriber: true });
+const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands, prefix: queuePrefix(config), telemetry: queueTelemetry() });
 // The connection itself warns once per outage; BullMQ repeats every reconnect attempt.
 queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
 const events = new EventsHub(subscriber, pool, logger, config);

@@ -18,7 +18,15 @@ import { copyFilledIn, parseObjects, type Deployable } from './render.js';
  * the overlays and components); every other one must pass the checks below.
  */
 const OVERLAYS = ['base', 'local', 'eks', 'eks-managed-data'];
-const COMPONENTS = ['gateway-api', 'gateway-api-aws', 'nlb-tls', 'keda-autoscaling', 'observability', 'bull-board'];
+const COMPONENTS = [
+  'gateway-api',
+  'gateway-api-aws',
+  'nlb-tls',
+  'keda-autoscaling',
+  'elasticache-cluster-mode',
+  'observability',
+  'bull-board',
+];
 
 /** The combinations that make no sense, and what the render must say about each. */
 const REFUSALS: Array<{ applies: (overlay: string, components: string[]) => boolean; message: RegExp }> = [
@@ -37,6 +45,10 @@ const REFUSALS: Array<{ applies: (overlay: string, components: string[]) => bool
   {
     applies: (_overlay, components) => components.includes('gateway-api-aws') && !components.includes('gateway-api'),
     message: /REFUSED: gateway-api-aws needs the gateway-api component, listed before it/,
+  },
+  {
+    applies: (overlay, components) => components.includes('elasticache-cluster-mode') && overlay !== 'eks-managed-data',
+    message: /REFUSED: elasticache-cluster-mode needs the eks-managed-data overlay/,
   },
 ];
 

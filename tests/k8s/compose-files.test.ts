@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { loadConfig as loadServerConfig } from '../../server/src/config.js';
+import { loadConfig as loadWorkerConfig } from '../../worker/src/config.js';
 import { composeErrors } from './compose-schema.js';
 
 const read = (file: string) => readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8');
@@ -158,5 +160,41 @@ describe('docker-compose.managed-data.yml (managed Postgres and Redis)', () => {
   it('refuses to start without the URLs, naming the one missing', () => {
     expect(() => merged({ REDIS_URL: urls.REDIS_URL })).toThrow(/set DATABASE_URL to the managed Postgres/);
     expect(() => merged({ DATABASE_URL: urls.DATABASE_URL })).toThrow(/set REDIS_URL to the managed Redis/);
+  });
+});
+
+describe('docker-compose.replicas.yml (two API servers and two workers)', () => {
+  const source = read('docker-compose.replicas.yml');
+  /** Both files merged as docker-compose (1.29) merges them. */
+  const merged = () =>
+    parse(
+      execFileSync('docker-compose', ['-f', 'docker-compose.yml', '-f', 'docker-compose.replicas.yml', 'config'], {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        env: { PATH: process.env.PATH },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    ) as { services: Record<string, { deploy?: { replicas?: number }; container_name?: string; command?: string[] }> };
+
+  it('is valid against the Compose specification, with no version key', () => {
+    expect(composeErrors(source)).toEqual([]);
+    expect(parse(source)).not.toHaveProperty('version');
+  });
+
+  it('runs two of the server and the worker, none of which has a fixed container name (one container only)', () => {
+    const { services } = merged();
+    expect(services.server!.deploy?.replicas).toBe(2);
+    expect(services.worker!.deploy?.replicas).toBe(2);
+    for (const [name, service] of Object.entries(services)) expect(service.container_name, name).toBeUndefined();
+  });
+
+  it("keeps every pool within Postgres' connections: replicas × PG_POOL_MAX, migrate, and a reserve", () => {
+    const { services } = merged();
+    const maxConnections = Number(/max_connections=(\d+)/.exec((services.postgres!.command ?? []).join(' '))?.[1] ?? 100);
+    const pools =
+      services.server!.deploy!.replicas! * loadServerConfig({}).PG_POOL_MAX +
+      services.worker!.deploy!.replicas! * loadWorkerConfig({}).PG_POOL_MAX;
+    // migrate's one connection, and Postgres' superuser slots (3) with room for an operator's psql.
+    expect(pools + 1 + 10).toBeLessThanOrEqual(maxConnections);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../../contract/src/jobs.js';
+import { queuePrefix } from '../../service-kit/src/redis.js';
 import { loadConfig as loadServerConfig } from '../../server/src/config.js';
 import { loadConfig as loadWorkerConfig } from '../../worker/src/config.js';
 import { validateKubeObject, type KubeObject } from './kubernetes-schema.js';
@@ -607,7 +608,7 @@ describe('keda-autoscaling', () => {
     const spec = scaled!.spec as { scaleTargetRef: { name: string }; triggers: Array<{ type: string; metadata: Record<string, string> }> };
     expect(spec.scaleTargetRef.name).toBe('worker');
     const redis = spec.triggers.find((trigger) => trigger.type === 'redis')!;
-    expect(redis.metadata.listName).toBe(`bull:${QUEUE_NAME}:wait`);
+    expect(redis.metadata.listName).toBe(`${queuePrefix({ REDIS_CLUSTER: false })}:${QUEUE_NAME}:wait`);
     const env = keda.envOf('worker');
     expect([env[redis.metadata.hostFromEnv!], env[redis.metadata.portFromEnv!]]).toEqual(['redis', '6379']);
     expect(spec.triggers.map((trigger) => trigger.type)).toContain('cpu');

@@ -161,6 +161,10 @@ export function deployables(): Deployable[] {
     ['eks + nlb-tls', { overlay: 'eks', components: ['nlb-tls'] }],
     ['eks-managed-data + gateway-api', { overlay: 'eks-managed-data', components: ['gateway-api'] }],
     ['eks-managed-data + keda-autoscaling', { overlay: 'eks-managed-data', components: ['keda-autoscaling'] }],
+    [
+      'eks-managed-data + keda-autoscaling + elasticache-cluster-mode',
+      { overlay: 'eks-managed-data', components: ['keda-autoscaling', 'elasticache-cluster-mode'] },
+    ],
     ['kustomize base + observability', { overlay: 'base', components: ['observability'] }],
     ['eks + observability', { overlay: 'eks', components: ['observability'] }],
     ['eks + bull-board', { overlay: 'eks', components: ['bull-board'] }],

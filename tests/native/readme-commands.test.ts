@@ -25,6 +25,7 @@ const NOT_RUN_HERE: Record<string, string> = {
   'npm run test:native': 'this suite',
   'npm run test:observability': 'a long suite CI runs in npm test',
   'npm run test:hostile': 'a long suite CI runs in npm test',
+  'npm run test:scale': 'a long suite CI runs in npm test (replicas and a Redis Cluster)',
   'npm run test:chaos': 'a long suite CI runs (.ci/run)',
   'npm run test:mutation': '11 to 32 minutes; not part of CI',
   'npm run test:containers': 'needs Docker; CI runs it (.ci/run)',

@@ -53,6 +53,11 @@ export interface EdgeOptions {
   clientUpstream: string;
   /** REAL_IP_FROM as the image reads it: the load balancers whose X-Forwarded-For is believed. */
   realIpFrom?: string;
+  /**
+   * EDGE_RESOLVER: the DNS server that resolves the upstream names (`host:port`, e.g. tests/support/dns.ts).
+   * Upstreams given as addresses need none.
+   */
+  resolver?: string;
   /** Where the production template's HTTPS redirect (its `listen 8080`) listens; a free port if not given. */
   redirectPort?: number;
   /**
@@ -90,7 +95,7 @@ export async function edgeLayout(options: EdgeOptions): Promise<NginxLayout> {
   const rendered = renderTemplate(template, {
     SERVER_UPSTREAM: options.serverUpstream,
     CLIENT_UPSTREAM: options.clientUpstream,
-    EDGE_RESOLVER: '127.0.0.1',
+    EDGE_RESOLVER: options.resolver ?? '127.0.0.1',
     EDGE_REAL_IP_CONFIG: edgeRealIpConfig(options.realIpFrom),
   });
   if (!/^\s*listen 80;$/m.test(rendered)) throw new Error(`${options.templates}: expected "listen 80;"`);

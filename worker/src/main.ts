@@ -3,7 +3,7 @@ import { QUEUE_NAME, type JobData } from '@fibstack/contract/jobs';
 import { configOrExit } from '@fibstack/service-kit/config';
 import { createLogger, logCrashes } from '@fibstack/service-kit/logger';
 import { createPool, poolConfigFrom } from '@fibstack/service-kit/postgres';
-import { createRedis, redisOptionsFrom } from '@fibstack/service-kit/redis';
+import { connectRedis, queuePrefix } from '@fibstack/service-kit/redis';
 import { Retention, RETENTION_SWEEP_INTERVAL_MS } from '@fibstack/service-kit/retention';
 import { onShutdownSignal } from '@fibstack/service-kit/shutdown';
 import { queueTelemetry } from '@fibstack/service-kit/tracing/bullmq';
@@ -20,10 +20,12 @@ const logger = createLogger('worker', config.LOG_LEVEL);
 logCrashes(logger);
 
 const pool = createPool(poolConfigFrom(config), logger);
-const blocking = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'worker-jobs');
-const commands = createRedis(redisOptionsFrom(config, 'blocking'), logger, 'worker-commands');
+const blocking = connectRedis(config, 'blocking', logger, 'worker-jobs');
+const commands = connectRedis(config, 'blocking', logger, 'worker-commands');
 // Results stored together are announced together: PUBLISHes issued in one tick share one write.
-const publisher = createRedis({ ...redisOptionsFrom(config, 'blocking'), enableAutoPipelining: true }, logger, 'worker-publisher');
+const publisher = connectRedis(config, 'blocking', logger, 'worker-publisher', { autoPipelining: true });
+/** Every queue handle names the same keys: hash-tagged on a Redis Cluster. */
+const prefix = queuePrefix(config);
 const threads = new FibonacciPool(config.COMPUTE_THREADS, config.JOB_TIMEOUT_MS);
 const metrics = createWorkerMetrics(threads);
 
@@ -32,6 +34,7 @@ const worker = new Worker<JobData>(
   metrics.timed(createProcessor({ store: new ResultsStore(pool), pool: threads, publisher, logger })),
   {
     connection: blocking,
+    prefix,
     concurrency: config.WORKER_CONCURRENCY,
     lockDuration: config.WORKER_LOCK_DURATION_MS,
     stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
@@ -43,7 +46,7 @@ worker.on('failed', (job, error) =>
   logger.warn({ jobId: job?.id, index: job?.data.index, attempt: job?.attemptsMade, err: error }, 'job failed'),
 );
 
-const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands, telemetry: queueTelemetry() });
+const queue = new Queue<JobData>(QUEUE_NAME, { connection: commands, prefix, telemetry: queueTelemetry() });
 queue.on('error', (error) => logger.debug({ err: error }, 'reconciler queue connection error'));
 metrics.observe(worker, queue);
 const reconciler = new Reconciler(pool, queue, logger, metrics.requeued);

@@ -1,10 +1,10 @@
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { RESULTS_CHANNEL, TRACE_CONTEXT_KEY, traceContextSchema } from '@fibstack/contract/jobs';
 import { parseJson } from '@fibstack/contract/json';
 import type { StreamReady } from '@fibstack/contract/values';
+import { onMessage, onResubscribed, subscribe, type RedisClient } from '@fibstack/service-kit/redis';
 import { SpanKind, traced, type TraceCarrier } from '@fibstack/service-kit/tracing/spans';
 import { TRACING } from '@fibstack/service-kit/tracing/switch';
 import type { ServerConfig } from '../config.js';
@@ -70,16 +70,16 @@ export class EventsHub {
   private closed = false;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     pool: pg.Pool,
     private readonly logger: Logger,
     private readonly settings: HubSettings,
   ) {
     this.feed = new ResultsFeed(pool);
-    subscriber.on('message', (channel: string, message: string) => {
+    onMessage(subscriber, (channel, message) => {
       if (channel === RESULTS_CHANNEL) this.announced(message);
     });
-    subscriber.on('ready', () => void this.resubscribed());
+    onResubscribed(subscriber, RESULTS_CHANNEL, () => this.resubscribed());
     this.heartbeat = setInterval(() => {
       // A comment line keeps proxies and load balancers from closing an idle stream.
       this.writeToOpen(': ping\n\n');
@@ -88,9 +88,9 @@ export class EventsHub {
     this.heartbeat.unref();
   }
 
-  /** Subscribes to the results channel; ioredis re-subscribes by itself after a reconnect. */
+  /** Subscribes to the results channel (sharded on a Redis Cluster); ioredis re-subscribes by itself after a reconnect. */
   async start(): Promise<void> {
-    await this.subscriber.subscribe(RESULTS_CHANNEL);
+    await subscribe(this.subscriber, RESULTS_CHANNEL);
   }
 
   /** Calls `listener` with the index of every result announced (the submit → stored metric). */
@@ -159,19 +159,12 @@ export class EventsHub {
   }
 
   /**
-   * The subscriber connection is back (after a Redis restart, a failover, a network break): whatever was
-   * announced while it was away is lost, so read. ioredis re-subscribes by itself when it is ready;
-   * subscribing again changes nothing in Redis and tells us when the subscription is in place, so no
-   * announcement falls between the read and the subscription.
+   * The subscription is back after a break (a Redis restart, a failover, a network break): whatever was
+   * announced while it was away is lost, so read. The subscription is in place by now (onResubscribed),
+   * so no announcement falls between the read and the subscription.
    */
-  private async resubscribed(): Promise<void> {
-    if (this.streams.size === 0) return;
-    try {
-      await this.subscriber.subscribe(RESULTS_CHANNEL);
-    } catch {
-      return; // the connection broke again: its next 'ready' comes back here
-    }
-    this.read();
+  private resubscribed(): void {
+    if (this.streams.size > 0) this.read();
   }
 
   /**

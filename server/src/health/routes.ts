@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 import { withDeadline } from '@fibstack/service-kit/deadline';
+import type { RedisClient } from '@fibstack/service-kit/redis';
 
 const CHECK_TIMEOUT_MS = 1_000;
 
@@ -16,7 +16,7 @@ async function reachable(check: () => Promise<unknown>): Promise<boolean> {
 }
 
 /** Whether each dependency answers now. */
-async function checkDependencies(pool: pg.Pool, redis: Redis) {
+async function checkDependencies(pool: pg.Pool, redis: RedisClient) {
   const [postgres, redisUp] = await Promise.all([reachable(() => pool.query('SELECT 1')), reachable(() => redis.ping())]);
   return { postgres, redis: redisUp };
 }
@@ -28,7 +28,7 @@ async function checkDependencies(pool: pg.Pool, redis: Redis) {
  * them once Redis is back, so a Redis outage must not take every API pod out of its Service; it is
  * reported in the body and as `fibstack_dependency_up{dependency="redis"}`.
  */
-export function healthRoutes(pool: pg.Pool, redis: Redis, registry: Registry): Router {
+export function healthRoutes(pool: pg.Pool, redis: RedisClient, registry: Registry): Router {
   new Gauge({
     name: 'fibstack_dependency_up',
     help: 'Whether a dependency answered its check at scrape time (1) or not (0)',

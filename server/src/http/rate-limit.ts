@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
 import { MemoryStore, rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { RedisClient } from '@fibstack/service-kit/redis';
 import { HttpError } from './errors.js';
 
 /**
@@ -74,12 +75,24 @@ class RedisOrLocalStore implements Store {
   }
 }
 
+/**
+ * Sends a command of the store to Redis. The store loads its Lua scripts (SCRIPT LOAD) and then runs
+ * them by digest (EVALSHA) against each client's key. On a cluster, ioredis sends SCRIPT LOAD, which
+ * names no key, to any one node, and EVALSHA to the key's node, which may not have the script: so a
+ * script is loaded on every master (and again, by the store, on the NOSCRIPT of a newly promoted one).
+ */
+function sendCommandTo(redis: RedisClient) {
+  return async (command: string, ...args: string[]): Promise<RedisReply> => {
+    if (!(redis instanceof Cluster) || command.toUpperCase() !== 'SCRIPT') return redis.call(command, ...args) as Promise<RedisReply>;
+    const digests = await Promise.all(redis.nodes('master').map((node) => node.call(command, ...args)));
+    return digests[0] as RedisReply;
+  };
+}
+
 /** Per-client-IP limit on /api, counted in Redis (or, while Redis is away, in this process: above). */
-export function rateLimiter(redis: Redis, perMinute: number, logger: Logger): RequestHandler {
-  const shared = new SelfHealingRedisStore({
-    prefix: 'fibstack:rate:',
-    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
-  });
+export function rateLimiter(redis: RedisClient, perMinute: number, logger: Logger): RequestHandler {
+  // One key per client address: on a cluster, the clients spread over every shard.
+  const shared = new SelfHealingRedisStore({ prefix: 'fibstack:rate:', sendCommand: sendCommandTo(redis) });
   const warn = (error: unknown, message?: string) => logger.warn({ err: error }, message);
   return rateLimit({
     windowMs: 60_000,

@@ -1,8 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { jobDataSchema, RESULTS_CHANNEL, TRACE_CONTEXT_KEY } from '@fibstack/contract/jobs';
 import { previewOf, type ResultEvent } from '@fibstack/contract/values';
+import { publish, type RedisClient } from '@fibstack/service-kit/redis';
 import { currentTraceCarrier, SpanKind, traced } from '@fibstack/service-kit/tracing/spans';
 import { INLINE_MAX_INDEX, type FibonacciPool } from '../fibonacci/pool.js';
 import type { ResultsStore } from './results-store.js';
@@ -11,7 +11,7 @@ export interface ProcessorDeps {
   store: ResultsStore;
   pool: FibonacciPool;
   /** A command connection for PUBLISH (a subscriber or blocking connection cannot publish). */
-  publisher: Redis;
+  publisher: RedisClient;
   logger: Logger;
 }
 
@@ -62,7 +62,7 @@ export function createProcessor({ store, pool, publisher, logger }: ProcessorDep
     };
     // The message carries the publish's trace context, so the API's delivery to browsers joins this trace.
     await traced('results publish', { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': RESULTS_CHANNEL } }, () =>
-      publisher.publish(RESULTS_CHANNEL, JSON.stringify({ ...event, [TRACE_CONTEXT_KEY]: currentTraceCarrier() })),
+      publish(publisher, RESULTS_CHANNEL, JSON.stringify({ ...event, [TRACE_CONTEXT_KEY]: currentTraceCarrier() })),
     ).catch((error: unknown) => {
       // The value is stored; live viewers miss one event and catch up on their next page load.
       logger.warn({ ...about, err: error }, 'could not announce the result');
