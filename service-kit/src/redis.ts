@@ -32,6 +32,9 @@ export type RedisClient = Redis | Cluster;
  * in REDIS_URL would otherwise be ignored without a word.
  */
 export function checkRedisEnv(env: RedisEnv, issues: z.RefinementCtx): void {
+  // zod runs this check even when REDIS_URL failed its own (which reports it, masked): an unparsable URL
+  // must not throw here, as URL's error carries the whole input, password included.
+  if (env.REDIS_URL && !URL.canParse(env.REDIS_URL)) return;
   const database = env.REDIS_URL ? new URL(env.REDIS_URL).pathname.slice(1) : '';
   if (env.REDIS_CLUSTER && !['', '0'].includes(database)) {
     issues.addIssue({

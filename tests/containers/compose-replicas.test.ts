@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { sleep, submitIndex, submitOnFreshConnection, type Outcome } from '@fibstack/devstack/testkit';
@@ -88,7 +87,7 @@ describe('docker-compose.replicas.yml', () => {
     for (const count of served) expect(count, `per server: ${served.join(' / ')}`).toBeGreaterThan(sent * 0.3);
   });
 
-  it('answers every request the servers receive while they restart one after the other under steady load', async () => {
+  it('answers every request while the servers restart one after the other under steady load', async () => {
     const outcomes: Array<{ index: number; outcome: Outcome }> = [];
     let next = 10_000;
     let running = true;
@@ -102,8 +101,6 @@ describe('docker-compose.replicas.yml', () => {
         await sleep(100);
       }
     })();
-    const [edge] = (await compose(project, ['ps', '-q', 'nginx'])).trim().split('\n');
-    const edgeErrorsBefore = upstreamResets(edge!);
     try {
       await sleep(1_000);
       for (const { id } of await servers()) {
@@ -119,27 +116,8 @@ describe('docker-compose.replicas.yml', () => {
       await load;
     }
     expect(outcomes.length).toBeGreaterThan(100);
-    // No client connection was reset or refused: the edge answered every one.
-    expect(outcomes.filter(({ outcome }) => !('status' in outcome))).toEqual([]);
-    // A refusal may only be one no server received: a connection the kernel had queued when a server
-    // stopped listening is reset (graceful-close.ts), and the edge, which does not resend a POST it has
-    // sent, answers 503. Each such one is in the edge's log as a reset upstream, and was never stored.
-    const refused = outcomes.filter(({ outcome }) => 'status' in outcome && outcome.status !== 202);
-    for (const { index, outcome } of refused) {
-      expect(outcome, `index ${index}`).toEqual({ status: 503 });
-      expect((await fetch(`${base}/api/values/${index}`, { headers: nextClient() })).status, `index ${index} stored`).toBe(404);
-    }
-    const edgeResets = upstreamResets(edge!) - edgeErrorsBefore;
-    expect(edgeResets, 'resets by a stopping server, in the edge log').toBeGreaterThanOrEqual(refused.length);
+    // Every one answered 202: none reset, and none refused, as the edge sends a request a stopping server
+    // reset (a connection its kernel had queued when it stopped listening) to the other one.
+    expect(outcomes.filter(({ outcome }) => !('status' in outcome) || outcome.status !== 202)).toEqual([]);
   });
 });
-
-/**
- * How many lines of the edge container's error log (its stderr) tell of a request sent to a server that
- * reset or closed the connection unanswered.
- */
-function upstreamResets(container: string): number {
-  const { stderr } = spawnSync('docker', ['logs', container], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return stderr.split('\n').filter((line) => /(reset by peer|prematurely closed).*while reading response header from upstream/.test(line))
-    .length;
-}

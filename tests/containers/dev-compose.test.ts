@@ -25,7 +25,7 @@ import { compose, docker, eventually, provisionBaseImages, type ComposeProject }
 /** The edge's port: a free one (FIBSTACK_PORT), so the production compose test may hold 3050 meanwhile. */
 const PORT = await freePort();
 const BASE = `http://127.0.0.1:${PORT}`;
-/** Edits are measured against this bound: generous for a loaded CI machine (the README has the numbers). */
+/** Edits are measured against this bound: generous for a loaded CI machine (bench/README.md and scripts/README.md have the numbers). */
 const SERVED_WITHIN_MS = 30_000;
 /** The owner the copy gets when the test runs as root: neither root nor 1000, a usual default. */
 const DEVELOPER_UID = 4321;

@@ -297,7 +297,7 @@ describe('the server’s port: its PORT default is the port every other file con
   });
 });
 
-// ---- the README's Configuration table
+// ---- the configuration table (docs/configuration.md)
 
 type Service = 'server' | 'worker';
 /** What a row states for one variable: a value (undefined: no default), for every service or for one. */
@@ -349,8 +349,8 @@ function statedDefaults(cell: string, names: string[]): StatedDefault[] {
 }
 
 /** The table's rows: `| `A`, `B` … | used by | default | meaning |`, each variable with what it states. */
-function readmeConfigurationRows(readme: string) {
-  const table = readme.split('\n| variable | used by | default | meaning |\n')[1]!.split('\n\n')[0]!;
+function configurationRows(page: string) {
+  const table = page.split('\n| variable | used by | default | meaning |\n')[1]!.split('\n\n')[0]!;
   return table
     .split('\n')
     .slice(1)
@@ -368,8 +368,8 @@ function defaultAndStated(schema: Schema, name: string, value: string | undefine
   return { code: fallback.success ? fallback.data : '(none: required)', stated: value === undefined ? undefined : field.parse(value) };
 }
 
-describe('the README configuration table states the defaults the code has', () => {
-  const rows = readmeConfigurationRows(repoFile('README.md'));
+describe('the configuration table (docs/configuration.md) states the defaults the code has', () => {
+  const rows = configurationRows(repoFile('docs/configuration.md'));
 
   it('reads every row: single values, one per variable, lists, one per service, words', () => {
     expect(rows.length).toBeGreaterThan(25);
@@ -413,7 +413,7 @@ describe('the README configuration table states the defaults the code has', () =
         ).toEqual([service]);
       for (const [reader, schema] of readers) {
         const { code, stated } = defaultAndStated(schema, name, value);
-        expect(stated, `README default of ${name} for the ${reader}`).toEqual(code);
+        expect(stated, `docs/configuration.md default of ${name} for the ${reader}`).toEqual(code);
         compared.add(name);
       }
     }
@@ -432,7 +432,7 @@ describe('the README configuration table states the defaults the code has', () =
       if (name in SERVER.shape || name in WORKER.shape) continue;
       const given = [...composeText.matchAll(new RegExp(`\\$\\{${name}:-([^}]*)\\}`, 'g'))].map((match) => match[1] || undefined);
       if (!given.length) continue;
-      expect(new Set(given), `README default of ${name}`).toEqual(new Set([value]));
+      expect(new Set(given), `docs/configuration.md default of ${name}`).toEqual(new Set([value]));
       checked.push(name);
     }
     expect(checked).toEqual(

@@ -8,7 +8,7 @@ import { copyOfRepository, launch, processesIn, type Launched } from './checkout
 import { eventually } from '@fibstack/devstack/testkit';
 import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady } from './dev-loop.js';
 
-/** Edits are measured against this bound: generous for a loaded CI machine (the README has the numbers). */
+/** Edits are measured against this bound: generous for a loaded CI machine (bench/README.md and scripts/README.md have the numbers). */
 const SERVED_WITHIN_MS = 30_000;
 const timings: Record<string, number> = {};
 
@@ -39,7 +39,7 @@ function count(text: string, pattern: RegExp): number {
   return text.match(new RegExp(pattern, 'g'))?.length ?? 0;
 }
 
-/** The README's `npm start` and `npm run dev`, from a fresh copy of the repository, as a new user runs them. */
+/** `npm start` and `npm run dev` (README, docs/operations.md, docs/commands.md), from a fresh copy of the repository, as a new user runs them. */
 describe('the native launcher (scripts/native/start.mjs)', () => {
   let copy: string;
 
@@ -206,7 +206,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       expect(await refuses(otherAddress(), port)).toBe(true);
     });
 
-    it("prints the database's URL without its password and keeps it whole in .data/database-url (mode 600), where the README's npm run migrate finds the database", async () => {
+    it("prints the database's URL without its password and keeps it whole in .data/database-url (mode 600), where docs/operations.md's npm run migrate finds the database", async () => {
       const url = readFileSync(`${copy}/.data/database-url`, 'utf8').trim();
       expect(url).toMatch(/^postgres:\/\/[^:]+:[^@]+@127\.0\.0\.1:\d+\/fibstack$/);
       expect(statSync(`${copy}/.data/database-url`).mode & 0o777).toBe(0o600);
@@ -214,7 +214,7 @@ describe('the native launcher (scripts/native/start.mjs)', () => {
       expect(password).not.toBe('postgres');
       expect(app.output()).toContain(`[start] database: ${url.replace(`:${password}@`, '@')} (with its password in .data/database-url`);
       expect(app.output()).not.toContain(password);
-      // As the README writes it: DATABASE_URL="$(cat .data/database-url)" npm run migrate
+      // As docs/operations.md writes it: DATABASE_URL="$(cat .data/database-url)" npm run migrate
       const migrate = launch('sh', ['-c', 'DATABASE_URL="$(cat .data/database-url)" npm run migrate'], { cwd: copy });
       const { code } = await migrate.exited;
       expect(migrate.output()).toMatch(/"applied":0,"total":\d+,"msg":"database schema is up to date"/);

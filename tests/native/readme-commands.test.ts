@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOfRepository, linkTree, REPO_ROOT } from './checkout.js';
 
 /**
- * The README's "Every other command" table, run as a new user types it: in a fresh copy of the
+ * The command table of docs/commands.md (the README links it), run as a new user types it: in a fresh copy of the
  * repository right after `npm ci`, nothing built, in the table's order. Each must exit 0 and print what
  * says it did its work. The commands that are not run here are run elsewhere, each for the reason given.
  */
@@ -19,12 +19,13 @@ const NOT_RUN_HERE: Record<string, string> = {
   'npm run check':
     'CI runs it first in npm test (commit messages, format:check, deps, knip and lint; each row below is run here but lint; the commit check in tests/docs/commit-messages.test.ts)',
   'npm run lint': 'about a minute of type-aware linting; CI runs it in npm test (npm run check)',
-  'npm run migrate': "needs npm start's database: tests/native/launcher.test.ts runs it as the README writes it",
+  'npm run migrate': "needs npm start's database: tests/native/launcher.test.ts runs it as docs/operations.md writes it",
   'npm run test:unit': 'a long suite CI runs in npm test (its server and worker projects build what they run first)',
   'npm run test:e2e': 'a long suite CI runs in npm test',
   'npm run test:native': 'this suite',
   'npm run test:observability': 'a long suite CI runs in npm test',
   'npm run test:hostile': 'a long suite CI runs in npm test',
+  'npm run test:scale': 'a long suite CI runs in npm test (replicas and a Redis Cluster)',
   'npm run test:chaos': 'a long suite CI runs (.ci/run)',
   'npm run test:mutation': '11 to 32 minutes; not part of CI',
   'npm run test:containers': 'needs Docker; CI runs it (.ci/run)',
@@ -53,15 +54,18 @@ const RUN_HERE: Record<string, { command: string; env?: Record<string, string>; 
 /** Scripts a README row may add later (a linter, a formatter) run too, unless listed as not run here. */
 const runsAsNpmScript = (command: string) => /^npm run [\w:-]+$/.test(command);
 
-function commandTable(readme: string): string[] {
-  const section = readme.split(/^## Every other command$/m)[1]?.split(/^## /m)[0] ?? '';
+/** The page that holds the table, and its heading. */
+const COMMANDS_PAGE = 'docs/commands.md';
+
+function commandTable(page: string): string[] {
+  const section = page.split(/^## The command table$/m)[1]?.split(/^## /m)[0] ?? '';
   return [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1]!);
 }
 
 const COMMAND_TIMEOUT_MS = 300_000;
 
-describe("the README's command table, from a fresh copy right after npm ci", () => {
-  const table = commandTable(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'));
+describe(`the command table of ${COMMANDS_PAGE}, from a fresh copy right after npm ci`, () => {
+  const table = commandTable(readFileSync(join(REPO_ROOT, COMMANDS_PAGE), 'utf8'));
   let copy: string;
 
   beforeAll(() => {
@@ -90,7 +94,7 @@ describe("the README's command table, from a fresh copy right after npm ci", () 
     expect(unknown, 'add each to RUN_HERE or NOT_RUN_HERE in tests/native/readme-commands.test.ts').toEqual([]);
     expect(
       Object.keys(RUN_HERE).filter((command) => !table.includes(command)),
-      'RUN_HERE rows the README no longer has',
+      `RUN_HERE rows ${COMMANDS_PAGE} no longer has`,
     ).toEqual([]);
   });
 
@@ -122,7 +126,7 @@ describe("the README's command table, from a fresh copy right after npm ci", () 
       ran.push(row);
     }
     expect(ran).toEqual(expect.arrayContaining(['npm run typecheck', 'npm run test:k8s', 'scripts/eb-bundle', 'npm run build']));
-    // The bundle is what the README says: one compose file in dist/eb-bundle.zip.
+    // The bundle is what the table says: one compose file in dist/eb-bundle.zip.
     const listing = execFileSync('python3', ['-m', 'zipfile', '-l', join(copy, 'dist/eb-bundle.zip')], { encoding: 'utf8' });
     expect(listing).toMatch(/^docker-compose\.yml\s/m);
   }, 1_800_000);
