@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 // Reads rendered manifests (the output of `kubectl kustomize`) and prints what scripts/deploy-eks must
 // check before applying them, change around the apply, and wait for after, one item a line:
+//   can-i <verb> <resource> <namespace|->
+//                                 a right the deploy uses (apply, prune, roll back, the checks below):
+//                                 checked first with `kubectl auth can-i`, so a missing one is named
+//                                 instead of failing half-way (k8s/README.md, "CI access")
+//   cluster-object <resource> <name>
+//                                 a cluster-wide object of the render (the namespace, a StorageClass, a
+//                                 GatewayClass): CI may not create those, a cluster admin does once
+//                                 (`scripts/deploy-eks cluster-objects`); the deploy checks that it exists
 //   crd <name>                    a custom resource kind is used: its CRD must be installed
 //   csidriver <name>              claims use a StorageClass of this CSI provisioner: the driver must be there
 //   default-storageclass          a claim names no StorageClass: the cluster needs a default one
@@ -18,8 +26,10 @@
 //                                 the cluster's ones it did not receive (where the CRD is installed)
 //   rollout <kind>/<name>         a workload to wait for
 //   placeholder <line>            a value still to fill in (YOUR_REGISTRY, COMMIT_SHA, REPLACE_ME)
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
+// With more arguments, writes the namespaced objects (what CI applies) and the cluster-wide ones apart:
+//   scripts/deploy-eks-plan.mjs RENDERED [NAMESPACED_OUT [CLUSTER_OUT]]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments, stringify } from 'yaml';
 
 const text = readFileSync(process.argv[2], 'utf8');
 const objects = parseAllDocuments(text)
@@ -41,6 +51,7 @@ const CRDS = {
   'monitoring.coreos.com/ServiceMonitor': 'servicemonitors.monitoring.coreos.com',
   'monitoring.coreos.com/PodMonitor': 'podmonitors.monitoring.coreos.com',
   'monitoring.coreos.com/PrometheusRule': 'prometheusrules.monitoring.coreos.com',
+  'kyverno.io/Policy': 'policies.kyverno.io',
 };
 for (const object of objects) {
   const crd = CRDS[`${group(object)}/${object.kind}`];
@@ -122,6 +133,7 @@ for (const [kind, crd] of [
   ['monitoring.coreos.com/v1/ServiceMonitor', 'servicemonitors.monitoring.coreos.com'],
   ['monitoring.coreos.com/v1/PodMonitor', 'podmonitors.monitoring.coreos.com'],
   ['monitoring.coreos.com/v1/PrometheusRule', 'prometheusrules.monitoring.coreos.com'],
+  ['kyverno.io/v1/Policy', 'policies.kyverno.io'],
 ])
   out.add(`prune ${kind} ${crd}`);
 
@@ -129,4 +141,84 @@ for (const kind of ['StatefulSet', 'Deployment']) {
   for (const object of objects.filter((candidate) => candidate.kind === kind))
     out.add(`rollout ${kind.toLowerCase()}/${object.metadata.name}`);
 }
+
+// The API resource of each kind the renders hold (`kubectl auth can-i` takes resources); a kind missing here
+// stops the deploy, so a new component is never applied with rights nobody checked.
+const RESOURCES = {
+  '/ConfigMap': 'configmaps',
+  '/Secret': 'secrets',
+  '/Service': 'services',
+  '/ServiceAccount': 'serviceaccounts',
+  '/PersistentVolumeClaim': 'persistentvolumeclaims',
+  'apps/Deployment': 'deployments.apps',
+  'apps/StatefulSet': 'statefulsets.apps',
+  'batch/CronJob': 'cronjobs.batch',
+  'autoscaling/HorizontalPodAutoscaler': 'horizontalpodautoscalers.autoscaling',
+  'policy/PodDisruptionBudget': 'poddisruptionbudgets.policy',
+  'networking.k8s.io/NetworkPolicy': 'networkpolicies.networking.k8s.io',
+  'keda.sh/ScaledObject': 'scaledobjects.keda.sh',
+  'keda.sh/TriggerAuthentication': 'triggerauthentications.keda.sh',
+  'gateway.networking.k8s.io/Gateway': 'gateways.gateway.networking.k8s.io',
+  'gateway.networking.k8s.io/HTTPRoute': 'httproutes.gateway.networking.k8s.io',
+  'gateway.k8s.aws/LoadBalancerConfiguration': 'loadbalancerconfigurations.gateway.k8s.aws',
+  'gateway.k8s.aws/TargetGroupConfiguration': 'targetgroupconfigurations.gateway.k8s.aws',
+  'monitoring.coreos.com/ServiceMonitor': 'servicemonitors.monitoring.coreos.com',
+  'monitoring.coreos.com/PodMonitor': 'podmonitors.monitoring.coreos.com',
+  'monitoring.coreos.com/PrometheusRule': 'prometheusrules.monitoring.coreos.com',
+  'kyverno.io/Policy': 'policies.kyverno.io',
+  // Cluster-wide: created once by a cluster admin, only read by CI.
+  '/Namespace': 'namespaces',
+  'storage.k8s.io/StorageClass': 'storageclasses.storage.k8s.io',
+  'gateway.networking.k8s.io/GatewayClass': 'gatewayclasses.gateway.networking.k8s.io',
+};
+const resourceOf = (object) => {
+  const resource = RESOURCES[`${group(object)}/${object.kind}`];
+  if (!resource) throw new Error(`deploy-eks-plan: no API resource known for ${object.apiVersion} ${object.kind} (add it to RESOURCES)`);
+  return resource;
+};
+const namespaced = objects.filter((object) => object.metadata.namespace);
+for (const object of objects.filter((candidate) => !candidate.metadata.namespace)) {
+  out.add(`cluster-object ${resourceOf(object)} ${object.metadata.name}`);
+  out.add(`can-i get ${resourceOf(object)}/${object.metadata.name} -`);
+}
+const inNamespace = (verb, resource) => {
+  for (const namespace of new Set(namespaced.map((object) => object.metadata.namespace))) out.add(`can-i ${verb} ${resource} ${namespace}`);
+};
+// Apply: read, create, change.
+for (const resource of new Set(namespaced.map(resourceOf))) for (const verb of ['get', 'create', 'patch']) inNamespace(verb, resource);
+// Prune: list and delete what a component no longer renders; remove a replaced autoscaler.
+for (const line of [...out].filter((item) => item.startsWith('prune '))) {
+  const [, kind, crd] = line.split(' ');
+  const [version, name] = [kind.slice(0, kind.lastIndexOf('/')), kind.slice(kind.lastIndexOf('/') + 1)];
+  const resource = resourceOf({ apiVersion: version, kind: name });
+  for (const verb of ['list', 'delete']) inNamespace(verb, resource);
+  // Whether its CRD is installed decides whether the kind is pruned.
+  if (crd) out.add(`crd-read ${crd}`);
+}
+// Wait and roll back: the history is the ReplicaSets; an undo patches the Deployment.
+inNamespace('list', 'replicasets.apps');
+// The checks before the apply.
+const READS = {
+  crd: (name) => `can-i get customresourcedefinitions.apiextensions.k8s.io/${name} -`,
+  'crd-read': (name) => `can-i get customresourcedefinitions.apiextensions.k8s.io/${name} -`,
+  csidriver: (name) => `can-i get csidrivers.storage.k8s.io/${name} -`,
+  'default-storageclass': () => 'can-i list storageclasses.storage.k8s.io -',
+  'addon metrics-server': () => 'can-i get apiservices.apiregistration.k8s.io/v1beta1.metrics.k8s.io -',
+  'addon aws-load-balancer-controller': () => 'can-i get deployments.apps/aws-load-balancer-controller kube-system',
+  'addon network-policy-enforcement': () => 'can-i get daemonsets.apps/aws-node kube-system',
+};
+for (const line of [...out]) {
+  const [what, name] = line.split(' ');
+  const read = READS[line] ?? READS[what];
+  if (read) out.add(read(name));
+}
+for (const line of [...out].filter((item) => /^(secret|configmap) /.test(item))) {
+  const [what, name] = line.split(' ');
+  inNamespace('get', `${what}s/${name}`);
+}
+
+for (const line of [...out].filter((item) => item.startsWith('crd-read '))) out.delete(line);
+const asYaml = (list) => list.map((object) => `---\n${stringify(object)}`).join('');
+if (process.argv[3]) writeFileSync(process.argv[3], asYaml(namespaced));
+if (process.argv[4]) writeFileSync(process.argv[4], asYaml(objects.filter((object) => !object.metadata.namespace)));
 process.stdout.write([...out].map((line) => `${line}\n`).join(''));

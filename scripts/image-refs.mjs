@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 // The pushed images by digest: what `scripts/release-images push` records and every deploy runs.
-//   scripts/image-refs.mjs record DIR FILE   write FILE (dist/images.json) from the buildx --metadata-file of each
-//                                            service in DIR (DIR/<service>.json): service → registry/name@sha256:…
 //   scripts/image-refs.mjs get SERVICE [FILE]   print one service's reference (for shell deploy scripts)
 //   scripts/image-refs.mjs list [FILE]          print "service reference" lines
 // A missing service, a reference without a digest or an unknown service is an error (exit 1), so no deploy can
-// fall back to a tag. Node scripts import readImageRefs() instead.
+// fall back to a tag. Node scripts import readImageRefs() (and writeImageRefs()) instead.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const SERVICES = ['client', 'server', 'worker', 'nginx'];
@@ -50,35 +47,13 @@ export function readImageRefs(file = DEFAULT_FILE) {
   return validateImageRefs(refs, file);
 }
 
-/** service → name@digest from buildx metadata files: the pushed name without its tag, and the index digest. */
-export function refsFromBuildxMetadata(dir) {
-  const refs = {};
-  for (const service of SERVICES) {
-    const file = join(dir, `${service}.json`);
-    let metadata;
-    try {
-      metadata = JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      throw new ImageRefsError(`${file}: no buildx metadata (was ${service} pushed with --metadata-file?)`);
-    }
-    const digest = metadata['containerimage.digest'];
-    const [name] = String(metadata['image.name'] ?? '').split(',');
-    if (!name) throw new ImageRefsError(`${file}: no image.name (was ${service} pushed?)`);
-    // The tag goes: the digest names the content, and a tag can be moved after this build.
-    const repository = name.replace(/:[\w][\w.-]{0,127}$/, '');
-    refs[service] = `${repository}@${digest}`;
-  }
-  return validateImageRefs(refs, dir);
+/** Writes `refs` (service → registry/name@sha256:…) to `file`, refusing anything readImageRefs would refuse. */
+export function writeImageRefs(refs, file = DEFAULT_FILE) {
+  writeFileSync(file, `${JSON.stringify(validateImageRefs(refs, file), null, 2)}\n`);
 }
 
 function main([command, ...args]) {
   switch (command) {
-    case 'record': {
-      const [dir, file = DEFAULT_FILE] = args;
-      if (!dir) throw new ImageRefsError('usage: scripts/image-refs.mjs record DIR [FILE]');
-      writeFileSync(file, `${JSON.stringify(refsFromBuildxMetadata(dir), null, 2)}\n`);
-      return;
-    }
     case 'get': {
       const [service, file] = args;
       if (!SERVICES.includes(service)) throw new ImageRefsError(`usage: scripts/image-refs.mjs get ${SERVICES.join('|')} [FILE]`);
@@ -91,7 +66,7 @@ function main([command, ...args]) {
       return;
     }
     default:
-      throw new ImageRefsError('usage: scripts/image-refs.mjs record DIR [FILE] | get SERVICE [FILE] | list [FILE]');
+      throw new ImageRefsError('usage: scripts/image-refs.mjs get SERVICE [FILE] | list [FILE]');
   }
 }
 

@@ -3,20 +3,18 @@
 //   COSIGN_PRIVATE_KEY=<PEM> [COSIGN_PASSWORD=…] scripts/sign-images.mjs [--images FILE] [--public-key FILE]
 // The key is ECDSA P-256 (PKCS#8 PEM, encrypted or not) from a CI secret. It must belong to the public key the
 // deploys verify with (kustomize/components/signed-images/cosign.pub): a mismatch stops before anything is signed.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FILE, readImageRefs, SERVICES } from './image-refs.mjs';
-import { loadPrivateKey, sameKey, signImage } from './supply-chain/cosign.mjs';
-
-export const DEFAULT_PUBLIC_KEY = 'kustomize/components/signed-images/cosign.pub';
+import { loadPrivateKey, PUBLIC_KEY_FILE, readPublicKey, sameKey, signImage } from './supply-chain/cosign.mjs';
 
 async function main() {
   const { values } = parseArgs({
-    options: { images: { type: 'string', default: DEFAULT_FILE }, 'public-key': { type: 'string', default: DEFAULT_PUBLIC_KEY } },
+    options: { images: { type: 'string', default: DEFAULT_FILE }, 'public-key': { type: 'string', default: PUBLIC_KEY_FILE } },
   });
+  const publicKey = readPublicKey(values['public-key']);
   if (!process.env.COSIGN_PRIVATE_KEY) throw new Error('set COSIGN_PRIVATE_KEY to the signing key (PEM)');
   const privateKey = loadPrivateKey(process.env.COSIGN_PRIVATE_KEY, process.env.COSIGN_PASSWORD);
-  if (!sameKey(privateKey, readFileSync(values['public-key'], 'utf8'))) {
+  if (!sameKey(privateKey, publicKey)) {
     throw new Error(`the signing key does not belong to ${values['public-key']}: nothing signed (deploys would refuse the images)`);
   }
   const refs = readImageRefs(values.images);

@@ -1,20 +1,19 @@
 #!/usr/bin/env node
 // Refuses a deploy of any image that is not signed by the project's key: every image of dist/images.json must
-// carry a cosign signature, by kustomize/components/signed-images/cosign.pub, for its repository and digest.
+// carry a cosign signature, by the operator's kustomize/components/signed-images/cosign.pub, for its repository and digest.
 //   scripts/verify-images.mjs [--images FILE] [--key FILE]      exit 0: all verified; 1: which were refused, and why
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FILE, readImageRefs, SERVICES } from './image-refs.mjs';
-import { loadPublicKey, verifyImage } from './supply-chain/cosign.mjs';
+import { PUBLIC_KEY_FILE, readPublicKey, verifyImage } from './supply-chain/cosign.mjs';
 
 async function main() {
   const { values } = parseArgs({
     options: {
       images: { type: 'string', default: DEFAULT_FILE },
-      key: { type: 'string', default: 'kustomize/components/signed-images/cosign.pub' },
+      key: { type: 'string', default: PUBLIC_KEY_FILE },
     },
   });
-  const publicKey = loadPublicKey(readFileSync(values.key, 'utf8'));
+  const publicKey = readPublicKey(values.key);
   const refs = readImageRefs(values.images);
   let refused = 0;
   for (const service of SERVICES) {

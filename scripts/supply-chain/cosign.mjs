@@ -4,6 +4,7 @@
 // an OCI manifest tagged sha256-<digest>.sig beside the image. Key-based, without a transparency log
 // (k8s/README.md, "Signed images", says why).
 import { createPrivateKey, createPublicKey, sign as signBytes, verify as verifyBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseReference, Registry } from './registry.mjs';
 
 const PAYLOAD_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -21,17 +22,40 @@ export function loadPrivateKey(pem, passphrase) {
   return key;
 }
 
+/** Where the deploys' trust root lives: the operator's public key, which the repository does not commit. */
+export const PUBLIC_KEY_FILE = 'kustomize/components/signed-images/cosign.pub';
+
+/**
+ * The public key at `file` (PUBLIC_KEY_FILE by default). None there is the state of a fresh clone, and says
+ * what to do rather than failing on the first signature.
+ */
+export function readPublicKey(file = PUBLIC_KEY_FILE) {
+  let pem;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(
+      `no public key at ${file}: the repository commits none. Generate your key pair (scripts/README.md, "Supply chain"), ` +
+        'commit its public half there and give CI the private one',
+    );
+  }
+  try {
+    return loadPublicKey(pem);
+  } catch (error) {
+    throw new Error(`${file} is not an ECDSA P-256 public key (PEM): ${error.message}`);
+  }
+}
+
 export function loadPublicKey(pem) {
   const key = createPublicKey(pem);
   if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('the public key must be ECDSA P-256');
   return key;
 }
 
-/** The same public key, whatever form each is given in. */
-export const sameKey = (a, b) =>
-  createPublicKey(a)
-    .export({ type: 'spki', format: 'der' })
-    .equals(createPublicKey(b).export({ type: 'spki', format: 'der' }));
+const spki = (key) => (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
+
+/** The same public key, whatever form each is given in (PEM, a private or a public KeyObject). */
+export const sameKey = (a, b) => spki(a).equals(spki(b));
 
 const payloadFor = (identity, digest) =>
   Buffer.from(

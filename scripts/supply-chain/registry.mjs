@@ -26,26 +26,45 @@ export function parseReference(reference) {
   const match = /^(?<name>[^@\s]+)@(?<digest>sha256:[0-9a-f]{64})$/.exec(reference);
   if (!match) throw new RegistryError(`${reference}: not name@sha256:<64 hex>`);
   const { name, digest } = match.groups;
-  const [first, ...rest] = name.split('/');
-  if (rest.length && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    return { registry: first, repository: rest.join('/'), name, digest };
-  }
-  const index = execFileSync('docker', ['info', '--format', '{{.IndexServerAddress}}'], { encoding: 'utf8' }).trim();
-  return { registry: new URL(index).host, repository: rest.length ? name : `library/${name}`, name, digest };
+  return { ...parseName(name), name, digest };
 }
 
-/** Credentials for `registry`: the environment's, else the `auths` entry `docker login` wrote. */
+/** An image name without tag or digest (registry/path, or a Docker Hub path) → its registry host and repository. */
+export function parseName(name) {
+  const [first, ...rest] = name.split('/');
+  if (rest.length && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    return { registry: first, repository: rest.join('/') };
+  }
+  const index = execFileSync('docker', ['info', '--format', '{{.IndexServerAddress}}'], { encoding: 'utf8' }).trim();
+  return { registry: new URL(index).host, repository: rest.length ? name : `library/${name}` };
+}
+
+/** An Amazon ECR registry's host: <account>.dkr.ecr.<region>.amazonaws.com. */
+const ECR_HOST = /^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/;
+/** ECR tokens last 12 hours: one per registry and process. */
+const ecrTokens = new Map();
+
+/**
+ * Credentials for `registry`: the environment's, else the `auths` entry `docker login` wrote, else for ECR a
+ * token from the aws CLI (the job's AWS credentials), so no job needs `docker login` and its file of secrets.
+ */
 function credentialsFor(registry) {
   if (process.env.REGISTRY_USERNAME) return { username: process.env.REGISTRY_USERNAME, password: process.env.REGISTRY_PASSWORD ?? '' };
   try {
     const config = JSON.parse(readFileSync(join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json'), 'utf8'));
     const entry = Object.entries(config.auths ?? {}).find(([host]) => host.replace(/^https?:\/\//, '').split('/')[0] === registry)?.[1];
-    if (!entry?.auth) return undefined;
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-    return { username: decoded.slice(0, decoded.indexOf(':')), password: decoded.slice(decoded.indexOf(':') + 1) };
+    if (entry?.auth) {
+      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+      return { username: decoded.slice(0, decoded.indexOf(':')), password: decoded.slice(decoded.indexOf(':') + 1) };
+    }
   } catch {
-    return undefined;
+    // no Docker configuration
   }
+  const ecr = ECR_HOST.exec(registry);
+  if (!ecr) return undefined;
+  if (!ecrTokens.has(registry))
+    ecrTokens.set(registry, execFileSync('aws', ['ecr', 'get-login-password', '--region', ecr[1]], { encoding: 'utf8' }).trim());
+  return { username: 'AWS', password: ecrTokens.get(registry) };
 }
 
 const basic = ({ username, password }) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
@@ -137,13 +156,21 @@ export class Registry {
    * indexed its subject (the referrers API answers OCI-Subject).
    */
   async putManifest(reference, manifest) {
-    const bytes = Buffer.from(JSON.stringify(manifest));
+    return this.putManifestBytes(reference, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
+  }
+
+  /** Puts a manifest's exact bytes (its digest is theirs) under `reference`, as putManifest. */
+  async putManifestBytes(reference, bytes, mediaType) {
     const response = await this.#request(`/manifests/${reference}`, {
       method: 'PUT',
       body: bytes,
-      headers: { 'Content-Type': manifest.mediaType },
+      headers: { 'Content-Type': mediaType },
     });
     if (response.status !== 201) throw new RegistryError(`PUT manifest ${reference}: ${response.status} ${await response.text()}`);
-    return { digest: sha256(bytes), subjectAccepted: response.headers.has('oci-subject') };
+    const digest = sha256(bytes);
+    // A registry that rewrote the manifest (another format, other whitespace) stores it under another digest.
+    const stored = response.headers.get('docker-content-digest');
+    if (stored && stored !== digest) throw new RegistryError(`PUT manifest ${reference}: stored as ${stored}, not ${digest}`);
+    return { digest, subjectAccepted: response.headers.has('oci-subject') };
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
@@ -8,26 +8,37 @@ import { runUserJourney } from '../e2e/flow.js';
 import { buildBundle } from '../k8s/eb-bundle.js';
 import { submitIndex } from '@fibstack/devstack/testkit';
 import { allComputed, compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
+import { startRegistry, type LocalRegistry } from './registry.js';
 
-const DOCKER_ID = 'fibstack-ci';
 const TAG = 'bundle-test';
 const SERVICES = ['client', 'server', 'worker', 'nginx'];
 
 /**
- * The Elastic Beanstalk bundle, run as EB runs it: the zip's docker-compose.yml alone, with images
- * named as CI pushes them (here: the locally built ones, tagged with those names) and the password
- * from the environment. EB publishes port 80; here FIBSTACK_PORT moves it to a free port.
+ * The Elastic Beanstalk bundle, run as EB runs it: the zip's docker-compose.yml alone, with the images CI
+ * pushed named by their digests (here: the locally built ones, pushed to a registry on this machine, as CI's
+ * push job does) and the password from the environment. EB publishes port 80; here FIBSTACK_PORT moves it to
+ * a free port.
  */
 describe('EB bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fibstack-eb-'));
   let project: ComposeProject | undefined;
+  let registry: LocalRegistry | undefined;
   let base = '';
+  const refs: Record<string, string> = {};
 
   beforeAll(async () => {
     await provisionBaseImages();
     await compose({ name: 'fibstack-test', files: ['docker-compose.yml'] }, ['build'], 900_000);
-    for (const service of SERVICES) await docker(['tag', `fibstack-${service}:local`, `${DOCKER_ID}/fibstack-${service}:${TAG}`]);
-    buildBundle(dir, DOCKER_ID, TAG);
+    registry = await startRegistry();
+    for (const service of SERVICES) {
+      const pushed = `${registry.host}/fibstack-${service}:${TAG}`;
+      await docker(['tag', `fibstack-${service}:local`, pushed]);
+      await docker(['push', '-q', pushed], 300_000);
+      const digests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', pushed])).split(' ');
+      refs[service] = digests.find((digest) => digest.startsWith(`${registry!.host}/fibstack-${service}@`))!;
+    }
+    writeFileSync(join(dir, 'images.json'), JSON.stringify(refs));
+    buildBundle(dir, join(dir, 'images.json'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     project = {
@@ -43,14 +54,19 @@ describe('EB bundle', () => {
 
   afterAll(async () => {
     if (project) await compose(project, ['down', '-v', '--remove-orphans']).catch(() => undefined);
-    await docker(['rmi', ...SERVICES.map((service) => `${DOCKER_ID}/fibstack-${service}:${TAG}`)]).catch(() => undefined);
+    // The pushed names, by tag and by digest: the images stay, under their fibstack-<service>:local names.
+    if (registry) {
+      const names = SERVICES.flatMap((service) => [`${registry!.host}/fibstack-${service}:${TAG}`, refs[service]].filter(Boolean));
+      await docker(['rmi', ...(names as string[])]).catch(() => undefined);
+    }
+    await registry?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs only the images CI pushed, and builds nothing', async () => {
+  it('runs only the images CI pushed, by digest, and builds nothing', async () => {
     const images = (await compose(project!, ['config'])).match(/image: \S+/g)!.map((line) => line.slice(7));
-    expect(images.filter((image) => image.startsWith(`${DOCKER_ID}/`)).sort()).toEqual(
-      ['client', 'server', 'server', 'worker', 'nginx'].sort().map((service) => `${DOCKER_ID}/fibstack-${service}:${TAG}`),
+    expect(images.filter((image) => image.startsWith(`${registry!.host}/`)).sort()).toEqual(
+      [refs.client, refs.server, refs.server, refs.worker, refs.nginx].sort(),
     );
   });
 

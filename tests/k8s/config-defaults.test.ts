@@ -26,8 +26,6 @@ const READ_ELSEWHERE: Record<string, string> = {
   CHOKIDAR_USEPOLLING: 'scripts/dev/hot-restart.mjs',
   DEV_UID: 'scripts/dev/as-checkout-owner.sh',
   DEV_GID: 'scripts/dev/as-checkout-owner.sh',
-  // Kubernetes expands $(FIBSTACK_VERSION) into OTEL_RESOURCE_ATTRIBUTES.
-  FIBSTACK_VERSION: 'kustomize/components/observability/kustomization.yaml',
 };
 /** The OpenTelemetry SDK reads the standard OTEL_* variables itself (service-kit/src/tracing). */
 const isReadElsewhere = (name: string) => name.startsWith('OTEL_') || name in READ_ELSEWHERE;

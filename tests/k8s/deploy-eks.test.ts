@@ -3,8 +3,9 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFilledIn, parseObjects, REPO } from './render.js';
+import { SERVICES, startSignedRelease, type SignedRelease } from './signed-release.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/deploy-eks', import.meta.url));
 const REAL_KUBECTL = execFileSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim();
@@ -12,12 +13,12 @@ const REAL_KUBECTL = execFileSync('bash', ['-c', 'command -v kubectl'], { encodi
 /**
  * scripts/deploy-eks against test doubles of the two external CLIs (no cluster exists here): `aws`
  * records its calls; `kubectl` records its calls, renders with the real `kubectl kustomize`, keeps
- * what `apply` received, and answers the cluster queries as the test sets up (missing add-ons, CRDs,
- * Secret keys, autoscalers left by an earlier deploy, failing or hanging rollouts, revision counts, the
- * load balancer's address).
+ * what `apply` received, and answers the cluster queries as the test sets up (rights the identity lacks,
+ * missing add-ons, CRDs, cluster-wide objects, Secret keys, autoscalers left by an earlier deploy, failing or
+ * hanging rollouts, revision counts, the load balancer's address). The release's images are real: in a
+ * registry on this machine, signed with the operator's key, and the script verifies them itself.
  */
 const bin = mkdtempSync(join(tmpdir(), 'deploy-eks-test-'));
-afterAll(() => rmSync(bin, { recursive: true, force: true }));
 const log = join(bin, 'calls.log');
 const applied = join(bin, 'applied.yaml');
 writeFileSync(join(bin, 'aws'), `#!/bin/sh\necho "aws $*" >> "${log}"\n`);
@@ -27,16 +28,22 @@ writeFileSync(
 case "$1" in
   kustomize) echo "kubectl kustomize" >> "${log}"; exec "${REAL_KUBECTL}" "$@" ;;
   apply)
-    echo "kubectl $*" | sed 's#-f [^ ]*/rendered.yaml#-f rendered.yaml#' >> "${log}"
+    echo "kubectl $*" | sed 's#-f [^ ]*/namespaced.yaml#-f namespaced.yaml#' >> "${log}"
     for arg; do [ -f "$arg" ] && cp "$arg" "${applied}"; done
     [ -z "$APPLY_FAILS" ] || { echo 'Error from server: admission webhook denied the request' >&2; exit 1; }
     exit 0 ;;
 esac
 echo "kubectl $*" >> "${log}"
 case "$*" in
+  "auth can-i "*)
+    # DENIED: "verb resource;…" this identity may not do.
+    IFS=';' read -r -a denied <<<"$DENIED"
+    for right in "\${denied[@]}"; do [[ "$*" == "auth can-i $right "* ]] && exit 1; done
+    exit 0 ;;
   "get --raw=/readyz"*) [ -z "$UNREACHABLE" ] ;;
   "get csidriver "*) [ -z "$NO_CSI" ] ;;
   "get crd "*) [ -z "$NO_CRDS" ] ;;
+  "get namespaces fibstack"|"get storageclasses.storage.k8s.io fibstack-gp3"|"get gatewayclasses.gateway.networking.k8s.io fibstack") [ -z "$NO_CLUSTER_OBJECTS" ] ;;
   "get storageclass "*) [ -n "$NO_DEFAULT_SC" ] || echo ebs-csi-default-sc ;;
   "get apiservice v1beta1.metrics.k8s.io "*) [ -n "$NO_METRICS" ] || echo True ;;
   "-n kube-system get deployment aws-load-balancer-controller "*) [ -n "$NO_LBC" ] || echo 2 ;;
@@ -66,8 +73,8 @@ chmodSync(join(bin, 'aws'), 0o755);
 chmodSync(join(bin, 'kubectl'), 0o755);
 
 /**
- * A checkout whose operator filled in the placeholders (endpoints, subnets, the Gateway's proxies): a
- * copy of k8s/, kustomize/ and scripts/ with the values written in (removed after the tests).
+ * A checkout whose operator filled in the placeholders (endpoints, subnets, the Gateway's proxies) and added
+ * their public key: a copy of k8s/, kustomize/ and scripts/ with the values written in (removed after the tests).
  */
 const filledIn = join(bin, 'repo');
 copyFilledIn(filledIn);
@@ -75,7 +82,17 @@ cpSync(join(REPO, 'scripts'), join(filledIn, 'scripts'), { recursive: true });
 symlinkSync(join(REPO, 'node_modules'), join(filledIn, 'node_modules'));
 const FILLED_IN_SCRIPT = join(filledIn, 'scripts/deploy-eks');
 
-function deploy(env: Record<string, string>, script = SCRIPT) {
+let release: SignedRelease;
+beforeAll(async () => {
+  release = await startSignedRelease();
+});
+afterAll(async () => {
+  await release?.stop();
+  rmSync(bin, { recursive: true, force: true });
+});
+
+/** Runs a deploy: the operator's checkout and the signed release unless told otherwise. */
+function deploy(env: Record<string, string>, script = FILLED_IN_SCRIPT) {
   for (const file of [log, applied]) rmSync(file, { force: true });
   execFileSync('bash', ['-c', `rm -f ${bin}/undone-*`]);
   const result = spawnSync(script, [], {
@@ -85,8 +102,9 @@ function deploy(env: Record<string, string>, script = SCRIPT) {
       EKS_CLUSTER: 'fib',
       EKS_REGION: '',
       EB_REGION: 'eu-west-1',
-      IMAGE_REGISTRY: 'acme',
-      TRAVIS_COMMIT: 'abc123',
+      IMAGES: release.imagesFile('images.json'),
+      IMAGE_REGISTRY: '',
+      IMAGE_TAG: '',
       EKS_OVERLAY: '',
       EKS_COMPONENTS: '',
       UNREACHABLE: '',
@@ -97,6 +115,8 @@ function deploy(env: Record<string, string>, script = SCRIPT) {
       NO_METRICS: '',
       NO_LBC: '',
       NO_NETPOL: '',
+      NO_CLUSTER_OBJECTS: '',
+      DENIED: '',
       CLUSTER_SCALEDOBJECTS: '',
       IMAGE_DIGESTS: '',
       EXTRA_KEYS: '',
@@ -140,21 +160,46 @@ const CRDS_PRUNED = [
   'monitoring.coreos.com/v1/ServiceMonitor servicemonitors.monitoring.coreos.com',
   'monitoring.coreos.com/v1/PodMonitor podmonitors.monitoring.coreos.com',
   'monitoring.coreos.com/v1/PrometheusRule prometheusrules.monitoring.coreos.com',
+  'kyverno.io/v1/Policy policies.kyverno.io',
 ].map((line) => line.split(' ') as [string, string]);
+const isRightCheck = (call: string) => call.startsWith('kubectl auth can-i ');
 
 describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
-  it('checks the cluster and its add-ons, applies the overlay once with the commit images, waits for every rollout, prints the URL', () => {
-    const { status, stdout, calls, objects } = deploy({});
-    expect(status, calls.join('\n')).toBe(0);
+  it('checks the rights, the cluster and its add-ons, applies the overlay once with the signed digests, waits for every rollout, prints the URL', () => {
+    const { status, stdout, stderr, calls, objects } = deploy({});
+    expect(status, stderr).toBe(0);
     const apply = calls.findIndex((call) => call.startsWith('kubectl apply'));
     expect(calls.slice(0, 3)).toEqual([
       'kubectl kustomize',
       'aws eks update-kubeconfig --name fib --region eu-west-1',
       'kubectl get --raw=/readyz --request-timeout=20s',
     ]);
-    // Before the apply: every add-on the objects rely on, the Secret keys, then the kinds that can be pruned.
-    expect(sorted(calls.slice(3, apply))).toEqual(
+    // Verified before the cluster was touched.
+    expect(stderr).toContain(`verified server ${release.refs.server}`);
+    // Then every right the deploy uses, before any of the cluster checks.
+    const rights = calls.slice(3).filter(isRightCheck);
+    const firstCheck = calls.findIndex((call, i) => i >= 3 && !isRightCheck(call));
+    expect(calls.slice(3, firstCheck)).toEqual(rights);
+    expect(rights).toEqual(
+      expect.arrayContaining([
+        'kubectl auth can-i patch deployments.apps -n fibstack --quiet',
+        'kubectl auth can-i create statefulsets.apps -n fibstack --quiet',
+        'kubectl auth can-i delete networkpolicies.networking.k8s.io -n fibstack --quiet',
+        'kubectl auth can-i list replicasets.apps -n fibstack --quiet',
+        'kubectl auth can-i get secrets/fibstack-secrets -n fibstack --quiet',
+        'kubectl auth can-i get customresourcedefinitions.apiextensions.k8s.io/scaledobjects.keda.sh --quiet',
+        'kubectl auth can-i get deployments.apps/aws-load-balancer-controller -n kube-system --quiet',
+        'kubectl auth can-i get storageclasses.storage.k8s.io/fibstack-gp3 --quiet',
+      ]),
+    );
+    // Never a right to create or change a cluster-wide object.
+    expect(rights.filter((call) => / (create|patch|delete) /.test(call) && !call.includes('-n fibstack'))).toEqual([]);
+    // Before the apply: the cluster-wide objects, every add-on the objects rely on, the Secret keys, then the
+    // kinds that can be pruned.
+    expect(sorted(calls.slice(firstCheck, apply))).toEqual(
       sorted([
+        'kubectl get namespaces fibstack',
+        'kubectl get storageclasses.storage.k8s.io fibstack-gp3',
         'kubectl -n fibstack get secret fibstack-secrets -o jsonpath={.data.POSTGRES_PASSWORD}',
         'kubectl -n fibstack get secret fibstack-secrets -o jsonpath={.data.REDIS_PASSWORD}',
         'kubectl get csidriver ebs.csi.aws.com',
@@ -168,7 +213,7 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
       ]),
     );
     expect(calls[apply]).toBe(
-      `kubectl apply ${PRUNE} ${CRDS_PRUNED.map(([kind]) => `--prune-allowlist=${kind}`).join(' ')} -f rendered.yaml`,
+      `kubectl apply ${PRUNE} ${CRDS_PRUNED.map(([kind]) => `--prune-allowlist=${kind}`).join(' ')} -f namespaced.yaml`,
     );
     expect(sorted(calls.slice(apply + 1, apply + 7))).toEqual(sorted(waits()));
     expect(calls.slice(apply + 7)).toEqual([
@@ -177,54 +222,124 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
       'kubectl -n fibstack get service edge -o jsonpath={.spec.ports[?(@.port==443)].name}',
     ]);
     expect(calls.filter((call) => call.startsWith('kubectl apply'))).toHaveLength(1);
-    expect(calls.some((call) => / set image | patch | edit | rollout restart /.test(call))).toBe(false);
+    expect(calls.some((call) => !isRightCheck(call) && / set image | patch | edit | rollout restart /.test(call))).toBe(false);
     expect(stdout).toContain('the app is at http://k8s-fibstack-edge-0123.elb.eu-west-1.amazonaws.com');
+    // The namespaced objects only: the namespace and the StorageClass are a cluster admin's.
+    expect(objects.filter((object) => !object.metadata.namespace)).toEqual([]);
+    expect(objects.length).toBeGreaterThan(30);
     const images = objects.flatMap((object) => JSON.stringify(object).match(/"image":"[^"]+"/g) ?? []);
     const own = [...new Set(images.filter((image) => image.includes('fibstack-')))].sort();
-    expect(own).toEqual(['client', 'nginx', 'server', 'worker'].map((service) => `"image":"acme/fibstack-${service}:abc123"`));
+    expect(own).toEqual(SERVICES.map((service) => `"image":"${release.refs[service]}"`).sort());
   });
 
-  it('deploys to an ECR registry, other overlays and components as told', () => {
-    const { status, calls, objects } = deploy({
-      IMAGE_REGISTRY: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
-      IMAGE_TAG: 'deadbeef',
-      EKS_COMPONENTS: 'keda-autoscaling',
-    });
-    expect(status).toBe(0);
-    expect(JSON.stringify(objects)).toContain('"image":"123456789012.dkr.ecr.eu-west-1.amazonaws.com/fibstack-server:deadbeef"');
-    expect(objects.some((object) => object.kind === 'ScaledObject')).toBe(true);
-    expect(calls).toContain('kubectl get crd scaledobjects.keda.sh');
-    expect(calls).toContain('kubectl get crd triggerauthentications.keda.sh');
+  it('refuses an unsigned image, naming it, before it touches the cluster or applies anything', async () => {
+    const unsigned = await release.pushUnsigned('server', 'server, rebuilt outside CI\n');
+    const { status, stderr, calls } = deploy({ IMAGES: release.imagesFile('unsigned.json', { server: unsigned }) });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`REFUSED server ${unsigned}: not signed (no signature manifest)`);
+    expect(stderr).toContain("refused: not every image is signed by the project's key (above); nothing was applied");
+    expect(calls).toEqual(['kubectl kustomize']);
   });
 
-  it('deploys digests instead of a tag, each image its own (IMAGE_DIGESTS), and refuses an incomplete list', () => {
-    const digest = (letter: string) => `sha256:${letter.repeat(64)}`;
-    const digests = { server: 'a', worker: 'b', client: 'c', nginx: 'd' };
-    const { status, objects } = deploy({
-      IMAGE_TAG: '',
-      TRAVIS_COMMIT: '',
-      IMAGE_DIGESTS: Object.entries(digests)
-        .map(([service, letter]) => `fibstack-${service}=${digest(letter)}`)
-        .join(' '),
+  it('refuses until the operator adds their public key (the repository commits none), saying how', () => {
+    const { status, stderr, calls } = deploy({}, SCRIPT);
+    expect(status).toBe(1);
+    expect(stderr).toContain('no public key at');
+    expect(stderr).toContain('Generate your key pair (scripts/README.md, "Supply chain")');
+    expect(calls).toEqual(['kubectl kustomize']);
+    const component = deploy({ EKS_COMPONENTS: 'signed-images' }, SCRIPT);
+    expect(component.stderr).toContain('the signed-images component needs your public key at');
+    expect(component.calls).toEqual(['kubectl kustomize']);
+  });
+
+  it('refuses a tag, in any form: a tag can be moved after the images were tested and signed', () => {
+    expect(deploy({ IMAGE_TAG: 'abc123' })).toMatchObject({
+      status: 1,
+      stderr: expect.stringContaining('IMAGE_TAG is set, but a tag can be moved after the images were tested and signed'),
+      calls: [],
     });
-    expect(status).toBe(0);
-    const images = new Set(objects.flatMap((object) => JSON.stringify(object).match(/"image":"acme[^"]+"/g) ?? []));
-    expect(images).toEqual(
-      new Set(Object.entries(digests).map(([service, letter]) => `"image":"acme/fibstack-${service}@${digest(letter)}"`)),
+    const tagged = deploy({ IMAGES: release.imagesFile('tagged.json', { worker: 'acme/fibstack-worker:abc123' }) });
+    expect(tagged).toMatchObject({ status: 1, calls: [] });
+    expect(tagged.stderr).toContain('worker is "acme/fibstack-worker:abc123", not registry/name@sha256:<64 hex> (a tag is not a release)');
+    expect(deploy({ IMAGES: join(bin, 'no-release.json') }).stderr).toContain('not found (scripts/release-images push writes it)');
+  });
+
+  it('names every right this identity lacks, and applies nothing', () => {
+    const { status, stderr, calls } = deploy({
+      DENIED: 'patch deployments.apps;get customresourcedefinitions.apiextensions.k8s.io/scaledobjects.keda.sh',
+    });
+    expect(status).toBe(1);
+    expect(stderr).toContain('this identity may not do what the deploy does; nothing was applied:');
+    expect(stderr).toContain('  - patch deployments.apps in fibstack');
+    expect(stderr).toContain('  - get customresourcedefinitions.apiextensions.k8s.io/scaledobjects.keda.sh\n');
+    expect(stderr).toContain("grant these rights to CI's EKS access entry");
+    // Not mistaken for a missing CRD: the cluster checks did not run.
+    expect(stderr).not.toContain('is not installed');
+    expect(calls.filter((call) => call.startsWith('kubectl apply') || call.startsWith('kubectl get crd'))).toEqual([]);
+  });
+
+  it('requires the cluster-wide objects a cluster admin creates, and says how', () => {
+    const { status, stderr, calls } = deploy({ NO_CLUSTER_OBJECTS: '1' });
+    expect(status).toBe(1);
+    expect(stderr).toContain(
+      'the cluster-wide storageclasses.storage.k8s.io/fibstack-gp3 does not exist, and CI may not create cluster-wide objects',
     );
-    const partial = deploy({ IMAGE_TAG: '', TRAVIS_COMMIT: '', IMAGE_DIGESTS: `fibstack-server=${digest('a')}` });
+    expect(stderr).toContain('the cluster-wide namespaces/fibstack does not exist');
+    expect(stderr).toContain('scripts/deploy-eks cluster-objects | kubectl apply -f -');
+    expect(calls.filter((call) => call.startsWith('kubectl apply'))).toEqual([]);
+    // What that prints: exactly those objects, for the same overlay and components, without a release or a cluster.
+    const printed = spawnSync(SCRIPT, ['cluster-objects'], {
+      env: { ...process.env, EKS_COMPONENTS: 'gateway-api gateway-api-aws', EKS_OVERLAY: '', IMAGES: '' },
+      encoding: 'utf8',
+    });
+    expect(printed.status, printed.stderr).toBe(0);
+    expect(parseObjects(printed.stdout).map((object) => `${object.kind}/${object.metadata.name}`)).toEqual([
+      'Namespace/fibstack',
+      'StorageClass/fibstack-gp3',
+      'GatewayClass/fibstack',
+    ]);
+  });
+
+  it('deploys a registry and digests given apart (IMAGE_REGISTRY, IMAGE_DIGESTS), and refuses an incomplete list', () => {
+    const registry = release.refs.server.slice(0, release.refs.server.indexOf('/'));
+    const digests = SERVICES.map((service) => `fibstack-${service}=${release.refs[service].slice(release.refs[service].indexOf('@') + 1)}`);
+    const { status, stderr, objects } = deploy({ IMAGES: '', IMAGE_REGISTRY: registry, IMAGE_DIGESTS: digests.join(' ') });
+    expect(status, stderr).toBe(0);
+    const images = new Set(objects.flatMap((object) => JSON.stringify(object).match(/"image":"[^"]*fibstack-[^"]+"/g) ?? []));
+    expect(images).toEqual(new Set(SERVICES.map((service) => `"image":"${release.refs[service]}"`)));
+    const partial = deploy({ IMAGES: '', IMAGE_REGISTRY: registry, IMAGE_DIGESTS: digests[1]! });
     expect(partial.status).toBe(1);
     expect(partial.stderr).toContain('IMAGE_DIGESTS has no fibstack-worker=sha256:<64 hex>');
   });
 
-  it('gives components the deployed images: observability reports the commit as the service version', () => {
-    const { status, calls, objects } = deploy({ IMAGE_TAG: 'deadbeef', EKS_COMPONENTS: 'observability' });
+  it('deploys other overlays and components as told', () => {
+    const { status, calls, objects } = deploy({ EKS_COMPONENTS: 'keda-autoscaling' });
+    expect(status).toBe(0);
+    expect(objects.some((object) => object.kind === 'ScaledObject')).toBe(true);
+    expect(calls).toContain('kubectl get crd scaledobjects.keda.sh');
+    expect(calls).toContain('kubectl get crd triggerauthentications.keda.sh');
+    expect(calls).toContain('kubectl auth can-i create scaledobjects.keda.sh -n fibstack --quiet');
+  });
+
+  it('deploys the admission policy with the operator key, once Kyverno is installed', () => {
+    const { status, calls, objects } = deploy({ EKS_COMPONENTS: 'signed-images' });
+    expect(status).toBe(0);
+    expect(objects.find((object) => object.kind === 'Policy')?.metadata).toMatchObject({ name: 'signed-images', namespace: 'fibstack' });
+    expect(calls).toContain('kubectl get crd policies.kyverno.io');
+    expect(deploy({ EKS_COMPONENTS: 'signed-images', NO_CRDS: '1' }).stderr).toContain('the CRD policies.kyverno.io is not installed');
+  });
+
+  it('deploys observability with the environment named; the version is the commit each image carries', () => {
+    const { status, calls, objects } = deploy({ EKS_COMPONENTS: 'observability' });
     expect(status).toBe(0);
     for (const name of ['server', 'worker']) {
       const deployment = objects.find((object) => object.kind === 'Deployment' && object.metadata.name === name)!;
       const env = (deployment.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } })
         .template.spec.containers[0]!.env;
-      expect(env.find((variable) => variable.name === 'FIBSTACK_VERSION')?.value, name).toBe('deadbeef');
+      expect(env.find((variable) => variable.name === 'OTEL_RESOURCE_ATTRIBUTES')?.value, name).toBe(
+        'deployment.environment.name=kubernetes',
+      );
+      expect(env.some((variable) => variable.name === 'FIBSTACK_VERSION')).toBe(false);
     }
     for (const crd of ['servicemonitors', 'podmonitors', 'prometheusrules'])
       expect(calls).toContain(`kubectl get crd ${crd}.monitoring.coreos.com`);
@@ -270,7 +385,7 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
   });
 
   it('applies components in their own order whatever order they are named in (gateway-api-aws after gateway-api)', () => {
-    const { status, objects } = deploy({ EKS_COMPONENTS: 'gateway-api-aws gateway-api' }, FILLED_IN_SCRIPT);
+    const { status, objects } = deploy({ EKS_COMPONENTS: 'gateway-api-aws gateway-api' });
     expect(status).toBe(0);
     expect(objects.find((object) => object.kind === 'Gateway')!.spec).toMatchObject({
       infrastructure: { parametersRef: { kind: 'LoadBalancerConfiguration' } },
@@ -278,7 +393,7 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
   });
 
   it('refuses the committed managed-data overlay until its endpoints and subnets are filled in', () => {
-    const { status, stderr, calls } = deploy({ EKS_OVERLAY: 'kustomize/overlays/eks-managed-data' });
+    const { status, stderr, calls } = deploy({ EKS_OVERLAY: 'kustomize/overlays/eks-managed-data' }, SCRIPT);
     expect(status).toBe(1);
     expect(stderr).toContain('the manifests still hold placeholders');
     expect(stderr).toContain('REPLACE_ME.rds.amazonaws.com');
@@ -290,18 +405,18 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
   });
 
   it('refuses the Gateway path until the proxies the edge may trust (REAL_IP_FROM) are filled in', () => {
-    const { status, stderr } = deploy({ EKS_COMPONENTS: 'gateway-api gateway-api-aws' });
+    const { status, stderr } = deploy({ EKS_COMPONENTS: 'gateway-api gateway-api-aws' }, SCRIPT);
     expect(status).toBe(1);
     expect(stderr).toContain('REPLACE_ME-GATEWAY_PROXY_CIDR');
   });
 
   it('with managed data (filled in), checks for the Redis AUTH token and the RDS CA bundle, not for EBS', () => {
     const managed = { EKS_OVERLAY: 'kustomize/overlays/eks-managed-data' };
-    const missing = deploy({ ...managed, EXTRA_KEYS: '' }, FILLED_IN_SCRIPT);
+    const missing = deploy({ ...managed, EXTRA_KEYS: '' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('the ConfigMap rds-ca-bundle is missing');
     expect(missing.calls.some((call) => call.includes('csidriver'))).toBe(false);
-    const ready = deploy({ ...managed, EXTRA_KEYS: '1' }, FILLED_IN_SCRIPT);
+    const ready = deploy({ ...managed, EXTRA_KEYS: '1' });
     expect(ready.status).toBe(0);
     expect(ready.calls).toContain('kubectl -n fibstack get secret fibstack-secrets -o jsonpath={.data.REDIS_PASSWORD}');
     expect(ready.objects.some((object) => object.kind === 'StatefulSet')).toBe(false);
@@ -311,7 +426,7 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
   });
 
   it('refuses the placeholder ACM certificate of nlb-tls', () => {
-    const { status, stderr, calls } = deploy({ EKS_COMPONENTS: 'nlb-tls' });
+    const { status, stderr, calls } = deploy({ EKS_COMPONENTS: 'nlb-tls' }, SCRIPT);
     expect(status).toBe(1);
     expect(stderr).toContain('certificate/REPLACE_ME');
     expect(calls).toEqual(['kubectl kustomize']);
@@ -377,12 +492,12 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
     expect(removed).toBeGreaterThan(-1);
     expect(removed).toBeLessThan(back.calls.findIndex((call) => call.startsWith('kubectl apply')));
     // Nothing to replace: nothing deleted.
-    expect(deploy({}).calls.some((call) => call.includes(' delete '))).toBe(false);
+    expect(deploy({}).calls.some((call) => call.includes(' delete ') && !isRightCheck(call))).toBe(false);
   });
 
   it('prunes only the kinds whose CRDs the cluster has', () => {
     const { calls } = deploy({ NO_CRDS: '1' });
-    expect(calls.find((call) => call.startsWith('kubectl apply'))).toBe(`kubectl apply ${PRUNE} -f rendered.yaml`);
+    expect(calls.find((call) => call.startsWith('kubectl apply'))).toBe(`kubectl apply ${PRUNE} -f namespaced.yaml`);
   });
 
   it('when the apply fails part-way, still waits for the rollouts it started and rolls back, then fails', () => {
@@ -394,9 +509,9 @@ describe('scripts/deploy-eks', { timeout: 60_000 }, () => {
   });
 
   it('refuses to run without its settings', () => {
-    expect(deploy({ IMAGE_REGISTRY: '' })).toMatchObject({ status: 1, calls: [] });
+    expect(deploy({ EKS_CLUSTER: '' })).toMatchObject({ status: 1, calls: [] });
     expect(deploy({ EB_REGION: '' }).stderr).toContain('set EKS_REGION or EB_REGION');
     expect(deploy({ EKS_OVERLAY: 'kustomize/overlays/nope' }).stderr).toContain('no overlay at');
-    expect(deploy({ IMAGE_TAG: '', TRAVIS_COMMIT: '' }).stderr).toContain('set IMAGE_TAG, TRAVIS_COMMIT or IMAGE_DIGESTS');
+    expect(deploy({ IMAGES: '', IMAGE_DIGESTS: 'fibstack-server=sha256:1' }).stderr).toContain('set IMAGE_REGISTRY');
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -23,7 +23,15 @@ function composeCli(): string[] | undefined {
 describe('scripts/eb-bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eb-bundle-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const source = buildBundle(dir, 'acme', '0123abc');
+  const SERVICES = ['client', 'server', 'worker', 'nginx'];
+  const digest = (service: string) => `sha256:${'abcd'[SERVICES.indexOf(service)]!.repeat(64)}`;
+  /** An images record (dist/images.json) written into the test's folder. */
+  const imagesFile = (name: string, refs: Record<string, string>) => {
+    writeFileSync(join(dir, name), JSON.stringify(refs));
+    return join(dir, name);
+  };
+  const pushed = Object.fromEntries(SERVICES.map((service) => [service, `acme/fibstack-${service}@${digest(service)}`]));
+  const source = buildBundle(dir, imagesFile('images.json', pushed));
   const compose = parse(source, { merge: true }) as { services: Record<string, Record<string, unknown>> };
 
   it('writes a zip whose compose file is valid against the Compose specification, with no version key', () => {
@@ -31,12 +39,29 @@ describe('scripts/eb-bundle', () => {
     expect(compose).not.toHaveProperty('version');
   });
 
-  it('references exactly the images CI pushes and builds nothing', () => {
+  it('runs exactly the images CI pushed, by the digests it recorded, and builds nothing', () => {
     expect(source).not.toMatch(/^\s*build:/m);
     const own = Object.values(compose.services)
       .map((service) => String(service.image))
       .filter((image) => !/^(\$\{(POSTGRES|REDIS)_IMAGE:-)?(postgres|redis):/.test(image));
-    expect([...new Set(own)].sort()).toEqual(['client', 'nginx', 'server', 'worker'].map((service) => `acme/fibstack-${service}:0123abc`));
+    expect([...new Set(own)].sort()).toEqual(SERVICES.map((service) => `acme/fibstack-${service}@${digest(service)}`).sort());
+  });
+
+  it('refuses to bundle a tag, or without a record of every pushed image: a tag can be moved after the tests ran', () => {
+    const bundle = (images: string) => {
+      try {
+        execFileSync(EB_BUNDLE_SCRIPT, [join(dir, 'refused.zip')], { env: { ...process.env, IMAGES: images }, stdio: 'pipe' });
+        return 'bundled';
+      } catch (error) {
+        return String((error as { stderr: Buffer }).stderr);
+      }
+    };
+    expect(bundle(imagesFile('tag.json', { ...pushed, server: 'acme/fibstack-server:0123abc' }))).toContain(
+      'server is "acme/fibstack-server:0123abc", not registry/name@sha256:<64 hex> (a tag is not a release)',
+    );
+    const { nginx: _nginx, ...partial } = pushed;
+    expect(bundle(imagesFile('partial.json', partial))).toContain('no image for nginx');
+    expect(bundle(join(dir, 'none.json'))).toContain('not found (scripts/release-images push writes it)');
   });
 
   it('publishes port 80 (overridable) through nginx only and requires the Postgres password from the environment', () => {
@@ -50,7 +75,7 @@ describe('scripts/eb-bundle', () => {
     expect(compose.services.postgres!.volumes).toContain('postgres-data:/var/lib/postgresql/data');
     expect(compose.services.redis!.volumes).toContain('redis-data:/data');
     expect(compose.services.migrate).toMatchObject({
-      image: 'acme/fibstack-server:0123abc',
+      image: pushed.server,
       command: ['node', 'dist/migrate.js'],
       restart: 'no',
     });
@@ -76,11 +101,5 @@ describe('scripts/eb-bundle', () => {
     expect(resolved.services.secrets!.environment.POSTGRES_PASSWORD).toBe('from-eb');
     expect(resolved.services.server!.environment.PGPASSWORD_FILE).toBe('/run/secrets/fibstack/postgres-password');
     expect(() => config({})).toThrow(/set POSTGRES_PASSWORD in the Elastic Beanstalk environment properties/);
-  });
-
-  it('refuses to build without DOCKER_ID', () => {
-    expect(() => execFileSync(EB_BUNDLE_SCRIPT, [join(dir, 'x.zip')], { env: { ...process.env, DOCKER_ID: '' }, stdio: 'pipe' })).toThrow(
-      /DOCKER_ID/,
-    );
   });
 });

@@ -5,10 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 export const EB_BUNDLE_SCRIPT = fileURLToPath(new URL('../../scripts/eb-bundle', import.meta.url));
 
-/** Runs scripts/eb-bundle as Travis does, unzips it into `dir` and returns the compose file it holds. */
-export function buildBundle(dir: string, dockerId: string, tag: string): string {
+/**
+ * Runs scripts/eb-bundle as CI's deploy does, for the images of `imagesFile` (service → name@sha256:…, what
+ * `scripts/release-images push` records), unzips it into `dir` and returns the compose file it holds.
+ */
+export function buildBundle(dir: string, imagesFile: string): string {
   const zip = join(dir, 'bundle.zip');
-  execFileSync(EB_BUNDLE_SCRIPT, [zip], { env: { ...process.env, DOCKER_ID: dockerId, IMAGE_TAG: tag } });
+  execFileSync(EB_BUNDLE_SCRIPT, [zip], { env: { ...process.env, IMAGES: imagesFile } });
   const listing = execFileSync('python3', ['-m', 'zipfile', '-l', zip], { encoding: 'utf8' });
   const entries = listing
     .trim()

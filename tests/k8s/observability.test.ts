@@ -243,25 +243,31 @@ describe('the compose profile `observability`', () => {
     for (const name of ['server', 'worker']) {
       expect(compose.services[name]!.environment).toMatchObject({
         OTEL_EXPORTER_OTLP_ENDPOINT: '${OTEL_EXPORTER_OTLP_ENDPOINT:-}',
-        OTEL_RESOURCE_ATTRIBUTES: expect.stringContaining('service.version=${FIBSTACK_VERSION:-local}'),
+        // The version is the image's own (its FIBSTACK_VERSION): one set here would hide it.
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=${FIBSTACK_ENVIRONMENT:-compose}',
       });
     }
   });
 });
 
 describe('the kustomize component `observability`', () => {
-  it('reports the image tag as service.version and `kubernetes` as the environment', () => {
+  it('reports `kubernetes` as the environment and leaves service.version to the image (the commit it was built from)', () => {
     const images = ['server', 'worker', 'client', 'nginx'].map((service) => ({
       name: `YOUR_REGISTRY/fibstack-${service}`,
       newName: `acme/fibstack-${service}`,
-      newTag: '1.4.2',
+      digest: `sha256:${'a'.repeat(64)}`,
     }));
     const objects = render({ overlay: 'base', components: ['observability'], images });
     const configMaps = { ...CREATED_BY_HAND.configMaps, ...configMapsOf(objects) };
     for (const { object, template } of workloads(objects).filter(({ object }) => ['server', 'worker'].includes(object.metadata.name))) {
       const env = containerEnv(template.spec.containers[0]!, configMaps, CREATED_BY_HAND.secrets);
-      expect(env.OTEL_RESOURCE_ATTRIBUTES, object.metadata.name).toBe('service.version=1.4.2,deployment.environment.name=kubernetes');
+      expect(env.OTEL_RESOURCE_ATTRIBUTES, object.metadata.name).toBe('deployment.environment.name=kubernetes');
+      expect(env, object.metadata.name).not.toHaveProperty('FIBSTACK_VERSION');
       expect(env.OTEL_EXPORTER_OTLP_ENDPOINT, object.metadata.name).toBe('http://otel-collector.observability.svc:4318');
+    }
+    for (const service of ['server', 'worker']) {
+      const dockerfile = readFileSync(join(REPO, `${service}/Dockerfile`), 'utf8');
+      expect(dockerfile, service).toMatch(/^ARG FIBSTACK_VERSION\nENV FIBSTACK_VERSION=\$\{FIBSTACK_VERSION\}\n/m);
     }
   });
 

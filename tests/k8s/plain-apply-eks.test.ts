@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,52 +69,65 @@ describe('k8s/ on EKS: images, pointed at your registry in one step (scripts/set
     for (const image of ownImages(objects)) expect(image).toMatch(IMAGE_PLACEHOLDER);
   });
 
-  it('points every image at the registry and tag given, and again at another (the step can be repeated)', () => {
-    const first = setImages('123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'abc123');
-    expect(first.status, first.stderr).toBe(0);
-    expect(new Set(ownImages(first.objects))).toEqual(
-      new Set(
-        ['server', 'worker', 'client', 'nginx'].map((name) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/fibstack-${name}:abc123`),
-      ),
+  const services = ['server', 'worker', 'client', 'nginx'];
+  const digest = (service: string, seed = 'a') => `sha256:${String(services.indexOf(service))}${seed.repeat(63)}`;
+  /** A release record (dist/images.json, what scripts/release-images push writes) in a scratch folder. */
+  function releaseRecord(registry: string, seed: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'set-images-record-'));
+    copies.push(dir);
+    const file = join(dir, 'images.json');
+    writeFileSync(
+      file,
+      JSON.stringify(Object.fromEntries(services.map((service) => [service, `${registry}/fibstack-${service}@${digest(service, seed)}`]))),
     );
-    const again = spawnSync(join(REPO, 'scripts/set-images'), ['acme', 'def456'], {
+    return file;
+  }
+
+  it('points every image at the digests a release recorded, and again at another release (the step can be repeated)', () => {
+    const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const first = setImages(releaseRecord(registry, 'a'));
+    expect(first.status, first.stderr).toBe(0);
+    expect(new Set(ownImages(first.objects))).toEqual(new Set(services.map((name) => `${registry}/fibstack-${name}@${digest(name, 'a')}`)));
+    const again = spawnSync(join(REPO, 'scripts/set-images'), [releaseRecord('acme', 'b')], {
       encoding: 'utf8',
       env: { ...process.env, K8S_DIR: join(first.dir, 'k8s') },
     });
     expect(again.status, again.stderr).toBe(0);
     const text = execFileSync('bash', ['-c', `cat ${join(first.dir, 'k8s')}/*.yaml`], { encoding: 'utf8' });
     expect(text).not.toContain('123456789012');
-    expect(text.match(/image: acme\/fibstack-(server|worker|client|nginx):def456$/gm)).toHaveLength(6);
+    expect(text.match(/image: acme\/fibstack-(server|worker|client|nginx)@sha256:\db{63}$/gm)).toHaveLength(6);
   });
 
-  it('writes digests instead of tags the same way, one per image (name@sha256:…, as a release records them)', () => {
-    const services = ['server', 'worker', 'client', 'nginx'];
-    const digest = (service: string) => `sha256:${service[0]!.repeat(64).replace(/[^a-f0-9]/g, 'f')}`;
+  it('writes one image by digest the same way (name@sha256:…, as a release records them)', () => {
     const run = setImages(...services.map((service) => `fibstack-${service}=acme/fibstack-${service}@${digest(service)}`));
     expect(run.status, run.stderr).toBe(0);
     for (const image of ownImages(run.objects)) {
       const service = /fibstack-(\w+)@/.exec(image)![1]!;
       expect(image).toBe(`acme/fibstack-${service}@${digest(service)}`);
     }
-    // One digest for all four images cannot be right: refused.
-    expect(setImages('acme', digest('server')).status).not.toBe(0);
   });
 
-  it('refuses what is not a registry, a tag or a digest, and changes nothing', () => {
+  it('refuses a tag, in either form, and what is not an image by digest, and changes nothing', () => {
+    const tagged = setImages('acme', 'abc123');
+    expect(tagged.stderr).toContain('set-images: a tag is not accepted: it can be moved after the images were tested and signed');
+    const recordWithTag = releaseRecord('acme', 'c');
+    writeFileSync(recordWithTag, readFileSync(recordWithTag, 'utf8').replace(/fibstack-server@sha256:\w+/, 'fibstack-server:abc123'));
     for (const args of [
-      [],
-      ['acme'],
+      ['acme', 'abc123'],
       ['acme', 'bad tag'],
-      ['acme', 'sha256:123'],
-      ['Bad Registry', 'v1'],
       ['acme', 'v1', 'extra'],
-      ['fibstack-db=acme/db:1'],
+      [recordWithTag],
+      [join(tmpdir(), 'no-such-images.json')],
+      ['fibstack-server=acme/fibstack-server:abc123'],
+      ['fibstack-db=acme/db@sha256:' + 'a'.repeat(64)],
       ['fibstack-server=acme/fibstack-server@sha256:12'],
+      ['fibstack-server=Bad Registry/fibstack-server@sha256:' + 'a'.repeat(64)],
     ]) {
       const run = setImages(...args);
       expect(run.status, args.join(' ')).not.toBe(0);
       expect(run.stderr).toMatch(/set-images: /);
       for (const image of ownImages(run.objects)) expect(image).toMatch(/^YOUR_REGISTRY\//);
     }
+    expect(setImages(recordWithTag).stderr).toContain('server is "acme/fibstack-server:abc123", not registry/name@sha256');
   });
 });

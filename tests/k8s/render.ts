@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -48,7 +49,7 @@ export interface Variant {
   filledIn?: boolean;
   components?: string[];
   /** kustomize `images:` entries laid over the overlay's, as scripts/deploy-eks sets them. */
-  images?: Array<{ name: string; newName?: string; newTag?: string }>;
+  images?: Array<{ name: string; newName?: string; newTag?: string; digest?: string }>;
   /** fibstack-config settings merged over the overlay's. */
   config?: Record<string, string>;
 }
@@ -72,9 +73,26 @@ export const OPERATOR_VALUES: Record<string, string> = {
     'arn:aws:acm:eu-west-1:123456789012:certificate/1f2e3d4c-0000-4000-8000-123456789abc',
 };
 
-/** Copies k8s/ and kustomize/ into `root` with OPERATOR_VALUES written in, as an operator fills them in. */
+/**
+ * The operator's image-signing key pair (ECDSA P-256, as cosign makes), made once per test run: the repository
+ * commits no public key (kustomize/components/signed-images renders only once an operator adds theirs).
+ */
+export const OPERATOR_SIGNING_KEY = (() => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+})();
+export const SIGNING_KEY_FILE = 'kustomize/components/signed-images/cosign.pub';
+
+/**
+ * Copies k8s/ and kustomize/ into `root` with OPERATOR_VALUES written in and OPERATOR_SIGNING_KEY's public key
+ * added, as an operator fills them in.
+ */
 export function copyFilledIn(root: string): void {
   for (const folder of ['k8s', 'kustomize']) cpSync(join(REPO, folder), join(root, folder), { recursive: true });
+  writeFileSync(join(root, SIGNING_KEY_FILE), OPERATOR_SIGNING_KEY.publicPem);
   const files = (dir: string): string[] =>
     readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)]));
   for (const file of [...files(join(root, 'k8s')), ...files(join(root, 'kustomize'))]) {

@@ -1,15 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { baseImages } from './image-references.js';
-import { render, REPO } from './render.js';
+import { kyvernoPolicyErrors } from './kyverno-policy-check.js';
+import { OPERATOR_SIGNING_KEY, render, renderRefusal, REPO, SIGNING_KEY_FILE } from './render.js';
 
 /**
- * The admission policy component (kustomize/components/signed-images), rendered through the eks overlay and
- * checked offline against Kyverno's own schema for kyverno.io/v1 Policy (tests/k8s/schemas, from Kyverno's
- * CRD). Unknown fields are errors, as `kubectl apply` (strict field validation) makes them.
+ * The admission policy component (kustomize/components/signed-images), rendered through the eks overlay with an
+ * operator's public key and checked offline against Kyverno's kyverno.io/v1 Policy (@kubernetes-models/kyverno,
+ * generated from Kyverno's CRDs). Unknown fields are errors, as `kubectl apply` (strict field validation) makes them.
  */
 interface VerifyImages {
   imageReferences: string[];
@@ -23,34 +24,7 @@ interface Policy {
   spec: { rules: Array<{ name: string; verifyImages?: VerifyImages[]; validate?: { failureAction: string } }> };
 }
 
-/** The CRD's schema, with every object that lists its properties closed to others (kubectl's strict validation). */
-function strictSchema(): object {
-  const { $comment: _comment, ...schema } = JSON.parse(
-    readFileSync(join(REPO, 'tests/k8s/schemas/kyverno-policy-v1.schema.json'), 'utf8'),
-  ) as Record<string, unknown>;
-  const close = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(close);
-    if (!node || typeof node !== 'object') return node;
-    const copy = Object.fromEntries(
-      Object.entries(node).map(([key, value]) => [
-        key,
-        key === 'properties'
-          ? Object.fromEntries(Object.entries(value as object).map(([name, child]) => [name, close(child)]))
-          : close(value),
-      ]),
-    );
-    if ('properties' in copy && !('x-kubernetes-preserve-unknown-fields' in copy) && !('additionalProperties' in copy))
-      copy.additionalProperties = false;
-    return copy;
-  };
-  return close(schema) as object;
-}
-
-const validate = new Ajv({ strict: false, allErrors: true }).compile(strictSchema());
-const schemaErrors = (object: unknown) =>
-  validate(object) ? [] : validate.errors!.map((error) => `${error.instancePath} ${error.message}`);
-
-const rendered = render({ overlay: 'eks', components: ['signed-images'] });
+const rendered = render({ overlay: 'eks', components: ['signed-images'], filledIn: true });
 const policy = rendered.find((object) => object.kind === 'Policy') as unknown as Policy;
 const verifyRule = policy.spec.rules.find((rule) => rule.verifyImages)!.verifyImages![0]!;
 
@@ -64,28 +38,58 @@ const matches = (pattern: string, image: string) =>
   ).test(image);
 
 describe('kustomize/components/signed-images (Kyverno admission policy)', () => {
-  it("renders one namespaced Policy, valid against Kyverno's v1 Policy schema, and nothing else of its own", () => {
+  it('refuses to render until the operator adds their public key: the repository commits none', () => {
+    expect(existsSync(join(REPO, SIGNING_KEY_FILE))).toBe(false);
+    expect(renderRefusal({ overlay: 'eks', components: ['signed-images'] })).toMatch(/signed-images\/cosign\.pub/);
+  });
+
+  it('without that key, the push job signs nothing and the deploys verify nothing: each refuses, saying how', () => {
+    // Both stop at the key, before reading a release or reaching a registry.
+    for (const [script, env] of [
+      ['scripts/sign-images.mjs', { COSIGN_PRIVATE_KEY: OPERATOR_SIGNING_KEY.privatePem }],
+      ['scripts/verify-images.mjs', {}],
+    ] as const) {
+      const run = spawnSync('node', [script, '--images', join(REPO, 'no-release.json')], {
+        cwd: REPO,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
+      expect(run.status, script).toBe(1);
+      expect(run.stderr, script).toMatch(
+        /no public key at .*signed-images\/cosign\.pub: the repository commits none\. Generate your key pair/,
+      );
+    }
+  });
+
+  it("renders one namespaced Policy, valid against Kyverno's v1 Policy, and nothing else of its own", () => {
     expect(policy.metadata).toEqual({ name: 'signed-images', namespace: 'fibstack' });
-    expect(schemaErrors(policy)).toEqual([]);
+    expect(kyvernoPolicyErrors(policy)).toEqual([]);
     // The ConfigMap that carries the key is local-config: kustomize leaves it out.
     expect(rendered.filter((object) => object.metadata.name === 'image-signing-key')).toEqual([]);
   });
 
-  it('has a schema check that refuses what Kyverno would: a misspelled field, an unknown action, a wrong type', () => {
+  it('has a check that refuses what Kyverno would: a misspelled field, an unknown action, a wrong type', { timeout: 30_000 }, () => {
     const broken = (edit: (copy: Policy) => void) => {
       const copy = structuredClone(policy);
       edit(copy);
-      return schemaErrors(copy);
+      return kyvernoPolicyErrors(copy);
     };
-    expect(broken((copy) => Object.assign(copy.spec.rules[0]!.verifyImages![0]!, { imageReference: ['*'] }))).not.toEqual([]);
+    expect(broken((copy) => Object.assign(copy.spec.rules[0]!.verifyImages![0]!, { imageReference: ['*'] }))).toEqual([
+      `Object literal may only specify known properties, and '"imageReference"' does not exist in type 'IImageVerification'.`,
+    ]);
+    expect(broken((copy) => (copy.spec.rules[0]!.verifyImages![0]!.failureAction = 'Block'))).toEqual([
+      'data/spec/rules/0/verifyImages/0/failureAction must be equal to one of the allowed values',
+    ]);
+    expect(broken((copy) => Object.assign(copy.spec.rules[0]!.verifyImages![0]!, { verifyDigest: 'yes' }))).toContain(
+      'data/spec/rules/0/verifyImages/0/verifyDigest must be boolean',
+    );
     expect(broken((copy) => (copy.spec.rules[0]!.verifyImages![0]!.failureAction = 'Block'))).not.toEqual([]);
     expect(broken((copy) => Object.assign(copy.spec.rules[0]!.verifyImages![0]!, { verifyDigest: 'yes' }))).not.toEqual([]);
   });
 
   it('verifies with the same public key the deploy checks and CI signs against, enforcing, by digest', () => {
     const key = verifyRule.attestors[0]!.entries[0]!.keys.publicKeys;
-    const projectKey = readFileSync(join(REPO, 'kustomize/components/signed-images/cosign.pub'), 'utf8');
-    expect(key).toBe(projectKey);
+    expect(key).toBe(OPERATOR_SIGNING_KEY.publicPem);
     expect(createPublicKey(key).asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
     expect(verifyRule).toMatchObject({ failureAction: 'Enforce', verifyDigest: true, required: true });
     expect(policy.spec.rules.find((rule) => rule.validate)?.validate?.failureAction).toBe('Enforce');

@@ -18,7 +18,9 @@ beforeAll(async () => {
     env: {
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_RESOURCE_ATTRIBUTES: 'service.version=test-1.2.3,deployment.environment.name=test',
+      // As the images set it (server/ and worker/Dockerfile): the commit they were built from.
+      FIBSTACK_VERSION: 'test-1.2.3',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
       // Export every 100 ms instead of every 5 s, so the test does not wait for the batch.
       OTEL_BSP_SCHEDULE_DELAY: '100',
     },

@@ -40,4 +40,9 @@ export const otlpEnv = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: secret(urlVar(['http', 'https'])),
   OTEL_EXPORTER_OTLP_HEADERS: headersVar(),
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: headersVar(),
+  /**
+   * The commit the running image was built from (server/ and worker/Dockerfile set it from their build
+   * argument): the service.version of the traces, unless OTEL_RESOURCE_ATTRIBUTES names one.
+   */
+  FIBSTACK_VERSION: optionalVar(),
 });

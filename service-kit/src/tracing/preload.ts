@@ -9,7 +9,7 @@ import { tracingRequested } from './switch.js';
 
 if (isMainThread && tracingRequested()) {
   const [{ configOrExit, parseEnv }, { otlpEnv }] = await Promise.all([import('../config.js'), import('./otlp-env.js')]);
-  configOrExit(() => parseEnv(otlpEnv, process.env));
+  const env = configOrExit(() => parseEnv(otlpEnv, process.env));
   const { startTracing } = await import('./sdk.js');
-  await startTracing();
+  await startTracing({ version: env.FIBSTACK_VERSION });
 }

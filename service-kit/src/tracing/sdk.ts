@@ -16,10 +16,11 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * Defaults for the resource attributes, from the package that runs (`@fibstack/server` → service
- * `fibstack-server`, its version). OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (e.g. the image tag as
- * service.version, deployment.environment.name) override them: the SDK's environment detector wins.
+ * `fibstack-server`) and `imageVersion` (the commit the image was built from, FIBSTACK_VERSION), else the
+ * package's version. OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (e.g. deployment.environment.name)
+ * override them: the SDK's environment detector wins.
  */
-function defaultResource() {
+function defaultResource(imageVersion: string | undefined) {
   const entry = process.argv[1] ?? '';
   let name = basename(dirname(dirname(entry))) || 'fibstack';
   let version = 'unknown';
@@ -32,7 +33,7 @@ function defaultResource() {
   }
   return resourceFromAttributes({
     'service.name': name,
-    'service.version': version,
+    'service.version': imageVersion ?? version,
     'deployment.environment.name': 'development',
   });
 }
@@ -45,7 +46,7 @@ function defaultResource() {
  * so the SDK's own metric and log exporters are off unless OTEL_METRICS_EXPORTER / OTEL_LOGS_EXPORTER
  * ask for them.
  */
-export async function startTracing(): Promise<void> {
+export async function startTracing({ version }: { version: string | undefined }): Promise<void> {
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
 
@@ -55,7 +56,7 @@ export async function startTracing(): Promise<void> {
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
   const sdk = new NodeSDK({
-    resource: defaultResource(),
+    resource: defaultResource(version),
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req: IncomingMessage) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0]!),
