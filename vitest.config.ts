@@ -43,6 +43,7 @@ export default defineConfig({
       'client/vite.config.ts',
       { test: { name: 'nginx', include: ['tests/nginx/**/*.test.ts'] } },
       { test: { name: 'k8s', include: ['tests/k8s/**/*.test.ts'] } },
+      { test: { name: 'config', include: ['tests/config/**/*.test.ts'] } },
       { test: { name: 'docs', include: ['tests/docs/**/*.test.ts'] } },
       {
         test: {

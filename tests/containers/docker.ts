@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eventually as pollUntil, sleep } from '@fibstack/devstack/testkit';
-import { baseImages } from '../k8s/image-references.js';
+import { baseImages } from '../support/image-references.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);

@@ -5,10 +5,10 @@ import { freePort } from '@fibstack/devstack/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
 import { runUserJourney } from '../e2e/flow.js';
-import { buildBundle } from '../k8s/eb-bundle.js';
+import { buildBundle } from '../support/build-eb-bundle.js';
 import { submitIndex } from '@fibstack/devstack/testkit';
 import { allComputed, compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
-import { startRegistry, type LocalRegistry } from './registry.js';
+import { startRegistry, type LocalRegistry } from '../support/local-registry.js';
 
 const TAG = 'bundle-test';
 const SERVICES = ['client', 'server', 'worker', 'nginx'];

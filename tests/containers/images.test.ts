@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { productionTree } from '../k8s/production-tree.js';
+import { productionTree } from '../support/production-tree.js';
 import { copyOfRepository, edit } from '../native/checkout.js';
 import { baseImageBuildArgs, compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
 

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATED_BY_HAND, configMapsOf, containerEnv, workloads, type PodTemplateSpec } from '../k8s/manifests.js';
-import { parseObjects, render, REPO } from '../k8s/render.js';
+import { CREATED_BY_HAND, configMapsOf, containerEnv, workloads, type PodTemplateSpec } from '../support/k8s-manifests.js';
+import { parseObjects, render, REPO } from '../support/kustomize-render.js';
 import { submitIndex } from '@fibstack/devstack/testkit';
-import { baseImages } from '../k8s/image-references.js';
+import { baseImages } from '../support/image-references.js';
 import { allComputed, compose, localImage, provisionBaseImages } from './docker.js';
 import {
   copyImagesToPodman,

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OWN_IMAGE, workloads } from '../k8s/manifests.js';
-import { render } from '../k8s/render.js';
+import { OWN_IMAGE, workloads } from '../support/k8s-manifests.js';
+import { render } from '../support/kustomize-render.js';
 import { compose, eventually, localImage, provisionBaseImages } from './docker.js';
 import {
   copyImagesToPodman,

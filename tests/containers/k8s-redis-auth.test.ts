@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseImages } from '../k8s/image-references.js';
-import { CREATED_BY_HAND, workloads, type PodTemplateSpec } from '../k8s/manifests.js';
-import { render } from '../k8s/render.js';
+import { baseImages } from '../support/image-references.js';
+import { CREATED_BY_HAND, workloads, type PodTemplateSpec } from '../support/k8s-manifests.js';
+import { render } from '../support/kustomize-render.js';
 import { localImage, provisionBaseImages } from './docker.js';
 import {
   copyImagesToPodman,

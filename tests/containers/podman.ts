@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import type { KubeObject } from '../k8s/kubernetes-schema.js';
-import { CREATED_BY_HAND, type Container, type PodTemplateSpec } from '../k8s/manifests.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { CREATED_BY_HAND, type Container, type PodTemplateSpec } from '../support/k8s-manifests.js';
 import { eventually, localImage } from './docker.js';
 
 /**

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, REPO_ROOT } from './docker.js';
-import { startRegistry, type LocalRegistry } from './registry.js';
+import { startRegistry, type LocalRegistry } from '../support/local-registry.js';
 
 const run = promisify(execFile);
 const SERVICES = ['client', 'server', 'worker', 'nginx'] as const;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, REPO_ROOT } from './docker.js';
-import { startRegistry, type LocalRegistry } from './registry.js';
+import { startRegistry, type LocalRegistry } from '../support/local-registry.js';
 
 const run = promisify(execFile);
 const SERVICES = ['client', 'server', 'worker', 'nginx'] as const;

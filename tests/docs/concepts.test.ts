@@ -69,7 +69,7 @@ describe('the concept map check itself', () => {
     `### A concept\nWords.\n- **Where:** ${where}\n- **Proof:** ${proof}\n- **Try:** \`ls\`\n`;
   const goodWhere = '[docker-compose.yml L1–3](../docker-compose.yml#L1-L3), look for `docker-compose up`';
   const goodProof =
-    '[tests/k8s/compose-files.test.ts](../tests/k8s/compose-files.test.ts) › "starts server and worker only after migrations and healthy stores"';
+    '[tests/config/compose-files.test.ts](../tests/config/compose-files.test.ts) › "starts server and worker only after migrations and healthy stores"';
 
   it('accepts a good entry', () => {
     expect(conceptMapProblems(root, entry(goodWhere, goodProof))).toEqual([]);
@@ -95,14 +95,14 @@ describe('the concept map check itself', () => {
       root,
       entry(
         '[gone.yml L1–2](../gone.yml#L1-L2), look for `x`; [docker-compose.yml L1–99999](../docker-compose.yml#L1-L99999), look for `x`',
-        '[tests/k8s/compose-files.test.ts](../tests/k8s/compose-files.test.ts) › "a test nobody wrote"',
+        '[tests/config/compose-files.test.ts](../tests/config/compose-files.test.ts) › "a test nobody wrote"',
       ).replace(/- \*\*Try:\*\*.*\n/, ''),
     );
     expect(problems).toEqual([
       '"A concept": no Try line with a command',
       '"A concept" → gone.yml#L1-L2 (look for `x`): gone.yml does not exist',
       expect.stringMatching(/^"A concept" → docker-compose\.yml#L1-L99999 \(look for `x`\): the range is not within the file's \d+ lines$/),
-      '"A concept" → tests/k8s/compose-files.test.ts › "a test nobody wrote": no it/test/describe with that title in tests/k8s/compose-files.test.ts',
+      '"A concept" → tests/config/compose-files.test.ts › "a test nobody wrote": no it/test/describe with that title in tests/config/compose-files.test.ts',
       '"A concept" → ../gone.yml: the linked file does not exist',
     ]);
   });

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAxe, WCAG_TAGS } from './axe.js';
 import { submitIndex } from '@fibstack/devstack/testkit';
-import { computed, startE2eStack, type E2eStack } from './native-stack.js';
+import { computed, startE2eStack, type E2eStack } from './e2e-stack.js';
 
 /** The page background of each scheme: the dark palette must really apply when the system asks for it. */
 const BACKGROUND = { light: 'rgb(255, 255, 255)', dark: 'rgb(13, 17, 23)' };

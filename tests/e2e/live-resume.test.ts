@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { previewOf } from '@fibstack/contract/values';
 import { eventually, sleep } from '@fibstack/devstack/testkit';
 import { fibonacci } from '../../worker/src/fibonacci/fibonacci.js';
-import { startE2eStack, type E2eStack } from './native-stack.js';
+import { startE2eStack, type E2eStack } from './e2e-stack.js';
 import { probed } from './page-probes.js';
 
 /**

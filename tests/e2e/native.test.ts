@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeStack } from '@fibstack/devstack/stack';
 import type { BrowserContext } from 'playwright-core';
 import { runUserJourney } from './flow.js';
-import { startE2eStack, type E2eStack } from './native-stack.js';
+import { startE2eStack, type E2eStack } from './e2e-stack.js';
 
 /**
  * The native stack exactly as `npm start` runs it (built client served by the API, real Postgres,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '@fibstack/devstack/stack';
 import type { Page } from 'playwright-core';
 import { submitIndex } from '@fibstack/devstack/testkit';
-import { computed, startE2eStack } from './native-stack.js';
+import { computed, startE2eStack } from './e2e-stack.js';
 
 const OUT = join(REPO_ROOT, 'docs/screenshots');
 const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { REPO, render, type Variant } from './render.js';
+import { REPO, render, type Variant } from '../support/kustomize-render.js';
 
 interface Rule {
   apiGroups: string[];

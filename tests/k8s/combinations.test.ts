@@ -7,9 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { connectionBudget } from './connection-budget.js';
 import { flowsOf } from './flows.js';
-import { validateKubeObject, type KubeObject } from './kubernetes-schema.js';
-import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, matches, podTemplates, workloads } from './manifests.js';
-import { copyFilledIn, parseObjects, type Deployable } from './render.js';
+import { validateKubeObject, type KubeObject } from '../support/kubernetes-schema.js';
+import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, matches, podTemplates, workloads } from '../support/k8s-manifests.js';
+import { copyFilledIn, parseObjects, type Deployable } from '../support/kustomize-render.js';
 
 /**
  * Every overlay with every set of components, in the order scripts/deploy-eks applies them, rendered

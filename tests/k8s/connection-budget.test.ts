@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectionBudget } from './connection-budget.js';
-import type { KubeObject } from './kubernetes-schema.js';
-import { deployables, type Deployable } from './render.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { deployables, type Deployable } from '../support/kustomize-render.js';
 
 const all = deployables();
 

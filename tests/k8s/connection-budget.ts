@@ -1,8 +1,8 @@
 import { loadConfig as loadServerConfig } from '../../server/src/config.js';
 import { loadConfig as loadWorkerConfig } from '../../worker/src/config.js';
-import type { KubeObject } from './kubernetes-schema.js';
-import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, type Container } from './manifests.js';
-import { managedDataFacts, type Deployable } from './render.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, type Container } from '../support/k8s-manifests.js';
+import { managedDataFacts, type Deployable } from '../support/kustomize-render.js';
 
 /**
  * Postgres connections at the worst moment: a rollout at maximum scale. Every autoscaled workload at

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFilledIn, parseObjects, REPO } from './render.js';
-import { SERVICES, startSignedRelease, type SignedRelease } from './signed-release.js';
+import { copyFilledIn, parseObjects, REPO } from '../support/kustomize-render.js';
+import { SERVICES, startSignedRelease, type SignedRelease } from '../support/signed-release.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/deploy-eks', import.meta.url));
 const REAL_KUBECTL = execFileSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim();

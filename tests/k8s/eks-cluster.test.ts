@@ -6,8 +6,8 @@ import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DLM_POLICY_DETAILS_SCHEMA, EKSCTL_CLUSTER_CONFIG_SCHEMA } from './eks-cluster-schema.js';
-import { loadManifests } from './manifests.js';
-import { REPO } from './render.js';
+import { loadManifests } from '../support/k8s-manifests.js';
+import { REPO } from '../support/kustomize-render.js';
 
 /**
  * The cluster as code: eks/cluster.yaml (an eksctl ClusterConfig), eks/backup-snapshots.json (the

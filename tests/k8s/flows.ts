@@ -1,6 +1,6 @@
-import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, matches, podTemplates } from './manifests.js';
+import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, matches, podTemplates } from '../support/k8s-manifests.js';
 import { allowed, type Endpoint } from './network-policy.js';
-import { managedDataFacts, type Deployable } from './render.js';
+import { managedDataFacts, type Deployable } from '../support/kustomize-render.js';
 
 /**
  * The connections one way of deploying needs (read from the app's configuration) and the ones its

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from './kubernetes-schema.js';
-import { render, renderRefusal } from './render.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { render, renderRefusal } from '../support/kustomize-render.js';
 
 /**
  * The gateway-api component in front of the edge, with the AWS Load Balancer Controller's Gateway

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../../contract/src/jobs.js';
 import { queuePrefix } from '../../service-kit/src/redis.js';
-import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, workloads } from './manifests.js';
-import { render, type Variant } from './render.js';
+import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, workloads } from '../support/k8s-manifests.js';
+import { render, type Variant } from '../support/kustomize-render.js';
 
 /**
  * KEDA's redis trigger reads the worker's Redis: its host and port from the worker container's

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Policy } from '@kubernetes-models/kyverno/kyverno.io/v1/Policy';
 import ts from 'typescript';
-import { REPO } from './render.js';
+import { REPO } from '../support/kustomize-render.js';
 
 /**
  * A kyverno.io/v1 Policy checked offline by @kubernetes-models/kyverno, which is generated from Kyverno's CRDs,

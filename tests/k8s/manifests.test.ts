@@ -5,7 +5,7 @@ import { QUEUE_NAME } from '../../contract/src/jobs.js';
 import { queuePrefix } from '../../service-kit/src/redis.js';
 import { loadConfig as loadServerConfig } from '../../server/src/config.js';
 import { loadConfig as loadWorkerConfig } from '../../worker/src/config.js';
-import { validateKubeObject, type KubeObject } from './kubernetes-schema.js';
+import { validateKubeObject, type KubeObject } from '../support/kubernetes-schema.js';
 import {
   configMapsOf,
   containerEnv,
@@ -21,8 +21,8 @@ import {
   workloads,
   type Container,
   type Probe,
-} from './manifests.js';
-import { deployables, REPO, type Deployable } from './render.js';
+} from '../support/k8s-manifests.js';
+import { deployables, REPO, type Deployable } from '../support/kustomize-render.js';
 
 const all = deployables();
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { flowsOf, internet, kubeDns } from './flows.js';
-import type { KubeObject } from './kubernetes-schema.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
 import { allowed, type Endpoint } from './network-policy.js';
-import { deployables } from './render.js';
+import { deployables } from '../support/kustomize-render.js';
 
 describe('the NetworkPolicy model itself', () => {
   const policy = (spec: object): KubeObject => ({

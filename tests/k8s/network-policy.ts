@@ -1,4 +1,4 @@
-import type { KubeObject } from './kubernetes-schema.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
 
 /**
  * An offline model of NetworkPolicy semantics (networking.k8s.io/v1), enough to ask "may this pod open

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { KubeObject } from './kubernetes-schema.js';
-import { containersOf, IMAGE_PLACEHOLDER, K8S_DIR, loadManifests, podTemplates } from './manifests.js';
-import { REPO } from './render.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { containersOf, IMAGE_PLACEHOLDER, K8S_DIR, loadManifests, podTemplates } from '../support/k8s-manifests.js';
+import { REPO } from '../support/kustomize-render.js';
 
 /**
  * The course's own command, `kubectl apply -f k8s`, on an EKS cluster made by eks/cluster.yaml: the

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseObjects, REPO } from './render.js';
+import { parseObjects, REPO } from '../support/kustomize-render.js';
 
 /**
  * scripts/restore-postgres against a test double of kubectl (no cluster here) that records what it is

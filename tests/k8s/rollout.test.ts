@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from './kubernetes-schema.js';
-import { render, type Variant } from './render.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { render, type Variant } from '../support/kustomize-render.js';
 
 /**
  * What one deploy changes. Kubernetes rolls a Deployment or StatefulSet once per change of its pod

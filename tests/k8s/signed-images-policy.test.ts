@@ -3,9 +3,9 @@ import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseImages } from './image-references.js';
+import { baseImages } from '../support/image-references.js';
 import { kyvernoPolicyErrors } from './kyverno-policy-check.js';
-import { OPERATOR_SIGNING_KEY, render, renderRefusal, REPO, SIGNING_KEY_FILE } from './render.js';
+import { OPERATOR_SIGNING_KEY, render, renderRefusal, REPO, SIGNING_KEY_FILE } from '../support/kustomize-render.js';
 
 /**
  * The admission policy component (kustomize/components/signed-images), rendered through the eks overlay with an

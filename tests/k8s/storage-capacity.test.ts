@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { dumpBytesUpTo } from '@fibstack/service-kit/storage-budget';
 import { loadConfig as loadServerConfig } from '../../server/src/config.js';
-import type { KubeObject } from './kubernetes-schema.js';
-import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, type PodTemplateSpec } from './manifests.js';
-import { deployables, type Deployable } from './render.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { configMapsOf, containerEnv, containersOf, CREATED_BY_HAND, type PodTemplateSpec } from '../support/k8s-manifests.js';
+import { deployables, type Deployable } from '../support/kustomize-render.js';
 
 /**
  * The disks agree with MAX_INDEX (k8s/README.md, "Capacity rules"): the server's STORAGE_BUDGET_GIB,

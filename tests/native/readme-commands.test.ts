@@ -14,7 +14,7 @@ import { copyOfRepository, linkTree, REPO_ROOT } from './checkout.js';
 const NOT_RUN_HERE: Record<string, string> = {
   'docker-compose -f docker-compose.dev.yml up': 'needs Docker: npm run test:containers (tests/containers/dev-compose.test.ts)',
   'docker-compose --env-file observability/compose.env up --build':
-    'needs Docker and registry images; its files are checked by npm run test:k8s',
+    'needs Docker and registry images; its files are checked by npm run test:config',
   'npm run dev': 'runs until stopped: tests/native/launcher.test.ts, from a fresh copy too',
   'npm run check':
     'CI runs it first in npm test (commit messages, format:check, deps, knip and lint; each row below is run here but lint; the commit check in tests/docs/commit-messages.test.ts)',
@@ -42,6 +42,7 @@ const RUN_HERE: Record<string, { command: string; env?: Record<string, string>; 
   'npm run typecheck': { command: 'npm run typecheck', prints: /> tsc -p tsconfig\.json/ },
   'npm run test:docs': { command: 'npm run test:docs', prints: /Tests\s+\d+ passed/ },
   'npm run test:k8s': { command: 'npm run test:k8s', prints: /Tests\s+\d+ passed/ },
+  'npm run test:config': { command: 'npm run test:config', prints: /Tests\s+\d+ passed/ },
   'npm run format:check': { command: 'npm run format:check', prints: /All matched files use Prettier code style!/ },
   'npm run deps': { command: 'npm run deps', prints: /no dependency violations found/ },
   'scripts/eb-bundle': {
@@ -70,7 +71,7 @@ describe(`the command table of ${COMMANDS_PAGE}, from a fresh copy right after n
 
   beforeAll(() => {
     copy = copyOfRepository('fibstack-readme-');
-    // A clone is a git repository (tests/k8s/line-endings.test.ts checks files out of its index).
+    // A clone is a git repository (tests/config/line-endings.test.ts checks files out of its index).
     for (const args of [
       ['init', '-q'],
       ['add', '-A'],
@@ -125,7 +126,9 @@ describe(`the command table of ${COMMANDS_PAGE}, from a fresh copy right after n
       expect(output, `${command} printed nothing matching ${prints}:\n${tail}`).toMatch(prints);
       ran.push(row);
     }
-    expect(ran).toEqual(expect.arrayContaining(['npm run typecheck', 'npm run test:k8s', 'scripts/eb-bundle', 'npm run build']));
+    expect(ran).toEqual(
+      expect.arrayContaining(['npm run typecheck', 'npm run test:k8s', 'npm run test:config', 'scripts/eb-bundle', 'npm run build']),
+    );
     // The bundle is what the table says: one compose file in dist/eb-bundle.zip.
     const listing = execFileSync('python3', ['-m', 'zipfile', '-l', join(copy, 'dist/eb-bundle.zip')], { encoding: 'utf8' });
     expect(listing).toMatch(/^docker-compose\.yml\s/m);

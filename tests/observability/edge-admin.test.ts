@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge, type Edge } from './edge-nginx.js';
-import { startObservedStack, type ObservedStack } from './native-stack.js';
+import { startObservedStack, type ObservedStack } from './observed-stack.js';
 
 /**
  * bull-board is mounted on the API at /admin/queues when BULL_BOARD_ENABLED is true. The public edge

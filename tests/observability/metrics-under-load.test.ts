@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { sample } from '../../worker/src/testing/prometheus-text.js';
 import { runLoad } from '../chaos/load.js';
-import { parsePromql, withoutGrafanaVariables } from '../k8s/promql.js';
+import { parsePromql, withoutGrafanaVariables } from '../support/promql.js';
 import { deadline, eventually } from '@fibstack/devstack/testkit';
-import { startObservedStack, type ObservedStack } from './native-stack.js';
+import { startObservedStack, type ObservedStack } from './observed-stack.js';
 
 /**
  * The worker's and the server's metrics while the native stack takes a short burst of submissions:

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@fibstack/devstack/testkit';
-import { startObservedStack, type ObservedStack } from './native-stack.js';
+import { startObservedStack, type ObservedStack } from './observed-stack.js';
 import { KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 /**

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually } from './docker.js';
+import { eventually } from '@fibstack/devstack/testkit';
 
 /** A free loopback port, as the kernel hands one out. */
 async function freePort(): Promise<number> {
@@ -39,7 +39,10 @@ export async function startRegistry(): Promise<LocalRegistry> {
   const registry: ChildProcess = spawn('docker-registry', ['serve', config], { cwd: '/', stdio: 'ignore' });
   const exited = new Promise((resolve) => registry.once('exit', resolve));
   const host = `127.0.0.1:${port}`;
-  await eventually(async () => (await fetch(`http://${host}/v2/`)).status === 200, 30_000, 'the local registry');
+  await eventually(async () => (await fetch(`http://${host}/v2/`)).status === 200, 30_000, 'the local registry', {
+    intervalMs: 250,
+    attemptMs: 10_000,
+  });
   return {
     host,
     async stop() {

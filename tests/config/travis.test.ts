@@ -162,7 +162,9 @@ describe('.travis.yml', { timeout: 30_000 }, () => {
     expect(job('mutation').script).toEqual(['npm run test:mutation -- --force']);
     expect(travis.stages).toContainEqual({ name: 'mutation', if: 'type = cron' });
     expect(travis.stages).toContainEqual({ name: 'test', if: 'type != cron' });
-    const stryker = (await import(join(REPO, 'stryker.config.mjs'))) as { default: { thresholds: { break: number | null } } };
+    const stryker = (await import(join(REPO, 'tests/mutation/stryker.config.mjs'))) as {
+      default: { thresholds: { break: number | null } };
+    };
     expect(stryker.default.thresholds.break).toBeGreaterThanOrEqual(80);
   });
 

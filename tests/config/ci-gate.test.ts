@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { baseImages } from './image-references.js';
+import { baseImages } from '../support/image-references.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

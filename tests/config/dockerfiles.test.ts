@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SERVER_NODE_FLAGS } from '@fibstack/devstack/stack';
-import { baseImages } from './image-references.js';
+import { baseImages } from '../support/image-references.js';
 
 const read = (file: string) => readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8');
 /** Every image that runs or builds with Node.js: the production ones, the dev compose's and the dev container. */

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { KubeObject } from './kubernetes-schema.js';
-import { loadManifests } from './manifests.js';
+import { loadManifests } from './k8s-manifests.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const KUSTOMIZE = join(REPO, 'kustomize');

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_SIGNING_KEY, REPO, SIGNING_KEY_FILE } from './render.js';
-import { SERVICES, startSignedRelease, type SignedRelease } from './signed-release.js';
+import { OPERATOR_SIGNING_KEY, REPO, SIGNING_KEY_FILE } from '../support/kustomize-render.js';
+import { SERVICES, startSignedRelease, type SignedRelease } from '../support/signed-release.js';
 
 /**
  * scripts/deploy-eb, the deploy stage's Elastic Beanstalk job, against a stand-in of the aws CLI (no AWS account

@@ -7,8 +7,8 @@ import { parse } from 'yaml';
 import type { z } from 'zod';
 import { serverEnv } from '../../server/src/config.js';
 import { workerEnv } from '../../worker/src/config.js';
-import type { KubeObject } from './kubernetes-schema.js';
-import { deployables, REPO } from './render.js';
+import type { KubeObject } from '../support/kubernetes-schema.js';
+import { deployables, REPO } from '../support/kustomize-render.js';
 
 /**
  * One source for every default: each service's validated configuration (server/src/config.ts,

@@ -10,9 +10,9 @@ import {
   manifestImages,
   PINNED,
   trackedFiles,
-} from './image-references.js';
-import { IMAGE_PLACEHOLDER, OWN_IMAGE } from './manifests.js';
-import { REPO } from './render.js';
+} from '../support/image-references.js';
+import { IMAGE_PLACEHOLDER, OWN_IMAGE } from '../support/k8s-manifests.js';
+import { REPO } from '../support/kustomize-render.js';
 
 /**
  * Images excepted from pinning, by name, each with the reason. Nothing else may run by tag.

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { baseImages, COMPOSE_FILE, DOCKERFILE, trackedFiles } from './image-references.js';
-import { REPO } from './render.js';
+import { baseImages, COMPOSE_FILE, DOCKERFILE, trackedFiles } from '../support/image-references.js';
+import { REPO } from '../support/kustomize-render.js';
 import { RENOVATE_CONFIG_SCHEMA } from './renovate-config-schema.js';
 
 interface CustomManager {
@@ -38,7 +38,7 @@ const extract = (manager: CustomManager, text: string) =>
   manager.matchStrings.flatMap((source) => [...text.matchAll(new RegExp(source, 'g'))].map((match) => ({ ...match.groups })));
 
 describe('renovate.json', () => {
-  it('uses only options Renovate documents, each with its documented type (tests/k8s/renovate-config-schema.ts)', () => {
+  it('uses only options Renovate documents, each with its documented type (tests/config/renovate-config-schema.ts)', () => {
     const validate = new Ajv({ allErrors: true }).compile(RENOVATE_CONFIG_SCHEMA);
     const errors = (object: unknown) => (validate(object) ? [] : validate.errors!.map((error) => `${error.instancePath} ${error.message}`));
     expect(errors(config)).toEqual([]);

@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { configMapsOf, containerEnv, CREATED_BY_HAND, workloads } from './manifests.js';
-import { parsePromql, withoutGrafanaVariables } from './promql.js';
+import { configMapsOf, containerEnv, CREATED_BY_HAND, workloads } from '../support/k8s-manifests.js';
+import { parsePromql, withoutGrafanaVariables } from '../support/promql.js';
 import { loadConfig as loadServerConfig } from '../../server/src/config.js';
-import { KUSTOMIZE, REPO, render } from './render.js';
+import { KUSTOMIZE, REPO, render } from '../support/kustomize-render.js';
 
 /**
  * The observability set-up checked offline: the alert rules with promtool (syntax and unit tests), the

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { composeErrors } from './compose-schema.js';
-import { buildBundle, EB_BUNDLE_SCRIPT } from './eb-bundle.js';
+import { buildBundle, EB_BUNDLE_SCRIPT } from '../support/build-eb-bundle.js';
 
 /** `docker compose` (v2) or docker-compose (v1); `config` reads and interpolates a file without any daemon. */
 function composeCli(): string[] | undefined {

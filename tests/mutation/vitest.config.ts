@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 const withPostgres = ['devstack/src/vitest-postgres.ts'];
-const setupFiles = ['vitest.mutation.setup.ts'];
+const setupFiles = ['tests/mutation/per-test-coverage.ts'];
 
 /**
  * The tests StrykerJS runs against each mutant (stryker.config.mjs): those that exercise the mutated code

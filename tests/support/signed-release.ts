@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRegistry } from '../containers/registry.js';
-import { OPERATOR_SIGNING_KEY, REPO } from './render.js';
+import { startRegistry } from './local-registry.js';
+import { OPERATOR_SIGNING_KEY, REPO } from './kustomize-render.js';
 
 export const SERVICES = ['client', 'server', 'worker', 'nginx'] as const;
 type Refs = Record<(typeof SERVICES)[number], string>;

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
-import { productionTree } from './production-tree.js';
+import { productionTree } from '../support/production-tree.js';
 import { fileURLToPath } from 'node:url';
 
 /**

@@ -1,10 +1,11 @@
-// Mutation testing of the code that carries the product's promises: `npm run test:mutation`.
+// Mutation testing of the code that carries the product's promises: `npm run test:mutation`, which names this
+// file (`stryker run tests/mutation/stryker.config.mjs`). Paths here are relative to the repository root.
 // Incremental: a run re-tests only mutants whose code or tests changed since the last one
 // (reports/mutation/incremental.json); `npm run test:mutation -- --force` re-tests everything.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
+  vitest: { configFile: 'tests/mutation/vitest.config.ts', related: false },
   plugins: ['@stryker-mutator/vitest-runner'],
   mutate: [
     'contract/src/**/*.ts',
@@ -31,6 +32,7 @@ export default {
   thresholds: { high: 90, low: 80, break: 83 },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  // The sandbox needs the sources, tests and built workspaces, not the client's build or local data.
-  ignorePatterns: ['client', 'bench', 'k8s', 'tests', '.data', 'reports', '.stryker-tmp', '**/*.tsbuildinfo'],
+  // The sandbox needs the sources, tests and built workspaces, not the client's build or local data; of tests/,
+  // only this folder (the Vitest config and setup it runs).
+  ignorePatterns: ['client', 'bench', 'k8s', 'tests/*', '!tests/mutation', '.data', 'reports', '.stryker-tmp', '**/*.tsbuildinfo'],
 };

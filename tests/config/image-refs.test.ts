@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO } from './render.js';
+import { REPO } from '../support/kustomize-render.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'image-refs-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
