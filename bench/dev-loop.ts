@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
-import { launchChromium } from '../tests/e2e/browser.js';
+import { launchChromium } from '../tests/support/browser.js';
 import { compose, docker, provisionBaseImages, type ComposeProject } from '../tests/containers/docker.js';
-import { copyOfWorkingTree } from '../tests/native/checkout.js';
+import { copyOfWorkingTree } from '../tests/support/checkout.js';
 import { machineLoad } from './cpu.js';
 import { round } from './stats.js';
 import { waitUntil } from './wait.js';

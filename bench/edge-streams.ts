@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { freePort } from '@fibstack/devstack/ports';
-import { edgeLayout, edgeStreamLimit, runNginx } from '../tests/nginx/nginx.js';
+import { edgeLayout, edgeStreamLimit, runNginx } from '../tests/support/nginx.js';
 import { openStream, send, type HeldStream } from '../tests/hostile/from-address.js';
 import type { BenchStack } from './bench-stack.js';
 import { rssMb } from './cpu.js';

@@ -9,7 +9,7 @@ import { QUEUE_NAME } from '@fibstack/contract/jobs';
 import { freePort } from '@fibstack/devstack/ports';
 import { REPO_ROOT } from '@fibstack/devstack/stack';
 import { within } from '@fibstack/devstack/testkit';
-import { copyOfRepository, linkTree, processesIn } from '../tests/native/checkout.js';
+import { copyOfRepository, linkTree, processesIn } from '../tests/support/checkout.js';
 import { machineLoad, ownCpuUs, postgresCpuUs, processCpuUs, type CpuCounters } from './cpu.js';
 import { pipelineRun } from './pipeline.js';
 import { median, round } from './stats.js';

@@ -14,7 +14,7 @@ import { closeTestPool, testPool } from '@fibstack/devstack/test-database';
 import { fibonacci } from '../../worker/src/fibonacci/fibonacci.js';
 import { INLINE_MAX_INDEX } from '../../worker/src/fibonacci/pool.js';
 import { eventually, sleep, submitOnFreshConnection } from '@fibstack/devstack/testkit';
-import { runLoad } from './load.js';
+import { runLoad } from '../support/submission-load.js';
 
 /**
  * Fault injection against the real native stack (Postgres, Redis, API server, worker processes):

@@ -14,10 +14,10 @@ import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
 import { closeTestPool, testPool } from '@fibstack/devstack/test-database';
 import { eventually, sleep } from '@fibstack/devstack/testkit';
 import { fibonacci } from '../../worker/src/fibonacci/fibonacci.js';
-import { launchChromium } from '../e2e/browser.js';
-import { installProbes, probed } from '../e2e/page-probes.js';
+import { launchChromium } from '../support/browser.js';
+import { installProbes, probed } from '../support/page-probes.js';
 import { openEventStream, type EventStream } from '../support/event-stream.js';
-import { runLoad } from './load.js';
+import { runLoad } from '../support/submission-load.js';
 
 /**
  * Redis pub/sub is at-most-once: what the worker publishes while the API's subscriber is away (a Redis

@@ -9,7 +9,7 @@ import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
 import { closeTestPool, testPool } from '@fibstack/devstack/test-database';
 import { eventually, sleep } from '@fibstack/devstack/testkit';
 import { openEventStream } from '../support/event-stream.js';
-import { runLoad } from './load.js';
+import { runLoad } from '../support/submission-load.js';
 
 /**
  * A master of the Redis Cluster dies (SIGKILL, no goodbye) under load: the one that holds the queue (every

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { sleep, submitIndex, submitOnFreshConnection, type Outcome } from '@fibstack/devstack/testkit';
 import { openEventStream } from '../support/event-stream.js';
-import { requestCount } from '../scale/replica-metrics.js';
+import { requestCount } from '../support/replica-metrics.js';
 import { compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 
 /**

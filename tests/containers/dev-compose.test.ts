@@ -6,8 +6,8 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../e2e/browser.js';
-import { copyOfRepository, edit, launch, renameSave, type Launched } from '../native/checkout.js';
+import { launchChromium } from '../support/browser.js';
+import { copyOfRepository, edit, launch, renameSave, type Launched } from '../support/checkout.js';
 import {
   CONTRACT_EDIT_REFUSES,
   editClient,
@@ -18,7 +18,7 @@ import {
   editWorker,
   get,
   runnerReady,
-} from '../native/dev-loop.js';
+} from '../support/developer-edits.js';
 import { freePort } from '@fibstack/devstack/ports';
 import { compose, docker, eventually, provisionBaseImages, type ComposeProject } from './docker.js';
 

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { productionTree } from '../support/production-tree.js';
-import { copyOfRepository, edit } from '../native/checkout.js';
+import { copyOfRepository, edit } from '../support/checkout.js';
 import { baseImageBuildArgs, compose, docker, provisionBaseImages, REPO_ROOT } from './docker.js';
 
 const manifest = (path: string) =>

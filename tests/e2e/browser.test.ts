@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSources, launchChromium, NO_BROWSER_HELP, type BrowserSource } from './browser.js';
+import { browserSources, launchChromium, NO_BROWSER_HELP, type BrowserSource } from '../support/browser.js';
 
 /** The executable a running browser reports on chrome://version. */
 async function executableOf(context: BrowserContext): Promise<string> {
@@ -23,7 +23,7 @@ async function wrapperAt(path: string, realBrowser: string, marker: string): Pro
 }
 
 /** How a developer's machine finds a browser for `npm test`: CHROMIUM_PATH, Debian's, Chrome, Playwright's. */
-describe('browser discovery (tests/e2e/browser.ts)', () => {
+describe('browser discovery (tests/support/browser.ts)', () => {
   let scratch: string;
   let realBrowser: string;
 
@@ -76,7 +76,7 @@ describe('browser discovery (tests/e2e/browser.ts)', () => {
       { env: { ...process.env, PLAYWRIGHT_BROWSERS_PATH: browsersDir } },
     );
     await wrapperAt(expectedPath.stdout.trim(), realBrowser, marker);
-    const browserModule = new URL('./browser.ts', import.meta.url).href;
+    const browserModule = new URL('../support/browser.ts', import.meta.url).href;
     const script = `import { launchChromium, PLAYWRIGHT_CHROMIUM } from '${browserModule}';
       const context = await launchChromium([PLAYWRIGHT_CHROMIUM]);
       await context.close();`;

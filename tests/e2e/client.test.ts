@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitIndex } from '@fibstack/devstack/testkit';
 import { computed, relayed, startE2eStack, type E2eStack } from './e2e-stack.js';
-import { probed, resetProbes } from './page-probes.js';
+import { probed, resetProbes } from '../support/page-probes.js';
 
 /** The client's first load must stay within this much JavaScript, gzipped (React alone is ~60 KiB). */
 const INITIAL_JS_BUDGET_BYTES = 80 * 1024;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { freePort } from '@fibstack/devstack/ports';
 import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
-import { launchChromium } from './browser.js';
-import { installProbes } from './page-probes.js';
+import { launchChromium } from '../support/browser.js';
+import { installProbes } from '../support/page-probes.js';
 
 export interface E2eStack {
   stack: NativeStack;
@@ -15,7 +15,7 @@ export interface E2eStack {
 
 /**
  * The native stack exactly as `npm start` runs it (built client served by the API, real Postgres,
- * real Redis, real worker) and a real Chromium whose pages carry the probes of page-probes.ts.
+ * real Redis, real worker) and a real Chromium whose pages carry the probes of tests/support/page-probes.ts.
  */
 export async function startE2eStack(env: Record<string, string> = {}): Promise<E2eStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-e2e-'));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
 import { startNativeStack } from '@fibstack/devstack/stack';
 import type { BrowserContext } from 'playwright-core';
-import { launchChromium } from './browser.js';
+import { launchChromium } from '../support/browser.js';
 
 /** Lighthouse's mobile preset: "Slow 4G" (150 ms RTT, 1.6 Mbit/s down, 750 kbit/s up) and a 4× slower CPU. */
 const SLOW_MOBILE = { latency: 150, downloadThroughput: 1_600_000 / 8, uploadThroughput: 750_000 / 8, cpuSlowdown: 4 };

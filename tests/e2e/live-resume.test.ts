@@ -3,7 +3,7 @@ import { previewOf } from '@fibstack/contract/values';
 import { eventually, sleep } from '@fibstack/devstack/testkit';
 import { fibonacci } from '../../worker/src/fibonacci/fibonacci.js';
 import { startE2eStack, type E2eStack } from './e2e-stack.js';
-import { probed } from './page-probes.js';
+import { probed } from '../support/page-probes.js';
 
 /**
  * The server ends every event stream after a bounded lifetime (SSE_STREAM_LIFETIME_MS, here about a

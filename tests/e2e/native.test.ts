@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeStack } from '@fibstack/devstack/stack';
 import type { BrowserContext } from 'playwright-core';
-import { runUserJourney } from './flow.js';
+import { runUserJourney } from '../support/user-journey.js';
 import { startE2eStack, type E2eStack } from './e2e-stack.js';
 
 /**

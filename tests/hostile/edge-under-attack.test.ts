@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
-import { edgeLayout, edgeStreamLimit, runNginx, type NginxLayout, type RunningNginx } from '../nginx/nginx.js';
+import { edgeLayout, edgeStreamLimit, runNginx, type NginxLayout, type RunningNginx } from '../support/nginx.js';
 import { percentile } from '../../bench/stats.js';
 import { openStream, send, type Answer, type HeldStream } from './from-address.js';
 

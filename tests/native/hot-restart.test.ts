@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
-import { REPO_ROOT, launch, type Launched } from './checkout.js';
+import { REPO_ROOT, launch, type Launched } from '../support/checkout.js';
 import { eventually, sleep } from '@fibstack/devstack/testkit';
-import { editAndPoll, get, runnerReady } from './dev-loop.js';
+import { editAndPoll, get, runnerReady } from '../support/developer-edits.js';
 
 const RUNNER = join(REPO_ROOT, 'scripts/dev/hot-restart.mjs');
 

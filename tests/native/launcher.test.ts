@@ -4,9 +4,9 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
-import { copyOfRepository, launch, processesIn, type Launched } from './checkout.js';
+import { copyOfRepository, launch, processesIn, type Launched } from '../support/checkout.js';
 import { eventually } from '@fibstack/devstack/testkit';
-import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady } from './dev-loop.js';
+import { editClient, editContract, editServer, editServiceKit, editWorker, get, runnerReady } from '../support/developer-edits.js';
 
 /** Edits are measured against this bound: generous for a loaded CI machine (bench/README.md and scripts/README.md have the numbers). */
 const SERVED_WITHIN_MS = 30_000;

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyOfRepository, linkTree, REPO_ROOT } from './checkout.js';
+import { copyOfRepository, linkTree, REPO_ROOT } from '../support/checkout.js';
 
 /**
  * The command table of docs/commands.md (the README links it), run as a new user types it: in a fresh copy of the

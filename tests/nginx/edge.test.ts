@@ -4,7 +4,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
-import { EDGE_ERROR_CASES } from './edge-errors.js';
+import { EDGE_ERROR_CASES } from '../support/edge-errors.js';
 import {
   checkConfig,
   clientLayout,
@@ -14,7 +14,7 @@ import {
   NGINX_MISSING_HELP,
   runNginx,
   type RunningNginx,
-} from './nginx.js';
+} from '../support/nginx.js';
 import { rawRequest } from '../support/raw-http.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '@fibstack/devstack/ports';
-import { edgeLayout, runNginx, type EdgeOptions } from '../nginx/nginx.js';
+import { edgeLayout, runNginx, type EdgeOptions } from '../support/nginx.js';
 
 export interface Edge {
   url: string;

@@ -4,7 +4,7 @@ import { freePort } from '@fibstack/devstack/ports';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { sample } from '../../worker/src/testing/prometheus-text.js';
-import { runLoad } from '../chaos/load.js';
+import { runLoad } from '../support/submission-load.js';
 import { parsePromql, withoutGrafanaVariables } from '../support/promql.js';
 import { deadline, eventually } from '@fibstack/devstack/testkit';
 import { startObservedStack, type ObservedStack } from './observed-stack.js';

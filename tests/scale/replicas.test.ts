@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
 import { SERVER_REPLICA_ADDRESSES, startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
 import { eventually, sleep, submitIndex, submitOnFreshConnection, type Outcome } from '@fibstack/devstack/testkit';
-import { edgeLayout, runNginx, type NginxLayout, type RunningNginx } from '../nginx/nginx.js';
+import { edgeLayout, runNginx, type NginxLayout, type RunningNginx } from '../support/nginx.js';
 import { startDns, type DnsServer } from '../support/dns.js';
 import { openEventStream } from '../support/event-stream.js';
-import { requestCount } from './replica-metrics.js';
+import { requestCount } from '../support/replica-metrics.js';
 
 /**
  * Two API processes and two workers behind the edge as shipped (nginx/conf and nginx/templates, the real
