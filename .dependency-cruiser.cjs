@@ -57,6 +57,14 @@ module.exports = {
       to: { path: '^client/src/(app|features)/' },
     },
     {
+      name: 'test-suites-share-through-support',
+      severity: 'error',
+      comment:
+        'A test suite (tests/<suite>/) imports only its own folder and tests/support/, where a helper two suites need lives; support imports no suite.',
+      from: { path: '^tests/([^/]+)/' },
+      to: { path: '^tests/', pathNot: '^tests/($1|support)/' },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that resolves to nothing is a typo or a missing dependency.',
