@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { PeriodicTask } from './periodic-task.js';
 
 /** How often the worker sweeps: retention is counted in days, so once an hour is soon enough. */
 export const RETENTION_SWEEP_INTERVAL_MS = 3_600_000;
@@ -19,15 +20,16 @@ const BATCH = 1_000;
  * only ever reads ids after the last one it sent.
  */
 export class Retention {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly periodic: PeriodicTask;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly logger: Logger,
     private readonly days: number,
     private readonly batch = BATCH,
-  ) {}
+  ) {
+    this.periodic = new PeriodicTask(() => this.sweep(), logger, 'retention sweep failed; will retry');
+  }
 
   /** Deletes every index not submitted for `days` days, and its value; returns how many and in how many statements. */
   async sweep(): Promise<{ indexes: number; values: number; statements: number }> {
@@ -60,18 +62,11 @@ export class Retention {
 
   /** Sweeps now and then every `intervalMs`; a failed sweep (an outage) is logged and tried again next time. */
   start(intervalMs: number): void {
-    const tick = () => {
-      this.running ??= this.sweep()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'retention sweep failed; will retry'))
-        .finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, intervalMs);
+    this.periodic.start(intervalMs);
   }
 
   /** Stops the timer and waits for a sweep in progress. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 }

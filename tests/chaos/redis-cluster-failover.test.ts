@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULTS_CHANNEL } from '@fibstack/contract/jobs';
-import { freePort } from '@fibstack/devstack/ports';
-import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
+import type { NativeStack } from '@fibstack/devstack/stack';
+import { startThrowawayStack, type ThrowawayStack } from '@fibstack/devstack/throwaway-stack';
 import { closeTestPool, testPool } from '@fibstack/devstack/test-database';
 import { eventually, sleep } from '@fibstack/devstack/testkit';
 import { openEventStream } from '../support/event-stream.js';
@@ -18,29 +15,23 @@ import { runLoad } from '../support/submission-load.js';
  * reached the replica; nothing may be lost for that: every submission accepted before, during and after
  * the failover gets its value, and a stream open throughout carries every one of them.
  */
-let dataDir: string;
+let throwaway: ThrowawayStack;
 let stack: NativeStack;
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'fibstack-cluster-failover-'));
-  stack = await startNativeStack({
-    port: await freePort(),
-    dataDir,
-    persistent: false,
-    output: { logDir: join(dataDir, 'logs') },
-    env: { LOG_LEVEL: 'warn' },
+  throwaway = await startThrowawayStack('cluster-failover', {
     redisCluster: { masters: 3, replicasPerMaster: 1 },
     // A lost job is found again within seconds (production: 30 s), so the test waits seconds, not minutes.
     serviceEnv: { worker: { RECONCILE_INTERVAL_MS: '2000' } },
   });
+  stack = throwaway.stack;
   pool = testPool({ connectionString: stack.databaseUrl });
 });
 
 afterAll(async () => {
   if (pool) await closeTestPool(pool);
-  await stack?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await throwaway?.close();
 });
 
 async function missingResults(indexes: number[]): Promise<number[]> {

@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
-import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
+import type { NativeStack } from '@fibstack/devstack/stack';
+import { startThrowawayStack, type ThrowawayStack } from '@fibstack/devstack/throwaway-stack';
 import { edgeLayout, edgeStreamLimit, runNginx, type NginxLayout, type RunningNginx } from '../support/nginx.js';
 import { percentile } from '../../bench/stats.js';
 import { openStream, send, type Answer, type HeldStream } from './from-address.js';
@@ -31,7 +31,7 @@ function expectStreamRefusal(refused: HeldStream): void {
   expect(JSON.parse(refused.text())).toEqual({ error: { code: 'rate_limited', message: expect.stringContaining('event streams') } });
 }
 
-let dataDir: string;
+let throwaway: ThrowawayStack;
 let stack: NativeStack;
 let layout: NginxLayout;
 let edge: RunningNginx;
@@ -54,13 +54,7 @@ async function openStreams(
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'fibstack-hostile-'));
-  stack = await startNativeStack({
-    port: await freePort(),
-    dataDir,
-    persistent: false,
-    output: { logDir: join(dataDir, 'logs') },
-    env: { LOG_LEVEL: 'warn' },
+  throwaway = await startThrowawayStack('hostile', {
     serviceEnv: {
       server: {
         RATE_LIMIT_ENABLED: 'true',
@@ -72,6 +66,7 @@ beforeAll(async () => {
       },
     },
   });
+  stack = throwaway.stack;
   port = await freePort();
   // Natively the API also serves the built client (STATIC_DIR), so it stands in for the client upstream.
   const upstream = new URL(stack.serverUrl).host;
@@ -92,9 +87,8 @@ afterEach(() => {
 
 afterAll(async () => {
   await edge?.stop();
-  await stack?.stop();
+  await throwaway?.close();
   if (layout) await rm(layout.prefix, { recursive: true, force: true });
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('one client holding event streams', () => {

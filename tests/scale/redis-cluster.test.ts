@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULTS_CHANNEL } from '@fibstack/contract/jobs';
-import { freePort } from '@fibstack/devstack/ports';
-import { startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
+import type { NativeStack } from '@fibstack/devstack/stack';
+import { startThrowawayStack, type ThrowawayStack } from '@fibstack/devstack/throwaway-stack';
 import { closeTestPool, testPool } from '@fibstack/devstack/test-database';
 import { eventually, submitIndex } from '@fibstack/devstack/testkit';
 import { openEventStream } from '../support/event-stream.js';
@@ -19,23 +16,18 @@ import { openEventStream } from '../support/event-stream.js';
  */
 const LIMIT_PER_MINUTE = 30;
 
-let dataDir: string;
+let throwaway: ThrowawayStack;
 let stack: NativeStack;
 let pool: pg.Pool;
 let cluster: Cluster;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'fibstack-redis-cluster-'));
-  stack = await startNativeStack({
-    port: await freePort(),
-    dataDir,
-    persistent: false,
-    output: { logDir: join(dataDir, 'logs') },
-    env: { LOG_LEVEL: 'warn' },
+  throwaway = await startThrowawayStack('redis-cluster', {
     redisCluster: { masters: 3, replicasPerMaster: 1 },
     // This test stands where the edge would: the one hop trusted to name the client (X-Forwarded-For).
     serviceEnv: { server: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: String(LIMIT_PER_MINUTE), TRUST_PROXY: '1' } },
   });
+  stack = throwaway.stack;
   pool = testPool({ connectionString: stack.databaseUrl });
   const seed = new URL(stack.redisUrl);
   cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { redisOptions: { password: stack.redisCluster!.password } });
@@ -44,8 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   cluster?.disconnect();
   if (pool) await closeTestPool(pool);
-  await stack?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await throwaway?.close();
 });
 
 describe('on a Redis Cluster', () => {

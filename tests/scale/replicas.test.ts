@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fibstack/devstack/ports';
-import { SERVER_REPLICA_ADDRESSES, startNativeStack, type NativeStack } from '@fibstack/devstack/stack';
+import { SERVER_REPLICA_ADDRESSES, type NativeStack } from '@fibstack/devstack/stack';
+import { startThrowawayStack, type ThrowawayStack } from '@fibstack/devstack/throwaway-stack';
 import { eventually, sleep, submitIndex, submitOnFreshConnection, type Outcome } from '@fibstack/devstack/testkit';
 import { edgeLayout, runNginx, type NginxLayout, type RunningNginx } from '../support/nginx.js';
 import { startDns, type DnsServer } from '../support/dns.js';
@@ -21,7 +20,7 @@ import { requestCount } from '../support/replica-metrics.js';
 const UPSTREAM = 'api.fibstack.test';
 const REPLICAS = 2;
 
-let dataDir: string;
+let throwaway: ThrowawayStack;
 let stack: NativeStack;
 let dns: DnsServer;
 let layout: NginxLayout;
@@ -29,17 +28,12 @@ let edge: RunningNginx;
 let edgeUrl: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'fibstack-replicas-'));
-  stack = await startNativeStack({
-    port: await freePort(),
-    dataDir,
-    persistent: false,
-    output: { logDir: join(dataDir, 'logs') },
-    env: { LOG_LEVEL: 'warn' },
+  throwaway = await startThrowawayStack('replicas', {
     replicas: { server: REPLICAS, worker: REPLICAS },
     // Behind the edge, as compose and Kubernetes run it: one trusted hop.
     serviceEnv: { server: { TRUST_PROXY: '1' } },
   });
+  stack = throwaway.stack;
   dns = await startDns({ [UPSTREAM]: SERVER_REPLICA_ADDRESSES(REPLICAS) });
   const port = await freePort();
   const upstream = `${UPSTREAM}:${new URL(stack.serverUrl).port}`;
@@ -52,9 +46,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await edge?.stop();
   await dns?.close();
-  await stack?.stop();
+  await throwaway?.close();
   if (layout) await rm(layout.prefix, { recursive: true, force: true });
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('two API replicas and two workers behind the edge', () => {

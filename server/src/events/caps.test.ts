@@ -1,8 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@fibstack/devstack/testkit';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
+import { listenOnFreePort, type Listening } from '../testing/listening.js';
 import { openStream, readyOf, type StreamUnderTest } from '../testing/event-stream-client.js';
 
 /**
@@ -12,7 +11,7 @@ import { openStream, readyOf, type StreamUnderTest } from '../testing/event-stre
  */
 let t: AppUnderTest;
 let baseUrl: string;
-let server: Server;
+let listening: Listening;
 const opened: StreamUnderTest[] = [];
 /** The streams that were let in, by client address. */
 const held = new Map<string, StreamUnderTest[]>();
@@ -28,14 +27,12 @@ async function streamFrom(address: string): Promise<StreamUnderTest> {
 
 beforeAll(async () => {
   t = await startAppUnderTest({ SSE_MAX_STREAMS_PER_CLIENT: '2', SSE_MAX_STREAMS: '3', TRUST_PROXY: '1' });
-  server = t.app.listen(0);
-  await new Promise((resolve) => server.once('listening', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  listening = await listenOnFreePort(t.app);
+  baseUrl = listening.baseUrl;
 });
 afterAll(async () => {
   for (const stream of opened) stream.close();
-  server.closeAllConnections();
-  server.close();
+  listening?.close();
   await t.close();
 });
 

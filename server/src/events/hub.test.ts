@@ -1,5 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RESULTS_CHANNEL, TRACE_CONTEXT_KEY } from '@fibstack/contract/jobs';
 import { startTestRedis } from '@fibstack/devstack/test-database';
@@ -7,13 +5,7 @@ import type { NativeRedis } from '@fibstack/devstack/redis';
 import { eventually } from '@fibstack/devstack/testkit';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
 import { openStream, readyOf, storeResult, type SseFrame } from '../testing/event-stream-client.js';
-
-/** Listens on a free port; returns its base URL and a closer. */
-async function listen(t: AppUnderTest): Promise<{ baseUrl: string; server: Server }> {
-  const server = t.app.listen(0);
-  await new Promise((resolve) => server.once('listening', resolve));
-  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
+import { listenOnFreePort, type Listening } from '../testing/listening.js';
 
 const ready = (frames: SseFrame[]) => readyOf(frames) !== undefined;
 const resultsIn = (frames: SseFrame[]) => frames.filter((frame) => frame.event === 'result');
@@ -22,15 +14,15 @@ const hasResults = (count: number) => (frames: SseFrame[]) => resultsIn(frames).
 describe('GET /api/events', () => {
   let t: AppUnderTest;
   let baseUrl: string;
-  let server: Server;
+  let server: Listening;
 
   beforeAll(async () => {
     t = await startAppUnderTest();
-    ({ baseUrl, server } = await listen(t));
+    server = await listenOnFreePort(t.app);
+    baseUrl = server.baseUrl;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    server.close();
+    server?.close();
     await t.close();
   });
 
@@ -154,17 +146,17 @@ describe('GET /api/events', () => {
 describe('GET /api/events through a Redis restart', () => {
   let t: AppUnderTest;
   let baseUrl: string;
-  let server: Server;
+  let server: Listening;
   let restarted: NativeRedis | undefined;
 
   beforeAll(async () => {
     // No heartbeat within the test: only the subscriber's return can make the hub read.
     t = await startAppUnderTest({ SSE_HEARTBEAT_MS: '300000' });
-    ({ baseUrl, server } = await listen(t));
+    server = await listenOnFreePort(t.app);
+    baseUrl = server.baseUrl;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    server.close();
+    server?.close();
     await t.close();
     await restarted?.stop();
   });

@@ -1,21 +1,19 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppUnderTest, startReplicaOf, type AppUnderTest } from '../testing/app-under-test.js';
+import { listenOnFreePort, type Listening } from '../testing/listening.js';
 import { openStream, readyOf, storeResult, type SseFrame, type StreamUnderTest } from '../testing/event-stream-client.js';
 
 /**
  * Resuming a stream: whatever a browser missed between two connections (its stream's lifetime ended, a
  * replica went away, the network broke) is sent from Postgres after the id it last saw, on any replica.
  */
-const servers: Server[] = [];
+const servers: Listening[] = [];
 const apps: AppUnderTest[] = [];
 
 async function listen(t: AppUnderTest): Promise<string> {
-  const server = t.app.listen(0);
-  servers.push(server);
-  await new Promise((resolve) => server.once('listening', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnFreePort(t.app);
+  servers.push(listening);
+  return listening.baseUrl;
 }
 
 const ready = (frames: SseFrame[]) => readyOf(frames) !== undefined;
@@ -46,10 +44,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const stream of opened) stream.close();
-  for (const server of servers) {
-    server.closeAllConnections();
-    server.close();
-  }
+  for (const server of servers) server.close();
   for (const app of apps.reverse()) await app.close();
 });
 

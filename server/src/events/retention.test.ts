@@ -1,9 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Retention } from '@fibstack/service-kit/retention';
 import { startAppUnderTest, type AppUnderTest } from '../testing/app-under-test.js';
+import { listenOnFreePort, type Listening } from '../testing/listening.js';
 import { openStream, readyOf, storeResult, type SseFrame, type StreamUnderTest } from '../testing/event-stream-client.js';
 
 /**
@@ -12,20 +11,18 @@ import { openStream, readyOf, storeResult, type SseFrame, type StreamUnderTest }
  * deleted result must be sent what followed it.
  */
 let t: AppUnderTest;
-let server: Server;
+let listening: Listening;
 let baseUrl: string;
 const opened: StreamUnderTest[] = [];
 
 beforeAll(async () => {
   t = await startAppUnderTest();
-  server = t.app.listen(0);
-  await new Promise((resolve) => server.once('listening', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  listening = await listenOnFreePort(t.app);
+  baseUrl = listening.baseUrl;
 });
 afterAll(async () => {
   for (const stream of opened) stream.close();
-  server.closeAllConnections();
-  server.close();
+  listening?.close();
   await t.close();
 });
 

@@ -141,7 +141,7 @@ export class FibonacciPool {
 
 function spawnThread(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./thread.js', import.meta.url));
-  // Under `tsx watch` (development) and in tests this module is TypeScript, and so is its thread:
+  // From source (development, with tsx) and in tests this module is TypeScript, and so is its thread:
   // the thread registers tsx before loading it.
   const thread = JSON.stringify(new URL('./thread.ts', import.meta.url).href);
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${thread}); })`, {

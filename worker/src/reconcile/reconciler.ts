@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { fibonacciJob, jobIdFor, type JobData } from '@fibstack/contract/jobs';
+import { PeriodicTask } from '@fibstack/service-kit/periodic-task';
 
 const BATCH = 1_000;
 
@@ -17,8 +18,7 @@ const BATCH = 1_000;
  * what is still unresolved, however many submissions and values the database holds.
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly periodic: PeriodicTask;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -26,7 +26,9 @@ export class Reconciler {
     private readonly logger: Logger,
     /** Told how many jobs each pass added or retried (the re-queue metric). */
     private readonly onRequeued: (count: number) => void = () => undefined,
-  ) {}
+  ) {
+    this.periodic = new PeriodicTask(() => this.reconcile(), logger, 'reconcile pass failed; will retry');
+  }
 
   /** One pass over all unresolved indexes; returns how many jobs it added or retried. */
   async reconcile(): Promise<number> {
@@ -89,21 +91,11 @@ export class Reconciler {
 
   /** Reconciles now and then every `intervalMs`; errors (an outage) are logged and retried next time. */
   start(intervalMs: number): void {
-    const tick = () => {
-      this.running ??= this.reconcile()
-        .catch((error: unknown) => {
-          this.logger.warn({ err: error }, 'reconcile pass failed; will retry');
-          return 0;
-        })
-        .finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, intervalMs);
+    this.periodic.start(intervalMs);
   }
 
   /** Stops the timer and waits for a pass in progress. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 }
