@@ -5,6 +5,7 @@
  *   --smoke          every phase briefly (CI runs it to keep the benchmark working; under a minute)
  *   --docker         also the developer loop with Docker: cold build, one-line rebuild, dev-compose reloads, image sizes
  *   --only=a,b       only these phases (names as printed)
+ * A full run (neither --smoke nor --only) then renders docs/capacity.md's tables from its results (bench/capacity/).
  * Every wait is bounded: a phase that runs out of time is reported as a result line, and the run goes on
  * to the end. It reports; it never fails on timing.
  */
@@ -28,6 +29,7 @@ import { reconcilePasses } from './reconcile.js';
 import { replicaScaling } from './replicas.js';
 import { streamCosts } from './stream-costs.js';
 import { printReport, resultsFile, writeResults } from './report.js';
+import { renderCapacityPage } from './capacity/render.js';
 import { sleep, within } from '@fibstack/devstack/testkit';
 import { writePath } from './write-path.js';
 
@@ -209,3 +211,11 @@ try {
 
 printReport(results, resultsFile(smoke));
 writeResults(results, resultsFile(smoke));
+// A full run's unit costs are the capacity model's inputs: docs/capacity.md follows them (the run never fails on it).
+if (!smoke && !only) {
+  try {
+    console.log(renderCapacityPage());
+  } catch (error) {
+    console.log(`capacity model not rendered: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
