@@ -70,7 +70,7 @@ const settings = smoke
       // A cold run as a user meets it, then two from empty tables: the same count as the pipeline phase's runs.
       npmStart: { submissions: 10_000, warmRuns: 2 },
       // 1 and 2 servers and workers behind the edge, in turn within each round.
-      replicas: { writeSeconds: 4, rounds: 2, submissions: 10_000, warmUpPosts: 5_000 },
+      replicas: { writeSeconds: 4, rounds: 2, submissions: 10_000, warmUpPosts: 3_000 },
     };
 
 /**
