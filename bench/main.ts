@@ -2,9 +2,9 @@
  * `npm run bench`: measures the whole app on this machine, loopback only, and writes every figure to
  * bench/results/latest.json (see bench/README.md). It starts the native stack (real Postgres, Redis,
  * server, worker) in a temporary directory, which it removes at the end or on Ctrl-C.
- *   --smoke          every phase briefly (CI runs it to keep the benchmark working; under a minute)
+ *   --smoke          every phase briefly (CI runs it to keep the benchmark working; under a minute); to smoke.json
  *   --docker         also the developer loop with Docker: cold build, one-line rebuild, dev-compose reloads, image sizes
- *   --only=a,b       only these phases (names as printed)
+ *   --only=a,b       only these phases (names as printed); to only.json
  * A full run (neither --smoke nor --only) then renders docs/capacity.md's tables from its results (bench/capacity/).
  * Every wait is bounded: a phase that runs out of time is reported as a result line, and the run goes on
  * to the end. It reports; it never fails on timing.
@@ -209,8 +209,9 @@ try {
   await cleanUp();
 }
 
-printReport(results, resultsFile(smoke));
-writeResults(results, resultsFile(smoke));
+const file = resultsFile(smoke ? 'smoke' : only ? 'only' : 'full');
+printReport(results, file);
+writeResults(results, file);
 // A full run's unit costs are the capacity model's inputs: docs/capacity.md follows them (the run never fails on it).
 if (!smoke && !only) {
   try {

@@ -6,10 +6,11 @@ type Results = Record<string, unknown>;
 type Row = Record<string, unknown>;
 
 /**
- * Where a run's figures go: a full run's to latest.json (committed, the capacity page's source); a
- * smoke run's, which only keeps the benchmark working, beside it, so it never replaces real figures.
+ * Where a run's figures go: a full run's to latest.json (committed: the capacity model's source,
+ * docs/capacity.md); a smoke run's (which only keeps the benchmark working) and a partial one's (--only)
+ * beside it, so neither replaces a full run's figures.
  */
-export const resultsFile = (smoke: boolean) => join(REPO_ROOT, `bench/results/${smoke ? 'smoke' : 'latest'}.json`);
+export const resultsFile = (run: 'full' | 'smoke' | 'only') => join(REPO_ROOT, `bench/results/${run === 'full' ? 'latest' : run}.json`);
 
 /** Flattens one level of nested objects into `key.sub` columns, so console.table can show them. */
 function flat(row: Row): Row {
