@@ -81,7 +81,7 @@ export async function pipelineRun(target: PipelineTarget, options: Omit<Pipeline
   const cpu = stop();
   clearInterval(sampler);
   const stores = storesBefore && {
-    ...storeCostsPer(storesBefore, await storeSnapshot(target.pool, target.redis!), options.submissions),
+    ...storeCostsPer(storesBefore, await storeSnapshot(target.pool, target.redis!, { afterRun: true }), options.submissions),
     postgresConnections: await serviceConnections(target.pool),
   };
   for (const watcher of watchers) watcher.close();

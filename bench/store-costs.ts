@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { sleep } from '@fibstack/devstack/testkit';
 
 /**
  * What the stores hold and did, read before and after a run: the capacity model's Postgres and Redis
@@ -18,7 +19,14 @@ export interface StoreSnapshot {
   redisUsedBytes: number;
 }
 
-export async function storeSnapshot(pool: pg.Pool, redis: Redis): Promise<StoreSnapshot> {
+/**
+ * Backends publish their commit counts at most once a second (pending statistics, Postgres 15 and
+ * later): read this long after a run, the counts include all of its commits.
+ */
+const STATS_FLUSH_MS = 1_500;
+
+export async function storeSnapshot(pool: pg.Pool, redis: Redis, { afterRun = false } = {}): Promise<StoreSnapshot> {
+  if (afterRun) await sleep(STATS_FLUSH_MS);
   const { rows } = await pool.query<{ [key: string]: string }>(
     `SELECT pg_total_relation_size('submitted_indexes') AS submitted_bytes,
             (SELECT count(*) FROM submitted_indexes) AS submitted_rows,
