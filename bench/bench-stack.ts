@@ -28,6 +28,10 @@ export interface BenchStack {
 }
 
 export interface ResetOptions {
+  /** Workers started after the reset (every replica unless given). */
+  workers?: number;
+  /** Where the warm-up POSTs go, and the client each names: the edge, in front of every server (the first server otherwise). */
+  via?: { url: string; nextClient: () => string };
   /**
    * POSTs to send to the new server before the data is emptied a second time, so the phase that follows
    * measures a warm server (JIT-compiled hot path, connection pools, prepared statements), as the one
@@ -37,8 +41,8 @@ export interface ResetOptions {
 }
 
 export interface ResetReport {
-  /** A service that had to be killed because it did not stop within the bound. */
-  killed: ServiceName[];
+  /** A service (`worker-2` for a second replica) that had to be killed because it did not stop within the bound. */
+  killed: string[];
   workerReady: Waited;
   warmUp?: Waited;
 }
@@ -46,11 +50,22 @@ export interface ResetReport {
 /** Warm-up submissions use indexes no phase measures (the bench stack accepts up to 10,000,000). */
 const WARM_UP_FIRST_INDEX = 9_000_000;
 
+/** More than one server and worker (each server on a loopback address of its own), and what only the server reads. */
+export interface BenchStackShape {
+  replicas?: number;
+  serverEnv?: Record<string, string>;
+}
+
 /**
  * Starts Postgres, Redis, the server and the worker natively in `dataDir`, as production runs them
- * (compiled JavaScript, LOG_LEVEL info, logs written to `dataDir/logs`).
+ * (compiled JavaScript, LOG_LEVEL info, logs written to `dataDir/logs`). With `replicas`, the `server`
+ * and `worker` CPU counters add up every replica.
  */
-export async function startBenchStack(dataDir: string, env: Record<string, string> = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  dataDir: string,
+  env: Record<string, string> = {},
+  { replicas = 1, serverEnv }: BenchStackShape = {},
+): Promise<BenchStack> {
   const stack = await startNativeStack({
     port: await freePort(),
     dataDir,
@@ -58,6 +73,8 @@ export async function startBenchStack(dataDir: string, env: Record<string, strin
     output: { logDir: join(dataDir, 'logs') },
     // No drain pause: nothing balances traffic here, and resets restart the server.
     env: { LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '0', ...env },
+    replicas: { server: replicas, worker: replicas },
+    ...(serverEnv && { serviceEnv: { server: serverEnv } }),
   });
   const pool = new pg.Pool({ connectionString: stack.databaseUrl });
   const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
@@ -66,13 +83,13 @@ export async function startBenchStack(dataDir: string, env: Record<string, strin
   return {
     ...target,
     cpu: {
-      server: () => processCpuUs(stack.pid('server')),
-      worker: () => processCpuUs(stack.pid('worker')),
+      server: () => everyReplicaCpuUs(stack, 'server', replicas),
+      worker: () => everyReplicaCpuUs(stack, 'worker', replicas),
       postgres: () => postgresCpuUs(join(dataDir, 'postgres')),
       redis: () => processCpuUs(stack.redis?.process.pid),
       'load generator': ownCpuUs,
     },
-    reset: (options) => resetData(target, options),
+    reset: (options) => resetData({ ...target, replicas }, options),
     async close() {
       await within(
         queue.close().catch(() => undefined),
@@ -81,10 +98,18 @@ export async function startBenchStack(dataDir: string, env: Record<string, strin
       redis.disconnect();
       await within(pool.end(), 5_000);
       // The services first, each killed if it does not stop in time, so stopping never hangs.
-      await Promise.all((['worker', 'server'] as const).map((name) => stopBounded(stack, name)));
+      await Promise.all(
+        (['worker', 'server'] as const).flatMap((name) => Array.from({ length: replicas }, (_, i) => stopBounded(stack, name, i))),
+      );
       await stopStores(stack, dataDir);
     },
   };
+}
+
+/** CPU time of every running replica of a service, µs (a stopped one counts nothing; none running: NaN). */
+function everyReplicaCpuUs(stack: NativeStack, name: ServiceName, replicas: number): number {
+  const pids = Array.from({ length: replicas }, (_, i) => stack.pid(name, i)).filter((pid) => pid !== undefined);
+  return pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + processCpuUs(pid), 0);
 }
 
 /** Stops Postgres and Redis, killing them if they do not stop in time. */
@@ -101,20 +126,20 @@ async function stopStores(stack: NativeStack, dataDir: string): Promise<void> {
 }
 
 /** Stops a service gracefully, killing it if it takes longer than the bound. */
-async function stopBounded(stack: NativeStack, name: ServiceName): Promise<boolean> {
-  const pid = stack.pid(name);
-  const stopped = stack.stopService(name);
+async function stopBounded(stack: NativeStack, name: ServiceName, replica = 0): Promise<boolean> {
+  const pid = stack.pid(name, replica);
+  const stopped = stack.stopService(name, 'SIGTERM', replica);
   if ((await within(stopped, STOP_TIMEOUT_MS)) !== undefined || pid === undefined) return false;
   process.kill(pid, 'SIGKILL');
   await stopped;
   return true;
 }
 
-/** Resolves once a BullMQ worker is connected to the queue (it then takes jobs as they arrive). */
-export function untilWorkerListens(queue: Queue): Promise<Waited> {
-  return waitUntil(async () => (await queue.getWorkers()).length > 0, {
+/** Resolves once `workers` BullMQ workers are connected to the queue (they then take jobs as they arrive). */
+export function untilWorkersListen(queue: Queue, workers = 1): Promise<Waited> {
+  return waitUntil(async () => (await queue.getWorkers()).length >= workers, {
     timeoutMs: START_TIMEOUT_MS,
-    what: 'the worker to connect to the queue',
+    what: `${workers === 1 ? 'the worker' : `${workers} workers`} to connect to the queue`,
   });
 }
 
@@ -129,24 +154,35 @@ export function untilWorkerListens(queue: Queue): Promise<Waited> {
  * 4. start the worker and wait until it listens on the queue.
  */
 export async function resetData(
-  { stack, pool, redis, queue }: Pick<BenchStack, 'stack' | 'pool' | 'redis' | 'queue'>,
-  { warmUpPosts = 0 }: ResetOptions = {},
+  { stack, pool, redis, queue, replicas = 1 }: Pick<BenchStack, 'stack' | 'pool' | 'redis' | 'queue'> & { replicas?: number },
+  { warmUpPosts = 0, workers = replicas, via }: ResetOptions = {},
 ): Promise<ResetReport> {
-  const services: ServiceName[] = ['worker', 'server'];
-  const killed = await Promise.all(services.map((name) => stopBounded(stack, name)));
+  const each = Array.from({ length: replicas }, (_, i) => i);
+  const services = (['worker', 'server'] as const).flatMap((name) => each.map((replica) => ({ name, replica })));
+  const killed = await Promise.all(services.map(({ name, replica }) => stopBounded(stack, name, replica)));
   const empty = async () => {
     await redis.flushall();
     await pool.query('TRUNCATE submitted_indexes, results RESTART IDENTITY');
   };
   await empty();
-  await stack.startService('server');
+  await Promise.all(each.map((replica) => stack.startService('server', replica)));
   let warmUp: Waited | undefined;
   if (warmUpPosts > 0) {
-    const answered = await postIndexes(stack.url, 50, { amount: warmUpPosts }, indexesFrom(WARM_UP_FIRST_INDEX));
+    const answered = await postIndexes(
+      via?.url ?? stack.url,
+      50,
+      { amount: warmUpPosts },
+      indexesFrom(WARM_UP_FIRST_INDEX),
+      via?.nextClient,
+    );
     const accepted = answered.requests - answered.non2xx;
     warmUp = await waitUntil(async () => (await queue.count()) >= accepted, { timeoutMs: 10_000, what: 'every warm-up job to be queued' });
     await empty();
   }
-  await stack.startService('worker');
-  return { killed: services.filter((_, i) => killed[i]), workerReady: await untilWorkerListens(queue), ...(warmUp && { warmUp }) };
+  for (let replica = 0; replica < workers; replica++) await stack.startService('worker', replica);
+  return {
+    killed: services.filter((_, i) => killed[i]).map(({ name, replica }) => (replica === 0 ? name : `${name}-${replica + 1}`)),
+    workerReady: await untilWorkersListen(queue, workers),
+    ...(warmUp && { warmUp }),
+  };
 }

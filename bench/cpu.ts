@@ -66,6 +66,12 @@ export function postmasterPid(dataDir: string): number | undefined {
   }
 }
 
+/** An nginx master and its worker processes (its children), to add up their CPU or memory. */
+export function nginxPids(masterPid: number): number[] {
+  const workers = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && readStat(Number(entry))?.ppid === masterPid);
+  return [masterPid, ...workers.map(Number)];
+}
+
 /** CPU time of this Node process (the load generator runs here), µs. */
 export function ownCpuUs(): number {
   const { user, system } = process.cpuUsage();

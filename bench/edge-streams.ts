@@ -1,25 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { freePort } from '@fibstack/devstack/ports';
 import { edgeLayout, edgeStreamLimit, runNginx } from '../tests/support/nginx.js';
 import { openStream, send, type HeldStream } from '../tests/hostile/from-address.js';
 import type { BenchStack } from './bench-stack.js';
-import { rssMb } from './cpu.js';
+import { nginxPids, rssMb } from './cpu.js';
 import { percentile, round } from './stats.js';
 
 /** Resident memory of an nginx master and its workers, MB. */
 function nginxRssMb(masterPid: number): number {
-  const workers = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(masterPid);
-      } catch {
-        return false;
-      }
-    });
   return round(
-    [masterPid, ...workers.map(Number)].reduce((sum, pid) => sum + rssMb(pid), 0),
+    nginxPids(masterPid).reduce((sum, pid) => sum + rssMb(pid), 0),
     1,
   );
 }

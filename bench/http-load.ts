@@ -17,13 +17,15 @@ const REQUEST_TIMEOUT_S = 10;
 
 /**
  * POSTs `{"index": nextIndex()}` to /api/values over `connections` connections, for `duration` seconds
- * or until `amount` requests are answered.
+ * or until `amount` requests are answered. With `nextClient`, each POST names its client in
+ * X-Forwarded-For, as a load balancer in front of the edge would (the edge limits requests per client).
  */
 export async function postIndexes(
   url: string,
   connections: number,
   limit: { duration: number } | { amount: number },
   nextIndex: () => number,
+  nextClient?: () => string,
 ): Promise<LoadResult> {
   const result = await autocannon({
     url: `${url}/api/values`,
@@ -32,7 +34,15 @@ export async function postIndexes(
     timeout: REQUEST_TIMEOUT_S,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ index: nextIndex() }) }) }],
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          ...(nextClient && { headers: { ...request.headers, 'x-forwarded-for': nextClient() } }),
+          body: JSON.stringify({ index: nextIndex() }),
+        }),
+      },
+    ],
   });
   return summarize(result, connections);
 }

@@ -2,13 +2,14 @@
  * `npm run bench`: measures the whole app on this machine, loopback only, and writes every figure to
  * bench/results/latest.json (see bench/README.md). It starts the native stack (real Postgres, Redis,
  * server, worker) in a temporary directory, which it removes at the end or on Ctrl-C.
- *   --smoke          every phase briefly (CI runs it to keep the benchmark working; under a minute)
+ *   --smoke          every phase briefly (CI runs it to keep the benchmark working; under a minute); to smoke.json
  *   --docker         also the developer loop with Docker: cold build, one-line rebuild, dev-compose reloads, image sizes
- *   --only=a,b       only these phases (names as printed)
+ *   --only=a,b       only these phases (names as printed); to only.json
+ * A full run (neither --smoke nor --only) then renders docs/capacity.md's tables from its results (bench/capacity/).
  * Every wait is bounded: a phase that runs out of time is reported as a result line, and the run goes on
  * to the end. It reports; it never fails on timing.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import exitHook from 'async-exit-hook';
@@ -25,8 +26,10 @@ import { listing } from './listing.js';
 import { npmStartPipeline } from './npm-start.js';
 import { pipeline } from './pipeline.js';
 import { reconcilePasses } from './reconcile.js';
+import { replicaScaling } from './replicas.js';
 import { streamCosts } from './stream-costs.js';
-import { printReport, writeResults } from './report.js';
+import { printReport, resultsFile, writeResults } from './report.js';
+import { renderCapacityPage } from './capacity/render.js';
 import { sleep, within } from '@fibstack/devstack/testkit';
 import { writePath } from './write-path.js';
 
@@ -51,6 +54,7 @@ const settings = smoke
       edgeStreams: { visitors: 10 },
       streamCosts: { counts: [10], eventsPerSecond: 20, seconds: 1, delayLimitMs: 1_000, maxStreams: 10 },
       npmStart: { submissions: 500, warmRuns: 1 },
+      replicas: { writeSeconds: 1, rounds: 1, submissions: 500, warmUpPosts: 500 },
     }
   : {
       writePath: { seconds: 4, rounds: 3 },
@@ -65,7 +69,22 @@ const settings = smoke
       streamCosts: { counts: [10, 100, 1_000], eventsPerSecond: 50, seconds: 5, delayLimitMs: 1_000, maxStreams: 8_000 },
       // A cold run as a user meets it, then two from empty tables: the same count as the pipeline phase's runs.
       npmStart: { submissions: 10_000, warmRuns: 2 },
+      // 1 and 2 servers and workers behind the edge, in turn within each round.
+      replicas: { writeSeconds: 4, rounds: 2, submissions: 10_000, warmUpPosts: 3_000 },
     };
+
+/**
+ * The services' settings for the benchmark. MAX_INDEX above every index the write path sends, so each of
+ * its POSTs queues a new job; the few values the benchmark stores are small, but the server checks that
+ * all of them could be stored.
+ */
+const BENCH_ENV = {
+  MAX_INDEX: '10000000',
+  STORAGE_BUDGET_GIB: '13000',
+  // edge-streams fills the edge with event streams from a few addresses: the API's own caps must not bite first.
+  SSE_MAX_STREAMS_PER_CLIENT: '10000',
+  SSE_MAX_STREAMS: '10000',
+};
 
 /** Event streams open during `pipeline-watched`: what a handful of browsers watching the results costs. */
 const PIPELINE_WATCHERS = 10;
@@ -112,6 +131,8 @@ async function phase(name: string, boundMs: number, run: () => Promise<object> |
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'fibstack-bench-'));
+// Postgres runs as its own OS user, which must reach the stacks' data directories below this one.
+await chmod(dataDir, 0o755);
 let bench: BenchStack | undefined;
 let cleaned: Promise<void> | undefined;
 const cleanUp = () =>
@@ -139,15 +160,7 @@ try {
     'stream-costs',
   ].some(wanted);
   if (needsStack) {
-    // MAX_INDEX above every index the write path sends, so each of its POSTs queues a new job; the few
-    // values the benchmark stores are small, but the server checks that all of them could be stored.
-    bench = await startBenchStack(dataDir, {
-      MAX_INDEX: '10000000',
-      STORAGE_BUDGET_GIB: '13000',
-      // edge-streams fills the edge with event streams from a few addresses: the API's own caps must not bite first.
-      SSE_MAX_STREAMS_PER_CLIENT: '10000',
-      SSE_MAX_STREAMS: '10000',
-    });
+    bench = await startBenchStack(dataDir, BENCH_ENV);
     const stack = bench;
     await sleep(1_000);
     await phase('footprint', 10_000, () => footprint(stack));
@@ -168,6 +181,21 @@ try {
     await bench.close();
     bench = undefined;
   }
+  // A stack of two servers and two workers behind the edge, after the single one is gone.
+  await phase(
+    'replicas',
+    600_000,
+    async () => {
+      bench = await startBenchStack(join(dataDir, 'replicas'), BENCH_ENV, { replicas: 2, serverEnv: { TRUST_PROXY: '1' } });
+      try {
+        return await replicaScaling(bench, { ...settings.replicas, nextIndex: indexesFrom(2_000_000) });
+      } finally {
+        await bench.close();
+        bench = undefined;
+      }
+    },
+    false,
+  );
   // After the bench's own stack is gone: `npm start` as a user runs it, by the pipeline phase's measure.
   await phase(
     'npm-start',
@@ -181,5 +209,14 @@ try {
   await cleanUp();
 }
 
-printReport(results);
-writeResults(results);
+const file = resultsFile(smoke ? 'smoke' : only ? 'only' : 'full');
+printReport(results, file);
+writeResults(results, file);
+// A full run's unit costs are the capacity model's inputs: docs/capacity.md follows them (the run never fails on it).
+if (!smoke && !only) {
+  try {
+    console.log(renderCapacityPage());
+  } catch (error) {
+    console.log(`capacity model not rendered: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

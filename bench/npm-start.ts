@@ -255,7 +255,7 @@ export async function npmStartPipeline(options: NpmStartOptions, bench?: BenchPi
   try {
     const runs = [];
     for (let run = 0; run <= options.warmRuns; run++) {
-      if (run > 0) await user.pool.query('TRUNCATE submissions, results RESTART IDENTITY');
+      if (run > 0) await user.pool.query('TRUNCATE submitted_indexes, results RESTART IDENTITY');
       const target = { url: user.url, pool: user.pool, cpu: user.cpu, workerPid: () => user.pids.worker };
       runs.push({ run: run === 0 ? 'cold' : `warm ${run}`, ...(await pipelineRun(target, { ...options, storeTimeoutMs: 60_000 })) });
     }

@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
+import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { BenchStack } from './bench-stack.js';
 import { machineLoad, perUnit, rssMb, startCpuMeasure, type CpuCounters } from './cpu.js';
 import { eachOf, postIndexes } from './http-load.js';
 import { median } from './stats.js';
+import { serviceConnections, storeCostsPer, storeSnapshot } from './store-costs.js';
 import { waitUntil } from './wait.js';
 
 export interface PipelineOptions {
@@ -29,7 +31,13 @@ export async function pipeline(bench: BenchStack, options: PipelineOptions) {
   const runs = [];
   for (let run = 1; run <= options.runs; run++) {
     const reset = await bench.reset({ warmUpPosts: options.warmUpPosts });
-    const target = { url: bench.stack.url, pool: bench.pool, cpu: bench.cpu, workerPid: () => bench.stack.pid('worker') };
+    const target = {
+      url: bench.stack.url,
+      pool: bench.pool,
+      redis: bench.redis,
+      cpu: bench.cpu,
+      workerPid: () => bench.stack.pid('worker'),
+    };
     runs.push({
       run,
       ...(await pipelineRun(target, options)),
@@ -47,6 +55,10 @@ export interface PipelineTarget {
   cpu: CpuCounters;
   /** The worker's process, to sample its memory (undefined when it has none of its own to read). */
   workerPid?: () => number | undefined;
+  /** Behind the edge: the client each POST names (it limits requests per client; see postIndexes). */
+  nextClient?: () => string;
+  /** The queue's Redis: with it, the run also reports what each job cost the stores (bench/store-costs.ts). */
+  redis?: Redis;
 }
 
 /** One run from empty tables (the caller empties them): `submissions` distinct indexes until every value is stored. */
@@ -55,9 +67,10 @@ export async function pipelineRun(target: PipelineTarget, options: Omit<Pipeline
   const indexes = Array.from({ length: options.submissions }, (_, i) => (i * 7_919) % options.submissions);
   let workerRssMb = 0;
   const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, rssMb(target.workerPid?.()))), 200);
+  const storesBefore = target.redis && (await storeSnapshot(target.pool, target.redis));
   const stop = startCpuMeasure(target.cpu);
   const startedAt = Date.now();
-  const submitted = await postIndexes(target.url, 50, { amount: indexes.length }, eachOf(indexes));
+  const submitted = await postIndexes(target.url, 50, { amount: indexes.length }, eachOf(indexes), target.nextClient);
   const submitMs = Date.now() - startedAt;
   // Polled slowly, so the polling costs Postgres little; the exact end comes from the rows themselves.
   const stored = await waitUntil(async () => (await count(target.pool, 'results')) >= options.submissions, {
@@ -67,6 +80,10 @@ export async function pipelineRun(target: PipelineTarget, options: Omit<Pipeline
   });
   const cpu = stop();
   clearInterval(sampler);
+  const stores = storesBefore && {
+    ...storeCostsPer(storesBefore, await storeSnapshot(target.pool, target.redis!, { afterRun: true }), options.submissions),
+    postgresConnections: await serviceConnections(target.pool),
+  };
   for (const watcher of watchers) watcher.close();
   const { rows } = await target.pool.query<{ n: number; last: Date | null }>(
     'SELECT count(*)::int AS n, max(computed_at) AS last FROM results',
@@ -82,6 +99,7 @@ export async function pipelineRun(target: PipelineTarget, options: Omit<Pipeline
     ...(stored.ok ? {} : { timedOut: stored.timedOut }),
     cpuUsPerJob: perUnit(cpu, options.submissions),
     workerRssMb,
+    ...(stores && { stores }),
     ...(watchers.length > 0 && { eventsPerStream: median(watchers.map((watcher) => watcher.events())) }),
     load: machineLoad(),
   };

@@ -5,7 +5,12 @@ import { REPO_ROOT } from '@fibstack/devstack/stack';
 type Results = Record<string, unknown>;
 type Row = Record<string, unknown>;
 
-const RESULTS_FILE = join(REPO_ROOT, 'bench/results/latest.json');
+/**
+ * Where a run's figures go: a full run's to latest.json (committed: the capacity model's source,
+ * docs/capacity.md); a smoke run's (which only keeps the benchmark working) and a partial one's (--only)
+ * beside it, so neither replaces a full run's figures.
+ */
+export const resultsFile = (run: 'full' | 'smoke' | 'only') => join(REPO_ROOT, `bench/results/${run === 'full' ? 'latest' : run}.json`);
 
 /** Flattens one level of nested objects into `key.sub` columns, so console.table can show them. */
 function flat(row: Row): Row {
@@ -31,7 +36,7 @@ function section(title: string, value: unknown, tables: Record<string, (value: R
 }
 
 /** Prints every phase: tables where there are rows, the rest as it is stored, each with the load it ran under. */
-export function printReport(results: Results): void {
+export function printReport(results: Results, file: string): void {
   section('machine', results.machine);
   section('footprint (idle)', results.footprint);
   section('1. write path: POST /api/values (worker stopped), fibstack vs bare Express, CPU µs per POST by process', results['write-path'], {
@@ -59,10 +64,19 @@ export function printReport(results: Results): void {
   section("6d. `npm start` by the pipeline phase's measure: a cold run, then warm ones (vs 3.)", results['npm-start'], {
     runs: (value) => value.runs as Row[],
   });
+  section(
+    '8. one vs two servers and workers behind the edge: POSTs (workers stopped) and the pipeline, CPU µs by process',
+    results.replicas,
+    {
+      table: (value) => value.table as Row[],
+      writePath: () => undefined,
+      pipelines: () => undefined,
+    },
+  );
   if (results['dev-loop']) section('7. developer loop (Docker)', results['dev-loop']);
-  console.log(`\nevery figure: ${RESULTS_FILE}`);
+  console.log(`\nevery figure: ${file}`);
 }
 
-export function writeResults(results: Results): void {
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+export function writeResults(results: Results, file: string): void {
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }

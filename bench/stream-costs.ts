@@ -80,6 +80,10 @@ async function openReaders(host: string, port: number, count: number, delays: nu
  */
 export async function streamCosts(bench: BenchStack, options: StreamCostOptions) {
   await bench.reset();
+  // A server that dies under the streams (its heap is capped as in its image: SERVER_NODE_FLAGS) delivers
+  // nothing more: say so, rather than report a count that merely delivered nothing.
+  let exited: string | undefined;
+  void bench.stack.failed.then((why) => (exited = why));
   const server = new URL(bench.stack.serverUrl);
   let nextIndex = 1_000;
   const rows = [];
@@ -120,9 +124,11 @@ export async function streamCosts(bench: BenchStack, options: StreamCostOptions)
       readerCpuUsPerDelivered: round(readerCpuUs / Math.max(delivered(), 1), 2),
       delayP50Ms: percentile(delays, 50),
       delayP99Ms: p99,
+      ...(exited && { serverExited: exited }),
       load: machineLoad(),
     });
     if (delayPassedAt === undefined && (p99 > options.delayLimitMs || !caughtUp.ok)) delayPassedAt = count;
+    if (exited) break;
     // The listed counts always; past them, doubling until the delay passes the limit.
     const following = step + 1 < options.counts.length ? options.counts[step + 1]! : count * 2;
     if (following > options.maxStreams || (step + 1 >= options.counts.length && delayPassedAt !== undefined)) break;

@@ -4,6 +4,7 @@ import { machineLoad, ownCpuUs, perUnit, processCpuUs, rssMb, startCpuMeasure, t
 import { postIndexes, type LoadResult } from './http-load.js';
 import { startChildServer } from './servers.js';
 import { median, round } from './stats.js';
+import { redisCounters } from './store-costs.js';
 
 export interface WritePathOptions {
   seconds: number;
@@ -18,6 +19,8 @@ interface Run extends LoadResult {
   app: 'bare express' | 'fibstack';
   /** CPU µs per answered POST, by process. */
   cpuUsPerPost: Record<string, number>;
+  /** Redis memory each accepted POST's job holds while it waits (the worker is stopped): fibstack only. */
+  redisBytesPerQueuedJob?: number;
   load: string;
 }
 
@@ -40,9 +43,21 @@ export async function writePath(bench: BenchStack, options: WritePathOptions) {
         ? { server: () => processCpuUs(bare.pid), 'load generator': ownCpuUs }
         : { server: bench.cpu.server!, postgres: bench.cpu.postgres!, redis: bench.cpu.redis!, 'load generator': ownCpuUs };
     const rss = app === 'fibstack' ? sampleRss(bench.stack.pid('server'), (options.seconds * 1000) / 2) : undefined;
+    const redisBefore = app === 'fibstack' ? await redisCounters(bench.redis) : undefined;
     const stop = startCpuMeasure(counters);
     const result = await postIndexes(url, connections, { duration: options.seconds }, options.nextIndex);
-    runs.push({ round, app, ...result, cpuUsPerPost: perUnit(stop(), Math.max(result.requests, 1)), load: machineLoad() });
+    const cpuUsPerPost = perUnit(stop(), Math.max(result.requests, 1));
+    const queued = result.requests - result.non2xx;
+    const redisBytesPerQueuedJob =
+      redisBefore && Math.round(((await redisCounters(bench.redis)).redisUsedBytes - redisBefore.redisUsedBytes) / Math.max(queued, 1));
+    runs.push({
+      round,
+      app,
+      ...result,
+      cpuUsPerPost,
+      ...(redisBytesPerQueuedJob !== undefined && { redisBytesPerQueuedJob }),
+      load: machineLoad(),
+    });
     if (rss) serverRssMb = Math.max(serverRssMb, await rss);
   };
   try {
@@ -87,6 +102,7 @@ function summarize(runs: Run[]) {
         median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.server!)),
     ),
     systemCpuUsPerPostAt50: median(pick('fibstack', 50).map((run) => run.cpuUsPerPost.total!)),
+    redisBytesPerQueuedJob: median(pick('fibstack', 50).map((run) => run.redisBytesPerQueuedJob!)),
   };
 }
 

@@ -27,6 +27,7 @@ const PAGES = [
   'CONTRIBUTING.md',
   'docs/README.md',
   ...TOPIC_PAGES,
+  'docs/capacity.md',
   ...DECISIONS,
   'scripts/README.md',
   'tests/README.md',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectionBudget } from './connection-budget.js';
+import { connectionBudget, podsAtPeak } from './connection-budget.js';
 import type { KubeObject } from '../support/kubernetes-schema.js';
 import { deployables, type Deployable } from '../support/kustomize-render.js';
 
@@ -32,23 +32,35 @@ describe('the budget itself', () => {
   const workerLine = (deployable: Deployable) => connectionBudget(deployable).lines.find((line) => line.who.startsWith('worker'))!;
   const before = connectionBudget(base).total;
 
+  // The worker's pods at the peak of a rollout at its maximum (the maximum comes from docs/capacity.md's model).
+  const worker = podsAtPeak(
+    base.objects,
+    base.objects.find((object) => object.kind === 'Deployment' && object.metadata.name === 'worker')!,
+  );
+  const workerPool = 4;
+
   it('counts a bigger pool against max_connections', () => {
     const bigPool = withWorker((spec) => {
       const env = (spec.template as { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } }).spec.containers[0]!
         .env;
       env.find((variable) => variable.name === 'PG_POOL_MAX')!.value = '20';
     });
-    // (8 + 1 surge + 2 stopping) worker pods, each with 16 more connections.
-    expect(connectionBudget(bigPool).total - before).toBe((20 - 4) * 11);
+    expect(workerLine(base).who).toMatch(
+      new RegExp(`^worker: \\(${worker.maximum} \\+ 1 surge \\+ 2 stopping\\) pods × pool ${workerPool}$`),
+    );
+    // Every one of those worker pods with 16 more connections.
+    expect(connectionBudget(bigPool).total - before).toBe((20 - workerPool) * worker.total);
     expect(connectionBudget(bigPool).total).toBeGreaterThan(connectionBudget(bigPool).max);
   });
 
   it('counts more replicas against max_connections: a higher autoscaler maximum', () => {
+    // Just enough more worker pods to pass max_connections.
+    const extra = Math.floor((connectionBudget(base).max - before) / workerPool) + 1;
     const moreReplicas = withWorker((spec) => {
-      spec.maxReplicas = 12;
+      spec.maxReplicas = worker.maximum + extra;
     }, 'HorizontalPodAutoscaler');
-    expect(workerLine(moreReplicas).who).toMatch(/^worker: \(12 \+ 1 surge \+ 2 stopping\)/);
-    expect(connectionBudget(moreReplicas).total - before).toBe((12 - 8) * 4);
+    expect(workerLine(moreReplicas).who).toMatch(new RegExp(`^worker: \\(${worker.maximum + extra} \\+ 1 surge \\+ 2 stopping\\)`));
+    expect(connectionBudget(moreReplicas).total - before).toBe(extra * workerPool);
     expect(connectionBudget(moreReplicas).total).toBeGreaterThan(connectionBudget(moreReplicas).max);
   });
 
@@ -56,8 +68,8 @@ describe('the budget itself', () => {
     const unpaced = withWorker((spec) => {
       delete spec.minReadySeconds;
     });
-    expect(workerLine(unpaced).who).toMatch(/^worker: \(8 \+ 1 surge \+ 8 stopping\)/);
-    expect(connectionBudget(unpaced).total).toBeGreaterThan(connectionBudget(unpaced).max);
+    expect(workerLine(unpaced).who).toMatch(new RegExp(`^worker: \\(${worker.maximum} \\+ 1 surge \\+ ${worker.maximum} stopping\\)`));
+    expect(connectionBudget(unpaced).total - before).toBe((worker.maximum - 2) * workerPool);
     const slowStop = withWorker((spec) => {
       (spec.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds = 120;
     });
