@@ -40,10 +40,22 @@ const out = new Set();
 for (const line of text.split('\n')) if (/YOUR_REGISTRY|COMMIT_SHA|REPLACE_ME/.test(line)) out.add(`placeholder ${line.trim()}`);
 
 const group = (object) => (object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '');
-const CRDS = {
+// The API resource of each kind the renders hold (`kubectl auth can-i` takes resources); a kind missing here
+// stops the deploy, so a new component is never applied with rights nobody checked.
+const RESOURCES = {
+  '/ConfigMap': 'configmaps',
+  '/Secret': 'secrets',
+  '/Service': 'services',
+  '/ServiceAccount': 'serviceaccounts',
+  '/PersistentVolumeClaim': 'persistentvolumeclaims',
+  'apps/Deployment': 'deployments.apps',
+  'apps/StatefulSet': 'statefulsets.apps',
+  'batch/CronJob': 'cronjobs.batch',
+  'autoscaling/HorizontalPodAutoscaler': 'horizontalpodautoscalers.autoscaling',
+  'policy/PodDisruptionBudget': 'poddisruptionbudgets.policy',
+  'networking.k8s.io/NetworkPolicy': 'networkpolicies.networking.k8s.io',
   'keda.sh/ScaledObject': 'scaledobjects.keda.sh',
   'keda.sh/TriggerAuthentication': 'triggerauthentications.keda.sh',
-  'gateway.networking.k8s.io/GatewayClass': 'gatewayclasses.gateway.networking.k8s.io',
   'gateway.networking.k8s.io/Gateway': 'gateways.gateway.networking.k8s.io',
   'gateway.networking.k8s.io/HTTPRoute': 'httproutes.gateway.networking.k8s.io',
   'gateway.k8s.aws/LoadBalancerConfiguration': 'loadbalancerconfigurations.gateway.k8s.aws',
@@ -52,11 +64,19 @@ const CRDS = {
   'monitoring.coreos.com/PodMonitor': 'podmonitors.monitoring.coreos.com',
   'monitoring.coreos.com/PrometheusRule': 'prometheusrules.monitoring.coreos.com',
   'kyverno.io/Policy': 'policies.kyverno.io',
+  // Cluster-wide: created once by a cluster admin, only read by CI.
+  '/Namespace': 'namespaces',
+  'storage.k8s.io/StorageClass': 'storageclasses.storage.k8s.io',
+  'gateway.networking.k8s.io/GatewayClass': 'gatewayclasses.gateway.networking.k8s.io',
 };
-for (const object of objects) {
-  const crd = CRDS[`${group(object)}/${object.kind}`];
-  if (crd) out.add(`crd ${crd}`);
-}
+const resourceOf = (object) => {
+  const resource = RESOURCES[`${group(object)}/${object.kind}`];
+  if (!resource) throw new Error(`deploy-eks-plan: no API resource known for ${object.apiVersion} ${object.kind} (add it to RESOURCES)`);
+  return resource;
+};
+/** The API groups a CRD defines (an add-on installs it), not Kubernetes itself. */
+const CRD_GROUPS = new Set(['keda.sh', 'gateway.networking.k8s.io', 'gateway.k8s.aws', 'monitoring.coreos.com', 'kyverno.io']);
+for (const object of objects) if (CRD_GROUPS.has(group(object))) out.add(`crd ${resourceOf(object)}`);
 
 const rendered = (kind, name) => objects.some((object) => object.kind === kind && object.metadata.name === name);
 const templates = objects.flatMap((object) => {
@@ -142,40 +162,6 @@ for (const kind of ['StatefulSet', 'Deployment']) {
     out.add(`rollout ${kind.toLowerCase()}/${object.metadata.name}`);
 }
 
-// The API resource of each kind the renders hold (`kubectl auth can-i` takes resources); a kind missing here
-// stops the deploy, so a new component is never applied with rights nobody checked.
-const RESOURCES = {
-  '/ConfigMap': 'configmaps',
-  '/Secret': 'secrets',
-  '/Service': 'services',
-  '/ServiceAccount': 'serviceaccounts',
-  '/PersistentVolumeClaim': 'persistentvolumeclaims',
-  'apps/Deployment': 'deployments.apps',
-  'apps/StatefulSet': 'statefulsets.apps',
-  'batch/CronJob': 'cronjobs.batch',
-  'autoscaling/HorizontalPodAutoscaler': 'horizontalpodautoscalers.autoscaling',
-  'policy/PodDisruptionBudget': 'poddisruptionbudgets.policy',
-  'networking.k8s.io/NetworkPolicy': 'networkpolicies.networking.k8s.io',
-  'keda.sh/ScaledObject': 'scaledobjects.keda.sh',
-  'keda.sh/TriggerAuthentication': 'triggerauthentications.keda.sh',
-  'gateway.networking.k8s.io/Gateway': 'gateways.gateway.networking.k8s.io',
-  'gateway.networking.k8s.io/HTTPRoute': 'httproutes.gateway.networking.k8s.io',
-  'gateway.k8s.aws/LoadBalancerConfiguration': 'loadbalancerconfigurations.gateway.k8s.aws',
-  'gateway.k8s.aws/TargetGroupConfiguration': 'targetgroupconfigurations.gateway.k8s.aws',
-  'monitoring.coreos.com/ServiceMonitor': 'servicemonitors.monitoring.coreos.com',
-  'monitoring.coreos.com/PodMonitor': 'podmonitors.monitoring.coreos.com',
-  'monitoring.coreos.com/PrometheusRule': 'prometheusrules.monitoring.coreos.com',
-  'kyverno.io/Policy': 'policies.kyverno.io',
-  // Cluster-wide: created once by a cluster admin, only read by CI.
-  '/Namespace': 'namespaces',
-  'storage.k8s.io/StorageClass': 'storageclasses.storage.k8s.io',
-  'gateway.networking.k8s.io/GatewayClass': 'gatewayclasses.gateway.networking.k8s.io',
-};
-const resourceOf = (object) => {
-  const resource = RESOURCES[`${group(object)}/${object.kind}`];
-  if (!resource) throw new Error(`deploy-eks-plan: no API resource known for ${object.apiVersion} ${object.kind} (add it to RESOURCES)`);
-  return resource;
-};
 const namespaced = objects.filter((object) => object.metadata.namespace);
 for (const object of objects.filter((candidate) => !candidate.metadata.namespace)) {
   out.add(`cluster-object ${resourceOf(object)} ${object.metadata.name}`);
