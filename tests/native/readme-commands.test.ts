@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -47,7 +47,8 @@ const RUN_HERE: Record<string, { command: string; env?: Record<string, string>; 
   'npm run deps': { command: 'npm run deps', prints: /no dependency violations found/ },
   'scripts/eb-bundle': {
     command: 'scripts/eb-bundle',
-    env: { DOCKER_ID: 'readme-user', IMAGE_TAG: 'readme-tag' },
+    // What `scripts/release-images push` records: each image by digest (written into the copy below).
+    env: { IMAGES: 'readme-images.json' },
     prints: /eb-bundle: wrote .*dist\/eb-bundle\.zip/,
   },
 };
@@ -83,6 +84,13 @@ describe(`the command table of ${COMMANDS_PAGE}, from a fresh copy right after n
     // with npm ci from a fresh copy already. The workspace links are relative, so they point into the
     // copy, whose workspaces have no dist/.
     linkTree(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const release = Object.fromEntries(
+      ['client', 'server', 'worker', 'nginx'].map((service, i) => [
+        service,
+        `readme-user/fibstack-${service}@sha256:${String(i).repeat(64)}`,
+      ]),
+    );
+    writeFileSync(join(copy, 'readme-images.json'), JSON.stringify(release));
   });
 
   afterAll(async () => {
@@ -134,13 +142,11 @@ describe(`the command table of ${COMMANDS_PAGE}, from a fresh copy right after n
     expect(listing).toMatch(/^docker-compose\.yml\s/m);
   }, 1_800_000);
 
-  it('scripts/eb-bundle without its settings exits 2 naming them, as scripts/README.md says', () => {
+  it("scripts/eb-bundle without a release's images exits 2 naming what writes them, as docs/troubleshooting.md says", () => {
     const env = { ...process.env };
-    delete env.DOCKER_ID;
-    delete env.IMAGE_TAG;
-    delete env.TRAVIS_COMMIT;
+    delete env.IMAGES;
     const result = spawnSync(join(copy, 'scripts/eb-bundle'), [], { cwd: copy, env, encoding: 'utf8' });
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('set DOCKER_ID (Docker Hub user) and IMAGE_TAG (or TRAVIS_COMMIT)');
+    expect(result.stderr).toContain('dist/images.json: not found (scripts/release-images push writes it)');
   });
 });
