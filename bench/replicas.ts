@@ -1,10 +1,7 @@
-import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { freePort } from '@fibstack/devstack/ports';
 import { SERVER_REPLICA_ADDRESSES } from '@fibstack/devstack/stack';
 import { sleep } from '@fibstack/devstack/testkit';
-import { edgeLayout, hasNginx, runNginx } from '../tests/support/nginx.js';
-import { startDns, type DnsServer } from '../tests/support/dns.js';
+import { hasNginx, startEdgeByName, type EdgeByName } from '../tests/support/nginx.js';
 import type { BenchStack } from './bench-stack.js';
 import { machineLoad, nginxPids, perUnit, processCpuUs, startCpuMeasure, type CpuCounters } from './cpu.js';
 import { postIndexes } from './http-load.js';
@@ -33,43 +30,19 @@ function clients(): () => string {
   return () => `192.0.2.${(next++ % 250) + 1}`;
 }
 
-interface Edge {
-  url: string;
-  dns: DnsServer;
+interface Edge extends EdgeByName {
   cpu: CpuCounters;
-  stop(): Promise<void>;
 }
 
-/** nginx as shipped (the production template) in front of the servers, which it finds by name through `dns`. */
+/** The shipped edge in front of the servers, which it finds by name; its CPU counted with every process's. */
 async function startEdge(bench: BenchStack): Promise<Edge> {
-  const dns = await startDns({ [UPSTREAM]: SERVER_REPLICA_ADDRESSES(MAX_REPLICAS) });
-  const port = await freePort();
-  const upstream = `${UPSTREAM}:${new URL(bench.stack.serverUrl).port}`;
-  const layout = await edgeLayout({
-    templates: 'templates',
-    port,
-    serverUpstream: upstream,
-    clientUpstream: upstream,
-    resolver: dns.address,
+  const edge = await startEdgeByName({
+    name: UPSTREAM,
+    addresses: SERVER_REPLICA_ADDRESSES(MAX_REPLICAS),
+    serverPort: new URL(bench.stack.serverUrl).port,
     realIpFrom: '127.0.0.1',
   });
-  try {
-    const nginx = await runNginx(layout, port);
-    return {
-      url: `http://127.0.0.1:${port}`,
-      dns,
-      cpu: { edge: () => nginxPids(nginx.process.pid!).reduce((sum, pid) => sum + processCpuUs(pid), 0) },
-      async stop() {
-        await nginx.stop();
-        await dns.close();
-        await rm(layout.prefix, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    await dns.close();
-    await rm(layout.prefix, { recursive: true, force: true });
-    throw error;
-  }
+  return { ...edge, cpu: { edge: () => nginxPids(edge.nginx.process.pid!).reduce((sum, pid) => sum + processCpuUs(pid), 0) } };
 }
 
 /**

@@ -1,11 +1,8 @@
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@fibstack/devstack/ports';
 import { SERVER_REPLICA_ADDRESSES, type NativeStack } from '@fibstack/devstack/stack';
 import { startThrowawayStack, type ThrowawayStack } from '@fibstack/devstack/throwaway-stack';
 import { eventually, sleep, submitIndex, submitOnFreshConnection, type Outcome } from '@fibstack/devstack/testkit';
-import { edgeLayout, runNginx, type NginxLayout, type RunningNginx } from '../support/nginx.js';
-import { startDns, type DnsServer } from '../support/dns.js';
+import { startEdgeByName, type EdgeByName } from '../support/nginx.js';
 import { openEventStream } from '../support/event-stream.js';
 import { requestCount } from '../support/replica-metrics.js';
 
@@ -22,9 +19,7 @@ const REPLICAS = 2;
 
 let throwaway: ThrowawayStack;
 let stack: NativeStack;
-let dns: DnsServer;
-let layout: NginxLayout;
-let edge: RunningNginx;
+let edge: EdgeByName;
 let edgeUrl: string;
 
 beforeAll(async () => {
@@ -34,20 +29,17 @@ beforeAll(async () => {
     serviceEnv: { server: { TRUST_PROXY: '1' } },
   });
   stack = throwaway.stack;
-  dns = await startDns({ [UPSTREAM]: SERVER_REPLICA_ADDRESSES(REPLICAS) });
-  const port = await freePort();
-  const upstream = `${UPSTREAM}:${new URL(stack.serverUrl).port}`;
-  // Natively the API also serves the built client (STATIC_DIR), so it stands in for the client upstream.
-  layout = await edgeLayout({ templates: 'templates', port, serverUpstream: upstream, clientUpstream: upstream, resolver: dns.address });
-  edge = await runNginx(layout, port);
-  edgeUrl = `http://127.0.0.1:${port}`;
+  edge = await startEdgeByName({
+    name: UPSTREAM,
+    addresses: SERVER_REPLICA_ADDRESSES(REPLICAS),
+    serverPort: new URL(stack.serverUrl).port,
+  });
+  edgeUrl = edge.url;
 });
 
 afterAll(async () => {
   await edge?.stop();
-  await dns?.close();
   await throwaway?.close();
-  if (layout) await rm(layout.prefix, { recursive: true, force: true });
 });
 
 describe('two API replicas and two workers behind the edge', () => {

@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFile, mkdir, mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@fibstack/devstack/ports';
+import { startDns, type DnsServer } from './dns.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -207,4 +208,56 @@ export async function runNginx(layout: NginxLayout, port: number): Promise<Runni
       clearTimeout(fast);
     },
   };
+}
+
+export interface EdgeByName {
+  url: string;
+  /** Answers `name`: change its addresses to move the edge to other replicas. */
+  dns: DnsServer;
+  nginx: RunningNginx;
+  /** Stops nginx and the DNS server and deletes the layout. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The edge as shipped (nginx/templates) in front of API replicas as a container platform runs them: it
+ * finds them by `name`, which a DNS server of its own answers with `addresses`, all listening on
+ * `serverPort`. Natively the API also serves the built client, so it stands in for the client upstream.
+ */
+export async function startEdgeByName(options: {
+  name: string;
+  addresses: string[];
+  serverPort: string;
+  realIpFrom?: string;
+}): Promise<EdgeByName> {
+  const dns = await startDns({ [options.name]: options.addresses });
+  const port = await freePort();
+  const upstream = `${options.name}:${options.serverPort}`;
+  let layout: NginxLayout | undefined;
+  try {
+    layout = await edgeLayout({
+      templates: 'templates',
+      port,
+      serverUpstream: upstream,
+      clientUpstream: upstream,
+      resolver: dns.address,
+      realIpFrom: options.realIpFrom,
+    });
+    const nginx = await runNginx(layout, port);
+    const { prefix } = layout;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      dns,
+      nginx,
+      async stop() {
+        await nginx.stop();
+        await dns.close();
+        await rm(prefix, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await dns.close();
+    if (layout) await rm(layout.prefix, { recursive: true, force: true });
+    throw error;
+  }
 }
